@@ -1,0 +1,97 @@
+<?php
+
+/**
+ * Declarations of the natives that the askr runtime registers in every PHP worker,
+ * for IDEs and static analysis. This file is never loaded at run time: inside
+ * `askr serve` the functions are provided by the runtime's shim (native/shim/),
+ * outside it they do not exist (see ../src/natives-outside-askr.php for the
+ * clear error an app gets when it calls them elsewhere).
+ *
+ * The contract is the one in docs/natives.md of the askr repository.
+ */
+
+namespace Ephpm\Octane;
+
+/**
+ * Blocks until the next HTTP request for this worker arrives.
+ *
+ * Between requests the runtime runs the callbacks registered with on_tick() here,
+ * in this worker, never during a request.
+ *
+ * @return array{
+ *     id: int,
+ *     method: string,
+ *     uri: string,
+ *     protocol: string,
+ *     headers: array<string, string>,
+ *     server: array<string, string>,
+ *     body: string
+ * }|null The request envelope, or null when the worker is shutting down (leave the loop).
+ *         `uri` is the raw request target (path and query). `headers` maps each header name,
+ *         as the client sent it, to its value; repeated headers are joined with ", "
+ *         (Cookie with "; "). `server` holds the CGI-style variables (RFC 3875):
+ *         REQUEST_METHOD, REQUEST_URI, QUERY_STRING, SERVER_PROTOCOL, SERVER_NAME,
+ *         SERVER_ADDR, SERVER_PORT, REMOTE_ADDR, REMOTE_PORT, REQUEST_SCHEME, HTTPS ("on",
+ *         only over TLS), DOCUMENT_ROOT, SCRIPT_NAME, SCRIPT_FILENAME, PHP_SELF,
+ *         REQUEST_TIME, REQUEST_TIME_FLOAT, CONTENT_TYPE, CONTENT_LENGTH and one HTTP_*
+ *         entry per header. `body` is the whole request body (at most --max-body-size bytes).
+ *
+ * @throws \Error if a streamed response of the previous request is still open and cannot be finished.
+ */
+function take_request(): ?array {}
+
+/**
+ * Answers the current request. Exactly one of send_response() or send_file() per take_request().
+ *
+ * @param int $status HTTP status code, 100..999.
+ * @param array<string, string|string[]> $headers Header name => value, or a list of values
+ *        (each sent as its own header line, as Set-Cookie needs).
+ * @param string $body The body, or its first chunk when $stream is true.
+ * @param bool $stream When true, status and headers are sent at once and the response stays
+ *        open: send more with send_chunk() and end it with finish_response() (the next
+ *        take_request() also ends it). The client receives each chunk as it is sent.
+ *
+ * @throws \Error when there is no current request or it has already been answered.
+ */
+function send_response(int $status, array $headers, string $body = '', bool $stream = false): void {}
+
+/**
+ * Sends one more chunk of a streamed response (see send_response()'s $stream).
+ * A client that has gone away is not an error: the chunk is dropped.
+ *
+ * @throws \Error when no streamed response is open.
+ */
+function send_chunk(string $chunk): void {}
+
+/**
+ * Ends the streamed response of the current request. Does nothing if it is already ended.
+ */
+function finish_response(): void {}
+
+/**
+ * Answers the current request with (a byte range of) a file, sent by the runtime from disk
+ * without passing through PHP's memory.
+ *
+ * @param int $status HTTP status code (206 for a range the caller has already validated).
+ * @param array<string, string|string[]> $headers As for send_response(); Content-Length is
+ *        set by the runtime from $length.
+ * @param string $path Absolute path of a readable regular file.
+ * @param int $offset First byte to send, 0-based.
+ * @param int $length Number of bytes to send; -1 sends to the end of the file.
+ *
+ * @throws \Error when there is no current request, it has already been answered, or the
+ *         file cannot be opened (the response is then not sent, and the caller may answer 500).
+ */
+function send_file(int $status, array $headers, string $path, int $offset = 0, int $length = -1): void {}
+
+/**
+ * Registers a callback that the runtime runs in this worker every $intervalMs milliseconds,
+ * between requests (inside take_request() while it waits), never during one. A callback that
+ * throws has its exception logged; the worker and later ticks go on.
+ *
+ * @param int $intervalMs Interval in milliseconds, at least 1.
+ * @param callable(): void $callback
+ *
+ * @throws \ValueError when $intervalMs < 1.
+ */
+function on_tick(int $intervalMs, callable $callback): void {}
