@@ -1,0 +1,103 @@
+<?php
+
+use Laravel\Octane\Contracts\OperationTerminated;
+use Laravel\Octane\Events\RequestHandled;
+use Laravel\Octane\Events\RequestReceived;
+use Laravel\Octane\Events\RequestTerminated;
+use Laravel\Octane\Events\TaskReceived;
+use Laravel\Octane\Events\TaskTerminated;
+use Laravel\Octane\Events\TickReceived;
+use Laravel\Octane\Events\TickTerminated;
+use Laravel\Octane\Events\WorkerErrorOccurred;
+use Laravel\Octane\Events\WorkerStarting;
+use Laravel\Octane\Events\WorkerStopping;
+use Laravel\Octane\Listeners\EnsureUploadedFilesAreValid;
+use Laravel\Octane\Listeners\EnsureUploadedFilesCanBeMoved;
+use Laravel\Octane\Listeners\FlushTemporaryContainerInstances;
+use Laravel\Octane\Listeners\ReportException;
+use Laravel\Octane\Listeners\StopWorkerIfNecessary;
+use Laravel\Octane\Octane;
+
+// Octane's configuration as `php artisan octane:install` would publish it, trimmed,
+// with askr selected and the askr section the driver reads.
+
+return [
+    'server' => env('OCTANE_SERVER', 'askr'),
+
+    'https' => env('OCTANE_HTTPS', false),
+
+    'askr' => [
+        // Path of the askr executable; null: ASKR_BINARY, then the PATH, then base_path('askr').
+        'binary' => env('ASKR_BINARY'),
+        // Port of askr's admin endpoint on 127.0.0.1; null: a free port, recorded in the state file.
+        'admin_port' => env('ASKR_ADMIN_PORT'),
+        'log_level' => env('ASKR_LOG_LEVEL'),
+    ],
+
+    'listeners' => [
+        WorkerStarting::class => [
+            EnsureUploadedFilesAreValid::class,
+            EnsureUploadedFilesCanBeMoved::class,
+        ],
+
+        RequestReceived::class => [
+            ...Octane::prepareApplicationForNextOperation(),
+            ...Octane::prepareApplicationForNextRequest(),
+        ],
+
+        RequestHandled::class => [],
+
+        RequestTerminated::class => [],
+
+        TaskReceived::class => [
+            ...Octane::prepareApplicationForNextOperation(),
+        ],
+
+        TaskTerminated::class => [],
+
+        TickReceived::class => [
+            ...Octane::prepareApplicationForNextOperation(),
+        ],
+
+        TickTerminated::class => [],
+
+        OperationTerminated::class => [
+            FlushTemporaryContainerInstances::class,
+        ],
+
+        WorkerErrorOccurred::class => [
+            ReportException::class,
+            StopWorkerIfNecessary::class,
+        ],
+
+        WorkerStopping::class => [],
+    ],
+
+    'warm' => [
+        ...Octane::defaultServicesToWarm(),
+    ],
+
+    'flush' => [],
+
+    'cache' => [
+        'rows' => 1000,
+        'bytes' => 10000,
+    ],
+
+    'tables' => [],
+
+    'watch' => [
+        'app',
+        'bootstrap',
+        'config',
+        'database',
+        'public/**/*.php',
+        'resources/**/*.php',
+        'routes',
+        '.env',
+    ],
+
+    'garbage' => 50,
+
+    'max_execution_time' => 30,
+];

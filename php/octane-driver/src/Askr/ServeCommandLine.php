@@ -1,0 +1,77 @@
+<?php
+
+namespace Askr\Octane\Askr;
+
+use InvalidArgumentException;
+
+/**
+ * Maps octane:start's options onto an `askr serve` command line (docs/runtime.md of
+ * the askr repository). Logs are always JSON: the start command renders them as
+ * Octane's request log.
+ */
+class ServeCommandLine
+{
+    /** Octane / RoadRunner level names => askr's. */
+    protected const LOG_LEVELS = [
+        'debug' => 'debug',
+        'info' => 'info',
+        'warn' => 'warning',
+        'warning' => 'warning',
+        'error' => 'error',
+    ];
+
+    /**
+     * @param  array{binary: string, root: string, workerScript: string, host: string, port: int|string,
+     *     workers?: int|string|null, maxRequests?: int|string|null, adminPort: int|string, logLevel?: string|null}  $options
+     *        `workers` "auto" or empty leaves the count to askr (one per core); `maxRequests` 0 never recycles.
+     * @return list<string>
+     *
+     * @throws InvalidArgumentException for a value askr would reject.
+     */
+    public static function arguments(array $options): array
+    {
+        $arguments = [
+            $options['binary'], 'serve',
+            '--root', $options['root'],
+            '--worker-script', $options['workerScript'],
+            '--host', (string) $options['host'],
+            '--port', (string) static::positive('port', $options['port']),
+        ];
+
+        $workers = $options['workers'] ?? 'auto';
+
+        if ($workers !== 'auto' && $workers !== '' && $workers !== null) {
+            array_push($arguments, '--workers', (string) static::positive('workers', $workers));
+        }
+
+        if (($maxRequests = $options['maxRequests'] ?? null) !== null && $maxRequests !== '') {
+            if (! is_numeric($maxRequests) || (int) $maxRequests < 0) {
+                throw new InvalidArgumentException("--max-requests must be 0 (never recycle) or a positive number, [{$maxRequests}] given.");
+            }
+
+            array_push($arguments, '--max-requests', (string) (int) $maxRequests);
+        }
+
+        array_push($arguments, '--admin-port', (string) static::positive('admin-port', $options['adminPort']));
+        array_push($arguments, '--log-format', 'json');
+
+        if (($level = $options['logLevel'] ?? null) !== null && $level !== '') {
+            $askrLevel = static::LOG_LEVELS[strtolower($level)] ?? throw new InvalidArgumentException(
+                "--log-level must be one of debug, info, warning, error, [{$level}] given."
+            );
+
+            array_push($arguments, '--log-level', $askrLevel);
+        }
+
+        return $arguments;
+    }
+
+    protected static function positive(string $option, int|string $value): int
+    {
+        if (filter_var($value, FILTER_VALIDATE_INT, ['options' => ['min_range' => 1]]) === false) {
+            throw new InvalidArgumentException("--{$option} must be a positive number, [{$value}] given.");
+        }
+
+        return (int) $value;
+    }
+}

@@ -1,0 +1,56 @@
+<?php
+
+namespace Askr\Octane;
+
+use Askr\Octane\Askr\AdminClient;
+use Askr\Octane\Askr\ServerProcessInspector;
+use Askr\Octane\Askr\ServerStateFile;
+use Illuminate\Support\ServiceProvider;
+use Laravel\Octane\Commands as Octane;
+use Laravel\Octane\PosixExtension;
+
+/**
+ * Registers the `askr` server with Laravel Octane.
+ *
+ * Octane has no server registry: octane:start/status/reload/stop each match on the
+ * server name. Artisan resolves command classes through the container, so binding
+ * Octane's command classes to subclasses that know `askr` (and defer to Octane for
+ * every other server) adds the server without touching Octane.
+ *
+ * Configuration (all optional), under config('octane.askr'): `binary` (path of the askr
+ * executable), `admin_port`, `log_level`, `worker_script`.
+ */
+class AskrServiceProvider extends ServiceProvider
+{
+    public function register()
+    {
+        $this->app->bind(Octane\StartCommand::class, Commands\StartCommand::class);
+        $this->app->bind(Octane\StatusCommand::class, Commands\StatusCommand::class);
+        $this->app->bind(Octane\ReloadCommand::class, Commands\ReloadCommand::class);
+        $this->app->bind(Octane\StopCommand::class, Commands\StopCommand::class);
+
+        $this->app->bind(ServerStateFile::class, function ($app) {
+            return new ServerStateFile($app['config']->get(
+                'octane.state_file',
+                storage_path('logs/octane-server-state.json')
+            ));
+        });
+
+        $this->app->bind(ServerProcessInspector::class, function ($app) {
+            return new ServerProcessInspector(
+                $app->make(ServerStateFile::class),
+                new AdminClient,
+                new PosixExtension,
+            );
+        });
+    }
+
+    public function boot()
+    {
+        if ($this->app->runningInConsole()) {
+            $this->commands([
+                Commands\StartAskrCommand::class,
+            ]);
+        }
+    }
+}

@@ -1,0 +1,214 @@
+<?php
+
+namespace Askr\Octane\Commands;
+
+use Askr\Octane\Askr\AskrBinary;
+use Askr\Octane\Askr\ServeCommandLine;
+use Askr\Octane\Askr\ServerProcessInspector;
+use Askr\Octane\Askr\ServerStateFile;
+use Laravel\Octane\Commands\Command;
+use Laravel\Octane\Commands\Concerns\InteractsWithEnvironmentVariables;
+use Laravel\Octane\Commands\Concerns\InteractsWithServers;
+use RuntimeException;
+use Symfony\Component\Console\Command\SignalableCommandInterface;
+use Symfony\Component\Process\Process;
+
+/**
+ * octane:askr (hidden; reached through `octane:start --server=askr`): runs `askr serve`
+ * on the application, writes Octane's server state file, and renders askr's JSON log
+ * lines as Octane's console output, as Octane's own per-server start commands do.
+ */
+class StartAskrCommand extends Command implements SignalableCommandInterface
+{
+    use InteractsWithEnvironmentVariables;
+    use InteractsWithServers;
+
+    public $signature = 'octane:askr
+                    {--host=127.0.0.1 : The IP address the server should bind to}
+                    {--port= : The port the server should be available on}
+                    {--workers=auto : The number of workers that should be available to handle requests}
+                    {--task-workers=auto : The number of task workers (askr: not used yet)}
+                    {--max-requests=500 : The number of requests a worker handles before it is recycled}
+                    {--admin-port= : The port of askr\'s admin endpoint on 127.0.0.1 [default: a free port]}
+                    {--log-level= : Log messages at or above the specified log level}
+                    {--watch : Automatically reload the server when the application is modified}
+                    {--poll : Use file system polling while watching in order to watch files over a network}';
+
+    public $description = 'Start the Octane askr server';
+
+    protected $hidden = true;
+
+    /** The tail of askr's output that did not end with a newline yet, per stream. */
+    protected array $pendingOutput = ['out' => '', 'err' => ''];
+
+    public function handle(ServerProcessInspector $inspector, ServerStateFile $serverStateFile)
+    {
+        try {
+            $binary = static::binary()->findOrFail();
+        } catch (RuntimeException $e) {
+            $this->error($e->getMessage());
+
+            return 1;
+        }
+
+        if ($inspector->serverIsRunning()) {
+            $this->error('askr server is already running.');
+
+            return 1;
+        }
+
+        if (! in_array($this->option('task-workers'), ['auto', null, ''], true)) {
+            $this->warn('askr does not run task workers yet (Octane::concurrently arrives later); --task-workers is ignored.');
+        }
+
+        $adminPort = (int) ($this->option('admin-port') ?: config('octane.askr.admin_port') ?: static::freePort());
+
+        $arguments = ServeCommandLine::arguments([
+            'binary' => $binary,
+            'root' => public_path(),
+            'workerScript' => static::workerScript(),
+            'host' => $this->getHost(),
+            'port' => $this->getPort(),
+            'workers' => $this->option('workers'),
+            'maxRequests' => $this->option('max-requests'),
+            'adminPort' => $adminPort,
+            'logLevel' => $this->option('log-level') ?: config('octane.askr.log_level'),
+        ]);
+
+        $this->writeServerStateFile($serverStateFile, $adminPort);
+
+        $this->forgetEnvironmentVariables();
+
+        $server = tap(new Process($arguments, base_path(), [
+            'APP_ENV' => app()->environment(),
+            'APP_BASE_PATH' => base_path(),
+            'LARAVEL_OCTANE' => 1,
+        ], null, null))->start();
+
+        $serverStateFile->writeProcessId($server->getPid());
+
+        return $this->runServer($server, $inspector, 'askr');
+    }
+
+    /**
+     * The binary finder with this application's configuration.
+     */
+    public static function binary(): AskrBinary
+    {
+        $environment = getenv('ASKR_BINARY');
+
+        return new AskrBinary(
+            config('octane.askr.binary'),
+            $environment === false ? ($_SERVER['ASKR_BINARY'] ?? $_ENV['ASKR_BINARY'] ?? null) : $environment,
+            base_path(),
+        );
+    }
+
+    /**
+     * The worker script askr runs in each worker: config('octane.askr.worker_script'), else this package's.
+     */
+    public static function workerScript(): string
+    {
+        return config('octane.askr.worker_script') ?: realpath(__DIR__.'/../../bin/askr-worker.php');
+    }
+
+    /**
+     * A TCP port that is free on 127.0.0.1 right now (the kernel's choice).
+     */
+    public static function freePort(): int
+    {
+        $socket = stream_socket_server('tcp://127.0.0.1:0', $errorCode, $errorMessage);
+
+        if ($socket === false) {
+            throw new RuntimeException("Unable to find a free port for askr's admin endpoint: {$errorMessage}");
+        }
+
+        $port = (int) substr(strrchr(stream_socket_get_name($socket, false), ':'), 1);
+        fclose($socket);
+
+        return $port;
+    }
+
+    protected function writeServerStateFile(ServerStateFile $serverStateFile, int $adminPort): void
+    {
+        $serverStateFile->writeState([
+            'appName' => config('app.name', 'Laravel'),
+            'host' => $this->getHost(),
+            'port' => $this->getPort(),
+            'adminHost' => '127.0.0.1',
+            'adminPort' => $adminPort,
+            'workers' => $this->option('workers'),
+            'maxRequests' => $this->option('max-requests'),
+            'octaneConfig' => config('octane'),
+        ]);
+    }
+
+    /**
+     * Render askr's output: request lines as Octane's request log, worker exceptions as
+     * Octane renders them, log lines by level, anything else as it is.
+     *
+     * @param  \Symfony\Component\Process\Process  $server
+     */
+    protected function writeServerOutput($server)
+    {
+        [$output, $errorOutput] = $this->getServerOutput($server);
+
+        foreach (['out' => $output, 'err' => $errorOutput] as $stream => $chunk) {
+            $lines = explode("\n", $this->pendingOutput[$stream].$chunk);
+            $this->pendingOutput[$stream] = $server->isRunning() ? array_pop($lines) : '';
+
+            foreach ($lines as $line) {
+                if (trim($line) !== '') {
+                    $this->writeServerLine(rtrim($line, "\r"), $stream === 'err');
+                }
+            }
+        }
+    }
+
+    protected function writeServerLine(string $line, bool $fromErrorStream): void
+    {
+        $entry = json_decode($line, true);
+
+        if (! is_array($entry)) {
+            $fromErrorStream ? $this->error($line) : $this->info($line);
+
+            return;
+        }
+
+        if (($entry['type'] ?? null) === 'log') {
+            $message = (string) ($entry['message'] ?? '');
+
+            // A worker's own JSON line (Octane's Stream: throwable, shutdown), wrapped by askr.
+            if (is_array($inner = json_decode($message, true)) && isset($inner['type'])) {
+                $this->handleStream($inner);
+
+                return;
+            }
+
+            match ($entry['level'] ?? 'info') {
+                'error', 'critical', 'fatal' => $this->error($message),
+                'warning', 'warn' => $this->warn($message),
+                'debug' => $this->info($message, 'v'),
+                default => $this->info($message),
+            };
+
+            return;
+        }
+
+        if (($entry['type'] ?? null) === 'request') {
+            $entry['statusCode'] ??= 0;
+            $entry['method'] ??= '';
+            $entry['url'] ??= '/';
+            $entry['duration'] ??= 0;
+        }
+
+        $this->handleStream($entry);
+    }
+
+    protected function stopServer()
+    {
+        $this->callSilent('octane:stop', [
+            '--server' => 'askr',
+        ]);
+    }
+}

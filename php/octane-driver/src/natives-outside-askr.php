@@ -1,0 +1,57 @@
+<?php
+
+/*
+ * Outside the askr runtime the Ephpm\Octane natives do not exist. Calling one from
+ * `php artisan`, PHP-FPM or a test would otherwise fail with "Call to undefined
+ * function", which says nothing about why. These fallbacks fail with a message that
+ * does. Inside `askr serve` the runtime's shim has registered the real functions
+ * before any script runs, so function_exists() is true and nothing here is defined.
+ *
+ * The signatures are the ones in ../stubs/natives.php.
+ */
+
+namespace Ephpm\Octane;
+
+if (! \function_exists('Ephpm\Octane\take_request')) {
+    /**
+     * @internal Builds the error every fallback throws.
+     */
+    function outside_askr(string $function): \RuntimeException
+    {
+        return new \RuntimeException(sprintf(
+            'Ephpm\Octane\%s() is only available inside the askr runtime (askr serve); this process runs under SAPI %s.',
+            $function,
+            \PHP_SAPI
+        ));
+    }
+
+    function take_request(): ?array
+    {
+        throw outside_askr('take_request');
+    }
+
+    function send_response(int $status, array $headers, string $body = '', bool $stream = false): void
+    {
+        throw outside_askr('send_response');
+    }
+
+    function send_chunk(string $chunk): void
+    {
+        throw outside_askr('send_chunk');
+    }
+
+    function finish_response(): void
+    {
+        throw outside_askr('finish_response');
+    }
+
+    function send_file(int $status, array $headers, string $path, int $offset = 0, int $length = -1): void
+    {
+        throw outside_askr('send_file');
+    }
+
+    function on_tick(int $intervalMs, callable $callback): void
+    {
+        throw outside_askr('on_tick');
+    }
+}
