@@ -1,0 +1,102 @@
+<?php
+
+/*
+|--------------------------------------------------------------------------
+| askr worker script
+|--------------------------------------------------------------------------
+|
+| `askr serve --worker-script` runs this file in every PHP worker. It boots the
+| Laravel application once through Octane's Worker, then answers requests in a
+| loop on Ephpm\Octane\take_request() until the runtime shuts the worker down
+| (take_request() returns null) or MAX_REQUESTS requests have been handled; the
+| runtime then runs the script again. Modelled on Octane's FrankenPHP worker.
+|
+| Environment: APP_BASE_PATH (required: the application's base path, set by
+| `octane:start --server=askr`), MAX_REQUESTS (optional, 0 or unset: no limit).
+|
+*/
+
+use Askr\Octane\Askr\AskrClient;
+use Laravel\Octane\ApplicationFactory;
+use Laravel\Octane\Exceptions\DdException;
+use Laravel\Octane\Stream;
+use Laravel\Octane\Worker;
+
+$askrEnv = static fn (string $name) => $_SERVER[$name] ?? $_ENV[$name] ?? (getenv($name) !== false ? getenv($name) : null);
+
+// Only the CLI SAPI defines these; Octane's Stream (worker error reporting) writes to them.
+foreach (['STDIN' => 'r', 'STDOUT' => 'w', 'STDERR' => 'w'] as $askrStream => $askrMode) {
+    if (! defined($askrStream)) {
+        define($askrStream, fopen('php://'.strtolower($askrStream), $askrMode));
+    }
+}
+
+ini_set('display_errors', 'stderr');
+ignore_user_abort(true);
+
+// As Octane's bin/bootstrap.php: the app must not believe it runs in a console.
+$_ENV['APP_RUNNING_IN_CONSOLE'] = false;
+
+$basePath = $askrEnv('APP_BASE_PATH');
+
+if (! is_string($basePath) || $basePath === '') {
+    fwrite(STDERR, 'askr worker: APP_BASE_PATH is not set; start the server with `php artisan octane:start --server=askr`.'.PHP_EOL);
+
+    exit(11);
+}
+
+// Defined before the autoloader, so Symfony's dd() does not win: Octane turns dd() into an exception.
+if (! function_exists('dd')) {
+    function dd(...$vars)
+    {
+        throw new DdException($vars);
+    }
+}
+
+if (! is_file($autoloadFile = $basePath.'/vendor/autoload.php')) {
+    fwrite(STDERR, "askr worker: {$autoloadFile} was not found. Did you install the project's dependencies?".PHP_EOL);
+
+    exit(10);
+}
+
+require_once $autoloadFile;
+
+$client = new AskrClient();
+$maxRequests = (int) ($askrEnv('MAX_REQUESTS') ?? 0);
+$requestCount = 0;
+
+try {
+    $worker = new Worker(new ApplicationFactory($basePath), $client);
+    $worker->boot();
+} catch (Throwable $e) {
+    // The application cannot boot: answer the request that is waiting for this worker,
+    // tell the console why, and fail so the supervisor reports it and runs us again.
+    if ($client->nextRequest() !== null) {
+        $client->sendError();
+    }
+
+    Stream::shutdown($e);
+
+    exit(1);
+}
+
+try {
+    while (($maxRequests <= 0 || $requestCount < $maxRequests) && ($context = $client->nextRequest()) !== null) {
+        try {
+            [$request, $context] = $client->marshalRequest($context);
+
+            $worker->handle($request, $context);
+        } catch (Throwable $e) {
+            // Worker::handle() reports the application's errors itself; this is a failure around it
+            // (e.g. an unparseable envelope). Log it and answer 500.
+            Stream::throwable($e);
+        } finally {
+            $client->finishRequest();
+            unset($request, $context);
+        }
+
+        $requestCount++;
+    }
+} finally {
+    $worker->terminate();
+}
