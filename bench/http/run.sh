@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# Hello-world over HTTP, three servers measured one after another with the same wrk load:
+#   fpm      nginx + php-fpm 8.2 (pm=static, W children, OPcache on, no timestamp checks) -> hello.php
+#   askr     askr serve --workers W                                                     -> hello-worker.php
+#   kestrel  bare Kestrel hello-world (bench/KestrelHello), the ceiling for askr's HTTP path
+# Prints a table and the ratios askr/php-fpm (target >= 4) and askr/Kestrel (target >= 0.8),
+# and writes the same as JSON to bench/results/http-<date>.json. See bench/README.md.
+#
+# Environment (all optional):
+#   ASKR_BINARY          askr executable (default: <repo>/build/askr/askr; skipped if missing)
+#   BENCH_WORKERS        PHP workers W for askr and php-fpm (default: nproc)
+#   BENCH_THREADS        wrk threads (default 2)
+#   BENCH_CONNECTIONS    wrk connections (default 64)
+#   BENCH_DURATION       seconds measured per server (default 10)
+#   BENCH_WARMUP         seconds of unrecorded load before each measurement (default 3)
+#   BENCH_PORT           first port tried on 127.0.0.1 (default 18080)
+#   BENCH_TARGETS        comma-separated subset of fpm,askr,kestrel (default: all three)
+#   BENCH_RESULTS_DIR    where the JSON goes (default: <repo>/bench/results)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BENCH=$(dirname "$HERE")
+REPO=$(dirname "$BENCH")
+# shellcheck source=../lib/common.sh
+source "$BENCH/lib/common.sh"
+
+ASKR_BINARY=${ASKR_BINARY:-$REPO/build/askr/askr}
+WORKERS=${BENCH_WORKERS:-$(nproc)}
+THREADS=${BENCH_THREADS:-2}
+CONNECTIONS=${BENCH_CONNECTIONS:-64}
+DURATION=${BENCH_DURATION:-10}
+WARMUP=${BENCH_WARMUP:-3}
+PORT_BASE=${BENCH_PORT:-18080}
+TARGETS=${BENCH_TARGETS:-fpm,askr,kestrel}
+RESULTS_DIR=${BENCH_RESULTS_DIR:-$BENCH/results}
+STARTUP_TIMEOUT=30
+EXPECTED='Hello, World!'
+
+for v in WORKERS THREADS CONNECTIONS DURATION WARMUP PORT_BASE; do
+    [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number (got '${!v}')"
+done
+
+need wrk wrk
+need curl curl
+need ss iproute2
+need setsid util-linux
+
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+bench_init_tmp
+
+declare -A STATUS RPS P50 P99 NON2XX SOCKERR REQS BUSY NOTE
+
+# measure NAME URL SERVER_PID: warm up, then measure with wrk; fills the result arrays.
+measure() {
+    local name=$1 url=$2 pid=$3 out=$BENCH_TMP/wrk-$1.txt
+    BUSY[$name]=$(cpu_busy_pct 1)
+    log "$name: background CPU busy ${BUSY[$name]}% over 1 s while idle; warm-up ${WARMUP}s"
+    if ((WARMUP > 0)); then
+        timeout $((WARMUP + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" "$url" >/dev/null 2>&1 || true
+    fi
+    log "$name: measuring ${DURATION}s: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency $url"
+    if ! timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
+            -s "$BENCH/lib/report.lua" "$url" >"$out" 2>&1; then
+        STATUS[$name]="failed: wrk exited with an error"; sed 's/^/    /' "$out" >&2; return 1
+    fi
+    sed -e '/^BENCH_RESULT/d' -e 's/^/    /' "$out" >&2
+    parse_result "$out" || { STATUS[$name]="failed: no result from wrk"; return 1; }
+    is_alive "$pid" || { STATUS[$name]="failed: server exited during the run"; return 1; }
+    RPS[$name]=$R_rps P50[$name]=$R_p50_ms P99[$name]=$R_p99_ms
+    NON2XX[$name]=$R_non2xx SOCKERR[$name]=$R_socket_errors REQS[$name]=$R_requests
+    STATUS[$name]=ok
+    if ((R_non2xx > 0 || R_socket_errors > 0)); then
+        NOTE[$name]="$R_non2xx non-2xx responses, $R_socket_errors socket errors"
+        log "$name: WARNING ${NOTE[$name]}"
+    fi
+}
+
+startup_failed() {
+    local name=$1 logfile=$2
+    STATUS[$name]="failed: did not start (see log tail above)"
+    log "$name: did not come up; last lines of its output:"
+    tail -n 30 "$logfile" | sed 's/^/    /' >&2
+}
+
+run_fpm() {
+    need nginx nginx
+    need php-fpm8.2 php8.2-fpm
+    local dir=$BENCH_TMP/fpm port root_user=0
+    mkdir -p "$dir"
+    port=$(free_port "$PORT_BASE") || { STATUS[fpm]="failed: no free port"; return 1; }
+    # As root, both run as root (php-fpm needs -R for that): no www-data access to the
+    # private temp dir is needed. As another user, both simply run as that user.
+    local fpm_user='' nginx_user=''
+    if ((EUID == 0)); then
+        root_user=1 fpm_user=$'user = root\ngroup = root' nginx_user='user root root;'
+    fi
+
+    cat >"$dir/php-fpm.conf" <<EOF
+[global]
+pid = $dir/php-fpm.pid
+error_log = $dir/php-fpm.log
+log_level = warning
+daemonize = no
+
+[bench]
+$fpm_user
+listen = $dir/php-fpm.sock
+listen.backlog = 4096
+pm = static
+pm.max_children = $WORKERS
+pm.max_requests = 0
+php_admin_value[opcache.enable] = 1
+php_admin_value[opcache.validate_timestamps] = 0
+php_admin_value[display_errors] = 0
+EOF
+    cat >"$dir/nginx.conf" <<EOF
+$nginx_user
+worker_processes auto;
+pid $dir/nginx.pid;
+error_log $dir/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    default_type text/plain;
+    keepalive_timeout 65;
+    keepalive_requests 1000000;
+    client_body_temp_path $dir/client_body;
+    fastcgi_temp_path $dir/fastcgi;
+    proxy_temp_path $dir/proxy;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    server {
+        listen 127.0.0.1:$port backlog=4096;
+        root $HERE;
+        location = /opcache-check.php {
+            include /etc/nginx/fastcgi_params;
+            fastcgi_param SCRIPT_FILENAME $HERE/opcache-check.php;
+            fastcgi_pass unix:$dir/php-fpm.sock;
+        }
+        location / {
+            include /etc/nginx/fastcgi_params;
+            fastcgi_param SCRIPT_FILENAME $HERE/hello.php;
+            fastcgi_pass unix:$dir/php-fpm.sock;
+        }
+    }
+}
+EOF
+    local fpm_args=(-F -y "$dir/php-fpm.conf" -d opcache.enable=1 -d opcache.validate_timestamps=0)
+    ((root_user)) && fpm_args+=(-R)
+    start_server "$dir/php-fpm.out" php-fpm8.2 "${fpm_args[@]}"
+    local fpm_pid=$SERVER_PID
+    local deadline=$((SECONDS + STARTUP_TIMEOUT))
+    until [[ -S $dir/php-fpm.sock ]]; do
+        if ! is_alive "$fpm_pid" || ((SECONDS >= deadline)); then
+            cat "$dir/php-fpm.log" >>"$dir/php-fpm.out" 2>/dev/null || true
+            startup_failed fpm "$dir/php-fpm.out"; return 1
+        fi
+        sleep 0.1
+    done
+    start_server "$dir/nginx.out" nginx -p "$dir" -e "$dir/nginx-error.log" -c "$dir/nginx.conf" -g 'daemon off;'
+    local nginx_pid=$SERVER_PID
+    if ! wait_http "$nginx_pid" "http://127.0.0.1:$port/" "$EXPECTED" "$STARTUP_TIMEOUT"; then
+        cat "$dir/nginx-error.log" "$dir/php-fpm.log" >>"$dir/nginx.out" 2>/dev/null || true
+        startup_failed fpm "$dir/nginx.out"; stop_server "$nginx_pid"; stop_server "$fpm_pid"; return 1
+    fi
+    local oc
+    oc=$(curl -fsS -m 5 "http://127.0.0.1:$port/opcache-check.php" || true)
+    if [[ $oc != opcache=on ]]; then
+        STATUS[fpm]="failed: OPcache not active in php-fpm ($oc)"; log "fpm: ${STATUS[fpm]}"
+        stop_server "$nginx_pid"; stop_server "$fpm_pid"; return 1
+    fi
+    log "fpm: nginx $(nginx -v 2>&1 | sed 's|.*/||') + php-fpm $(php-fpm8.2 -v | awk 'NR==1{print $2}'), $WORKERS children, OPcache on, port $port"
+    measure fpm "http://127.0.0.1:$port/" "$nginx_pid" || true
+    is_alive "$fpm_pid" || STATUS[fpm]="failed: php-fpm exited during the run"
+    stop_server "$nginx_pid"; stop_server "$fpm_pid"
+}
+
+run_askr() {
+    if [[ ! -x $ASKR_BINARY ]]; then
+        STATUS[askr]="skipped: no askr binary at $ASKR_BINARY (build it with scripts/setup.sh, or set ASKR_BINARY)"
+        log "askr: SKIPPED, ${STATUS[askr]#skipped: }"
+        return 0
+    fi
+    local dir=$BENCH_TMP/askr port
+    mkdir -p "$dir"
+    port=$(free_port "$PORT_BASE") || { STATUS[askr]="failed: no free port"; return 1; }
+    start_server "$dir/askr.out" "$ASKR_BINARY" serve --root "$HERE" --worker-script "$HERE/hello-worker.php" \
+        --workers "$WORKERS" --host 127.0.0.1 --port "$port" --no-access-log
+    local pid=$SERVER_PID
+    if ! wait_http "$pid" "http://127.0.0.1:$port/" "$EXPECTED" "$STARTUP_TIMEOUT"; then
+        startup_failed askr "$dir/askr.out"; stop_server "$pid"; return 1
+    fi
+    log "askr: $ASKR_BINARY, $WORKERS workers, port $port"
+    measure askr "http://127.0.0.1:$port/" "$pid" || true
+    stop_server "$pid" 15
+    # A clean run prints nothing alarming; show anything that looks like trouble.
+    if grep -Eiq 'error|fatal|exception|warn|crash|segfault|restart' "$dir/askr.out"; then
+        log "askr: its output mentions errors/warnings; first matching lines:"
+        grep -Ei 'error|fatal|exception|warn|crash|segfault|restart' "$dir/askr.out" | head -n 20 | sed 's/^/    /' >&2
+        NOTE[askr]="${NOTE[askr]:+${NOTE[askr]}; }askr output mentions errors/warnings (see run log)"
+    fi
+}
+
+run_kestrel() {
+    need dotnet dotnet-sdk-10.0
+    local dir=$BENCH_TMP/kestrel out=$BENCH/build/KestrelHello port
+    mkdir -p "$dir"
+    log "kestrel: dotnet build -c Release bench/KestrelHello"
+    if ! dotnet build -c Release -nologo -v quiet -o "$out" "$BENCH/KestrelHello/KestrelHello.csproj" >"$dir/build.out" 2>&1; then
+        startup_failed kestrel "$dir/build.out"; STATUS[kestrel]="failed: build failed"; return 1
+    fi
+    port=$(free_port "$PORT_BASE") || { STATUS[kestrel]="failed: no free port"; return 1; }
+    start_server "$dir/kestrel.out" "$out/KestrelHello" "$port"
+    local pid=$SERVER_PID
+    if ! wait_http "$pid" "http://127.0.0.1:$port/" "$EXPECTED" "$STARTUP_TIMEOUT"; then
+        startup_failed kestrel "$dir/kestrel.out"; stop_server "$pid"; return 1
+    fi
+    log "kestrel: bench/KestrelHello (.NET $(dotnet --list-runtimes | awk '/AspNetCore/{v=$2} END{print v}')), port $port"
+    measure kestrel "http://127.0.0.1:$port/" "$pid" || true
+    stop_server "$pid"
+}
+
+ratio() { # ratio A B: A/B to two decimals, or empty if either is missing
+    [[ ${STATUS[$1]:-} == ok && ${STATUS[$2]:-} == ok ]] || return 0
+    awk -v a="${RPS[$1]}" -v b="${RPS[$2]}" 'BEGIN { if (b > 0) printf "%.2f", a / b }'
+}
+verdict() { # verdict RATIO TARGET
+    [[ -n $1 ]] || { echo "n/a"; return; }
+    awk -v r="$1" -v t="$2" 'BEGIN { print (r >= t ? "meets" : "BELOW") " target >= " t }'
+}
+
+STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+log "http bench: W=$WORKERS workers, wrk -t$THREADS -c$CONNECTIONS, ${WARMUP}s warm-up + ${DURATION}s per server, targets: $TARGETS"
+IFS=, read -r -a target_list <<<"$TARGETS"
+for t in "${target_list[@]}"; do
+    case $t in
+        fpm) run_fpm || true ;;
+        askr) run_askr || true ;;
+        kestrel) run_kestrel || true ;;
+        *) die "unknown target '$t' (fpm, askr, kestrel)" ;;
+    esac
+done
+
+ASKR_FPM=$(ratio askr fpm)
+ASKR_KESTREL=$(ratio askr kestrel)
+
+label() { case $1 in fpm) echo "nginx + php-fpm";; askr) echo "askr";; kestrel) echo "Kestrel (bare)";; esac; }
+{
+    echo
+    printf '%-16s %12s %10s %10s %8s  %s\n' server 'req/s' 'p50 ms' 'p99 ms' 'bg cpu' status
+    for t in "${target_list[@]}"; do
+        if [[ ${STATUS[$t]:-} == ok ]]; then
+            printf '%-16s %12.0f %10.2f %10.2f %7s%%  ok%s\n' "$(label "$t")" "${RPS[$t]}" "${P50[$t]}" "${P99[$t]}" \
+                "${BUSY[$t]}" "${NOTE[$t]:+ (${NOTE[$t]})}"
+        else
+            printf '%-16s %12s %10s %10s %8s  %s\n' "$(label "$t")" - - - - "${STATUS[$t]:-not run}"
+        fi
+    done
+    echo
+    printf 'askr / php-fpm : %-6s %s\n' "${ASKR_FPM:--}" "$(verdict "$ASKR_FPM" 4)"
+    printf 'askr / Kestrel : %-6s %s\n' "${ASKR_KESTREL:--}" "$(verdict "$ASKR_KESTREL" 0.8)"
+    echo "(W=$WORKERS, $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s on the same machine;"
+    echo " 'bg cpu' = CPU busy from other processes in the 1 s before each run)"
+} 
+
+mkdir -p "$RESULTS_DIR"
+RESULT_FILE=$RESULTS_DIR/http-$(date +%Y-%m-%dT%H%M%S).json
+{
+    printf '{\n  "benchmark": "http-hello",\n  "started": %s,\n' "$(json_str "$STARTED")"
+    printf '  "machine": {"cores": %d, "cpu": %s, "kernel": %s, "loadavg_at_end": %s},\n' "$(nproc)" \
+        "$(json_str "$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)")" \
+        "$(json_str "$(uname -r)")" "$(json_str "$(cut -d' ' -f1-3 /proc/loadavg)")"
+    printf '  "git_commit": %s,\n' "$(json_str "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)")"
+    printf '  "params": {"workers": %d, "wrk_threads": %d, "connections": %d, "duration_s": %d, "warmup_s": %d, "askr_binary": %s},\n' \
+        "$WORKERS" "$THREADS" "$CONNECTIONS" "$DURATION" "$WARMUP" "$(json_str "$ASKR_BINARY")"
+    printf '  "results": {'
+    sep=''
+    for t in "${target_list[@]}"; do
+        printf '%s\n    "%s": {"status": %s' "$sep" "$t" "$(json_str "${STATUS[$t]:-not run}")"
+        if [[ ${STATUS[$t]:-} == ok ]]; then
+            printf ', "requests": %s, "rps": %s, "p50_ms": %s, "p99_ms": %s, "non2xx": %s, "socket_errors": %s, "background_cpu_busy_pct": %s' \
+                "${REQS[$t]}" "${RPS[$t]}" "${P50[$t]}" "${P99[$t]}" "${NON2XX[$t]}" "${SOCKERR[$t]}" "${BUSY[$t]}"
+        fi
+        [[ -n ${NOTE[$t]:-} ]] && printf ', "note": %s' "$(json_str "${NOTE[$t]}")"
+        printf '}'
+        sep=','
+    done
+    printf '\n  },\n  "ratios": {"askr_over_fpm": %s, "askr_over_kestrel": %s},\n' "${ASKR_FPM:-null}" "${ASKR_KESTREL:-null}"
+    printf '  "targets": {"askr_over_fpm_min": 4, "askr_over_kestrel_min": 0.8}\n}\n'
+} >"$RESULT_FILE"
+if command -v jq >/dev/null 2>&1 && ! jq empty "$RESULT_FILE" 2>/dev/null; then
+    log "warning: $RESULT_FILE is not valid JSON"
+fi
+echo "results: $RESULT_FILE"

@@ -1,0 +1,138 @@
+# Shared helpers for the bench scripts (sourced, not run).
+#
+# Process rule: every server a script starts goes through start_server, which runs it in a
+# new session (setsid) so that it and everything it forks share one process group that we
+# own. stop_all (installed as an EXIT trap by the scripts) stops exactly those groups, plus
+# any descendants that left the group, and nothing else.
+
+BENCH_PIDS=()          # leaders started by start_server
+BENCH_TMP=""           # private temp dir (mktemp -d), removed by stop_all
+
+bench_init_tmp() {
+    BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/askr-bench.XXXXXX")
+}
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+die() { log "error: $*"; exit 1; }
+
+need() {
+    local cmd=$1 pkg=$2
+    command -v "$cmd" >/dev/null 2>&1 || die "'$cmd' not found (Debian package: $pkg)"
+}
+
+# is_alive PID: true if the process exists and is not a zombie.
+is_alive() {
+    local state
+    state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+    [[ -n $state && $state != Z* ]]
+}
+
+# descendants PID: every live descendant of PID, one per line.
+descendants() {
+    local table
+    table=$(ps -e -o pid=,ppid=)
+    awk -v root="$1" '
+        { parent[$1] = $2; pids[NR] = $1 }
+        END {
+            found[root] = 1
+            do {
+                grew = 0
+                for (i in pids) { p = pids[i]
+                    if (!(p in found) && (parent[p] in found)) { found[p] = 1; grew = 1; print p } }
+            } while (grew)
+        }' <<<"$table"
+}
+
+# start_server LOGFILE CMD [ARGS...]: start CMD in its own session, output to LOGFILE.
+# Sets SERVER_PID (= its process group id).
+start_server() {
+    local logfile=$1; shift
+    # Not a group leader (no job control in scripts), so setsid execs in place: $! is the
+    # server's pid and its new process group id.
+    setsid "$@" >"$logfile" 2>&1 </dev/null &
+    SERVER_PID=$!
+    BENCH_PIDS+=("$SERVER_PID")
+}
+
+# stop_server PID [GRACE_SECONDS]: SIGTERM to the leader (servers stop their own children
+# gracefully), wait up to GRACE seconds, then SIGKILL the group and stray descendants.
+stop_server() {
+    local pid=$1 grace=${2:-10} deadline p left
+    is_alive "$pid" || { wait "$pid" 2>/dev/null || true; return 0; }
+    local family
+    family=$(descendants "$pid")
+    kill -TERM "$pid" 2>/dev/null || true
+    deadline=$((SECONDS + grace))
+    while ((SECONDS < deadline)); do
+        left=0
+        for p in "$pid" $family; do is_alive "$p" && left=1; done
+        ((left)) || break
+        sleep 0.1
+    done
+    if ((left)); then
+        log "process $pid (or a child) did not stop within ${grace}s; sending SIGKILL"
+        kill -KILL -- "-$pid" 2>/dev/null || true
+        for p in $family; do is_alive "$p" && kill -KILL "$p" 2>/dev/null; done
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+stop_all() {
+    local pid
+    for pid in "${BENCH_PIDS[@]}"; do stop_server "$pid" 5; done
+    BENCH_PIDS=()
+    if [[ -n $BENCH_TMP && -d $BENCH_TMP ]]; then rm -rf "$BENCH_TMP"; fi
+}
+
+# free_port START: the first port >= START with no listener on 127.0.0.1 (or any address).
+# Matters for askr, whose SO_REUSEPORT sockets could otherwise share a port with a stranger.
+free_port() {
+    local p=$1
+    while ((p < $1 + 200)); do
+        if [[ -z $(ss -Hltn "( sport = :$p )" 2>/dev/null) ]]; then echo "$p"; return 0; fi
+        p=$((p + 1))
+    done
+    return 1
+}
+
+# wait_http PID URL EXPECTED_BODY TIMEOUT_SECONDS: poll until URL answers with the body.
+wait_http() {
+    local pid=$1 url=$2 expected=$3 timeout=$4 deadline body
+    deadline=$((SECONDS + timeout))
+    while ((SECONDS < deadline)); do
+        is_alive "$pid" || { log "server (pid $pid) exited while starting"; return 1; }
+        body=$(curl -fsS -m 2 "$url" 2>/dev/null) && [[ $body == "$expected" ]] && return 0
+        sleep 0.2
+    done
+    log "no '$expected' from $url within ${timeout}s (last body: '${body:-}')"
+    return 1
+}
+
+# cpu_busy_pct SECONDS: share of all CPUs busy over the next SECONDS (from /proc/stat),
+# used to note what else was running on the machine just before a measurement.
+cpu_busy_pct() {
+    local a b
+    a=$(head -1 /proc/stat); sleep "$1"; b=$(head -1 /proc/stat)
+    awk -v a="$a" -v b="$b" 'BEGIN {
+        n = split(a, x); split(b, y); tot = 0
+        for (i = 2; i <= n; i++) tot += y[i] - x[i]
+        idle = (y[5] + y[6]) - (x[5] + x[6])
+        printf "%.0f", (tot > 0 ? 100 * (tot - idle) / tot : 0) }'
+}
+
+# parse_result FILE: reads the BENCH_RESULT line written by lib/report.lua or lib/count.lua
+# into R_requests, R_rps, R_p50_ms, R_p99_ms, R_non2xx, R_socket_errors. False if absent.
+parse_result() {
+    local line
+    line=$(grep -m1 '^BENCH_RESULT ' "$1") || return 1
+    eval "$(awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); printf "R_%s=%s\n", kv[1], kv[2] } }' <<<"$line")"
+    R_p50_ms=$(awk -v u="$R_p50_us" 'BEGIN { printf "%.3f", u / 1000 }')
+    R_p99_ms=$(awk -v u="$R_p99_us" 'BEGIN { printf "%.3f", u / 1000 }')
+}
+
+json_str() {
+    local s=$1
+    s=${s//\\/\\\\}; s=${s//\"/\\\"}; s=${s//$'\n'/\\n}; s=${s//$'\t'/ }
+    printf '"%s"' "$s"
+}
