@@ -17,8 +17,36 @@ final class TemporaryUploads
     /** @var list<string> */
     private array $paths = [];
 
-    public function __construct(private ?string $directory = null)
+    /**
+     * @param  string|null  $directory  Where files go; null: php.ini's upload_tmp_dir, else the system's temp dir.
+     * @param  int|null  $maxFileSize  Largest accepted file in bytes (0: no limit); null: php.ini's upload_max_filesize.
+     */
+    public function __construct(private ?string $directory = null, private ?int $maxFileSize = null)
     {
+    }
+
+    /**
+     * The largest file accepted, in bytes; 0 means no limit.
+     */
+    public function maxFileSize(): int
+    {
+        return $this->maxFileSize ??= self::bytes((string) ini_get('upload_max_filesize'));
+    }
+
+    /**
+     * php.ini shorthand ("2M", "512K", "1G") to bytes.
+     */
+    public static function bytes(string $value): int
+    {
+        $value = trim($value);
+        $number = (int) $value;
+
+        return match (strtolower(substr($value, -1))) {
+            'g' => $number * 1024 * 1024 * 1024,
+            'm' => $number * 1024 * 1024,
+            'k' => $number * 1024,
+            default => $number,
+        };
     }
 
     /**

@@ -43,7 +43,7 @@ final class ParseMultipartBody
         $files = [];
         $fileLimit = (int) ini_get('max_file_uploads') ?: PHP_INT_MAX;
         $acceptFiles = filter_var(ini_get('file_uploads'), FILTER_VALIDATE_BOOLEAN);
-        $maxFileSize = $this->bytes((string) ini_get('upload_max_filesize'));
+        $maxFileSize = $this->uploads->maxFileSize();
 
         foreach ($this->parts($body, $boundary) as [$headers, $content]) {
             $disposition = $this->parameters($headers['content-disposition'] ?? '');
@@ -64,6 +64,10 @@ final class ParseMultipartBody
                 continue;
             }
 
+            if ($disposition['filename'] === '') {
+                continue; // an empty file input: PHP reports UPLOAD_ERR_NO_FILE, which Symfony turns into no file
+            }
+
             $files[] = $this->uploadedFile($disposition['filename'], $headers['content-type'] ?? null, $content, $maxFileSize);
             $filePairs[] = rawurlencode($name).'='.(count($files) - 1);
         }
@@ -79,12 +83,8 @@ final class ParseMultipartBody
         return [$fields, $fileTree];
     }
 
-    private function uploadedFile(string $filename, ?string $type, string $content, int $maxFileSize): ?UploadedFile
+    private function uploadedFile(string $filename, ?string $type, string $content, int $maxFileSize): UploadedFile
     {
-        if ($filename === '') {
-            return null; // An empty file input: PHP reports UPLOAD_ERR_NO_FILE, which Symfony turns into null.
-        }
-
         if ($maxFileSize > 0 && strlen($content) > $maxFileSize) {
             return new UploadedFile('', $filename, $type, UPLOAD_ERR_INI_SIZE, true);
         }
@@ -170,26 +170,5 @@ final class ParseMultipartBody
         $parameters = $this->parameters($contentType);
 
         return isset($parameters['boundary']) && $parameters['boundary'] !== '' ? $parameters['boundary'] : null;
-    }
-
-    /**
-     * php.ini shorthand ("2M", "512K", "1G") to bytes; 0 means no limit.
-     */
-    private function bytes(string $value): int
-    {
-        $value = trim($value);
-
-        if ($value === '') {
-            return 0;
-        }
-
-        $number = (int) $value;
-
-        return match (strtolower(substr($value, -1))) {
-            'g' => $number * 1024 * 1024 * 1024,
-            'm' => $number * 1024 * 1024,
-            'k' => $number * 1024,
-            default => $number,
-        };
     }
 }
