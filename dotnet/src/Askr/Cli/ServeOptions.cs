@@ -1,0 +1,51 @@
+using Askr.Logging;
+
+namespace Askr.Cli;
+
+/// <summary>
+/// The options of <c>askr serve</c>, which the supervisor also hands to each worker process.
+/// Reference: docs/runtime.md.
+/// </summary>
+public sealed record ServeOptions
+{
+    /// <summary>Document root: static files are served from here; PHP runs with it as working directory.</summary>
+    public required string Root { get; init; }
+    /// <summary>The PHP script each worker runs: it loops on Ephpm\Octane\take_request().</summary>
+    public required string WorkerScript { get; init; }
+    public string Host { get; init; } = "127.0.0.1";
+    /// <summary>TCP port; 0 lets the kernel choose (the chosen port is logged).</summary>
+    public int Port { get; init; } = 8000;
+    public int Workers { get; init; } = Environment.ProcessorCount;
+    /// <summary>Requests after which a worker process is replaced; 0 = never.</summary>
+    public long MaxRequests { get; init; }
+    /// <summary>Largest request body accepted, in bytes; larger ones get 413.</summary>
+    public long MaxBodySize { get; init; } = 10 * 1024 * 1024;
+    /// <summary>Seconds a request may run in PHP before the client gets 504; 0 = no limit.</summary>
+    public int RequestTimeoutSeconds { get; init; } = 60;
+    /// <summary>Requests that may wait for a worker's PHP thread; more get 503.</summary>
+    public int MaxQueue { get; init; } = 128;
+    /// <summary>Loopback port of the admin endpoint; 0 = none.</summary>
+    public int AdminPort { get; init; }
+    public LogFormat LogFormat { get; init; } = LogFormat.Text;
+    public LogLevel LogLevel { get; init; } = LogLevel.Info;
+    public bool AccessLog { get; init; } = true;
+    /// <summary>Extra php.ini entries ("key=value"), applied after php.ini.</summary>
+    public IReadOnlyList<string> PhpIni { get; init; } = [];
+
+    /// <summary>The options as command-line arguments, for a worker process.</summary>
+    public IEnumerable<string> ToArguments()
+    {
+        yield return "--root"; yield return Root;
+        yield return "--worker-script"; yield return WorkerScript;
+        yield return "--host"; yield return Host;
+        yield return "--port"; yield return Port.ToString();
+        yield return "--max-requests"; yield return MaxRequests.ToString();
+        yield return "--max-body-size"; yield return MaxBodySize.ToString();
+        yield return "--request-timeout"; yield return RequestTimeoutSeconds.ToString();
+        yield return "--max-queue"; yield return MaxQueue.ToString();
+        yield return "--log-format"; yield return LogFormat.ToString().ToLowerInvariant();
+        yield return "--log-level"; yield return LogLevel.ToString().ToLowerInvariant();
+        if (!AccessLog) yield return "--no-access-log";
+        foreach (var ini in PhpIni) { yield return "--php-ini"; yield return ini; }
+    }
+}

@@ -1,0 +1,173 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+
+namespace Askr.Logging;
+
+/// <summary>Log formats of <c>--log-format</c>.</summary>
+public enum LogFormat { Text, Json }
+
+/// <summary>Severity of a log line; <c>--log-level</c> drops lines below it.</summary>
+public enum LogLevel { Debug = 0, Info = 1, Warning = 2, Error = 3 }
+
+/// <summary>
+/// Writes whole lines to stdout from a background thread, so request threads never block on
+/// the terminal or a pipe. Each line is one write(2) of at most a few KiB, which keeps lines
+/// from different worker processes sharing the supervisor's stdout from interleaving
+/// (POSIX: writes up to PIPE_BUF bytes to a pipe are atomic).
+/// Formats: docs/runtime.md, "Logs".
+/// </summary>
+public sealed class LogWriter : IDisposable
+{
+    private readonly BlockingCollection<byte[]> _lines = new(new ConcurrentQueue<byte[]>(), 65536);
+    private readonly Thread _thread;
+    private readonly Stream _out;
+    private readonly int _pid = Environment.ProcessId;
+
+    public LogFormat Format { get; }
+    public LogLevel MinimumLevel { get; }
+
+    /// <summary>The process-wide writer; set once at start-up.</summary>
+    public static LogWriter Current { get; set; } = new(LogFormat.Text, LogLevel.Info);
+
+    public LogWriter(LogFormat format, LogLevel minimumLevel, Stream? output = null)
+    {
+        Format = format;
+        MinimumLevel = minimumLevel;
+        _out = output ?? Console.OpenStandardOutput();
+        _thread = new Thread(Pump) { IsBackground = true, Name = "askr-log" };
+        _thread.Start();
+    }
+
+    private void Pump()
+    {
+        foreach (var line in _lines.GetConsumingEnumerable())
+        {
+            try
+            {
+                _out.Write(line);
+                if (_lines.Count == 0) _out.Flush();
+            }
+            catch (IOException)
+            {
+                // stdout closed: nothing left to tell.
+            }
+        }
+    }
+
+    private void Enqueue(byte[] line)
+    {
+        // A full queue means stdout is stuck; drop rather than stall request threads.
+        _lines.TryAdd(line);
+    }
+
+    /// <summary>A runtime or PHP log line.</summary>
+    public void Log(LogLevel level, string message)
+    {
+        if (level < MinimumLevel) return;
+        if (Format == LogFormat.Json)
+        {
+            Enqueue(JsonLine(w =>
+            {
+                w.WriteString("type", "log");
+                w.WriteString("level", LevelName(level));
+                w.WriteString("message", message);
+            }));
+        }
+        else
+        {
+            var prefix = level switch { LogLevel.Error => "ERROR ", LogLevel.Warning => "WARN  ", LogLevel.Debug => "DEBUG ", _ => "" };
+            Enqueue(Encoding.UTF8.GetBytes($"{DateTime.Now:HH:mm:ss} {prefix}{message.TrimEnd('\n')}\n"));
+        }
+    }
+
+    public void Info(string message) => Log(LogLevel.Info, message);
+    public void Warning(string message) => Log(LogLevel.Warning, message);
+    public void Error(string message) => Log(LogLevel.Error, message);
+
+    /// <summary>What PHP wrote to its output outside any output buffer.</summary>
+    public void Output(ReadOnlySpan<byte> text)
+    {
+        if (Format == LogFormat.Json)
+        {
+            var s = Encoding.UTF8.GetString(text);
+            Enqueue(JsonLine(w =>
+            {
+                w.WriteString("type", "output");
+                w.WriteString("message", s);
+            }));
+        }
+        else
+        {
+            Enqueue(text.ToArray());
+        }
+    }
+
+    /// <summary>
+    /// One access-log line. Field names in JSON are those of Octane's request log
+    /// (Laravel\Octane\Commands\Concerns\InteractsWithIO::requestInfo).
+    /// </summary>
+    /// <param name="durationMs">From PHP taking the request to the end of the response, in milliseconds.</param>
+    /// <param name="memory">PHP's memory_get_usage() after the request, in bytes.</param>
+    public void Request(string method, string url, string pathAndQuery, int status, double durationMs, long memory)
+    {
+        if (Format == LogFormat.Json)
+        {
+            Enqueue(JsonLine(w =>
+            {
+                w.WriteString("type", "request");
+                w.WriteString("method", method);
+                w.WriteString("url", url);
+                w.WriteNumber("statusCode", status);
+                w.WriteNumber("duration", Math.Round(durationMs, 2));
+                w.WriteNumber("memory", memory);
+            }));
+        }
+        else
+        {
+            const int width = 60;
+            var left = $"{DateTime.Now:HH:mm:ss} {method} {pathAndQuery} ";
+            var right = $" {status} {durationMs:0.00} ms";
+            var dots = Math.Max(3, width - left.Length - right.Length);
+            Enqueue(Encoding.UTF8.GetBytes(left + new string('.', dots) + right + "\n"));
+        }
+    }
+
+    private byte[] JsonLine(Action<Utf8JsonWriter> body)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            body(w);
+            w.WriteNumber("worker", _pid);
+            w.WriteString("time", DateTime.UtcNow);
+            w.WriteEndObject();
+        }
+        buffer.Write("\n"u8);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static string LevelName(LogLevel level) => level switch
+    {
+        LogLevel.Debug => "debug",
+        LogLevel.Info => "info",
+        LogLevel.Warning => "warning",
+        _ => "error",
+    };
+
+    /// <summary>Writes what is queued, waiting at most <paramref name="timeout"/>.</summary>
+    public void Flush(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (_lines.Count > 0 && DateTime.UtcNow < deadline) Thread.Sleep(5);
+        try { _out.Flush(); } catch (IOException) { }
+    }
+
+    public void Dispose()
+    {
+        _lines.CompleteAdding();
+        _thread.Join(TimeSpan.FromSeconds(2));
+    }
+}

@@ -1,0 +1,458 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Threading.Channels;
+using Askr.Logging;
+
+namespace Askr.Php;
+
+/// <summary>
+/// The one PHP interpreter of a worker process (Debian's libphp is NTS): a dedicated thread with
+/// a 64 MB stack (PHP 8.2 has no stack guard) that runs the worker script again and again, and
+/// the C# side of the natives, called by the shim through function pointers.
+///
+/// Rule of the seam (docs/architecture.md): the callbacks below never call into the Zend engine
+/// and never let an exception escape; each catches everything and returns an error code.
+/// </summary>
+internal sealed unsafe partial class PhpWorker
+{
+    /// <summary>The SAPI name: on OPcache's allowlist, and not "cli", so Laravel does not think it runs in a console.</summary>
+    public const string SapiName = "cli-server";
+    private const int PhpStackBytes = 64 * 1024 * 1024;
+
+    private static PhpWorker? s_instance;
+
+    private readonly ConcurrentQueue<PhpRequest> _queue = new();
+    private readonly SemaphoreSlim _signal = new(0);
+    private readonly EnvelopeArena _arena = new();
+    private readonly object _currentLock = new();
+    private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly LogWriter _log;
+    private readonly string _scriptPath;
+    private readonly string _documentRoot;
+    private readonly string _extraIni;
+    private readonly int _maxQueue;
+    private readonly int _timeoutSeconds;
+    private int _queued;
+    private volatile bool _shutdown;
+    private PhpRequest? _current;
+    private long _nextId;
+    private long _served;
+    private bool _tookInThisRun;
+    private Timer? _watchdog;
+
+    public PhpWorker(string scriptPath, string documentRoot, int maxQueue, int timeoutSeconds, IEnumerable<string> extraIni, LogWriter log)
+    {
+        _scriptPath = Path.GetFullPath(scriptPath);
+        _documentRoot = Path.GetFullPath(documentRoot);
+        _maxQueue = maxQueue;
+        _timeoutSeconds = timeoutSeconds;
+        _extraIni = string.Join('\n', extraIni);
+        _log = log;
+    }
+
+    /// <summary>Completes when the script first asks for a request: the app has booted.</summary>
+    public Task Ready => _ready.Task;
+    /// <summary>Completes with the process exit code the worker should use once PHP has stopped.</summary>
+    public Task<int> Exited => _exited.Task;
+    /// <summary>Requests PHP has answered.</summary>
+    public long Served => Interlocked.Read(ref _served);
+    /// <summary>Requests waiting for the PHP thread.</summary>
+    public int Queued => Volatile.Read(ref _queued);
+    /// <summary>Raised on the PHP thread after each answered request.</summary>
+    public event Action<long>? RequestServed;
+
+    /// <summary>Information the HTTP layer adds to each envelope.</summary>
+    public required Func<PhpRequest, EnvelopeArena, bool> FillEnvelope { get; init; }
+
+    public void Start()
+    {
+        if (Interlocked.CompareExchange(ref s_instance, this, null) != null)
+            throw new InvalidOperationException("A process runs one PHP interpreter (NTS): a PhpWorker already exists.");
+        var thread = new Thread(Main, PhpStackBytes) { Name = "php", IsBackground = true };
+        thread.Start();
+        if (_timeoutSeconds > 0)
+            _watchdog = new Timer(_ => CheckTimeout(), null, 250, 250);
+    }
+
+    /// <summary>Queues a request for PHP; false when the queue is full (the caller answers 503).</summary>
+    public bool TryEnqueue(PhpRequest request)
+    {
+        if (Interlocked.Increment(ref _queued) > _maxQueue || _shutdown)
+        {
+            Interlocked.Decrement(ref _queued);
+            return false;
+        }
+        _queue.Enqueue(request);
+        _signal.Release();
+        return true;
+    }
+
+    /// <summary>Lets PHP finish what is queued, then makes take_request() return null.</summary>
+    public void RequestShutdown()
+    {
+        _shutdown = true;
+        _signal.Release();
+    }
+
+    private void Main()
+    {
+        int exitCode;
+        try
+        {
+            exitCode = RunInterpreter();
+        }
+        catch (Exception e)
+        {
+            _log.Error($"PHP thread failed: {e}");
+            exitCode = 70;
+        }
+        _watchdog?.Dispose();
+        AnswerQueued(503, "Service Unavailable: the worker is stopping");
+        _ready.TrySetResult();
+        _exited.TrySetResult(exitCode);
+    }
+
+    private int RunInterpreter()
+    {
+        var abi = ShimInterop.ShimAbi();
+        if (abi != ShimInterop.Abi)
+        {
+            _log.Error($"libaskrshim ABI {abi} does not match this runtime's {ShimInterop.Abi}: rebuild native/shim (scripts/setup.sh)");
+            return 78;
+        }
+        var callbacks = new ShimInterop.Callbacks
+        {
+            Take = &OnTake,
+            Send = &OnSend,
+            Chunk = &OnChunk,
+            File = &OnFile,
+            Output = &OnOutput,
+            Log = &OnLog,
+        };
+        var rc = ShimInterop.Startup(&callbacks, SapiName, _extraIni);
+        if (rc != 0)
+        {
+            _log.Error($"PHP failed to start (askr_php_startup returned {rc}); run `askr doctor`");
+            return 78;
+        }
+        Directory.SetCurrentDirectory(_documentRoot);
+        try
+        {
+            while (true)
+            {
+                _tookInThisRun = false;
+                var result = ShimInterop.Run(_scriptPath, out var status);
+                var request = EndRun(result, status);
+                if (_shutdown && _queue.IsEmpty) return 0;
+                if (result == ShimInterop.RunStartupFailed)
+                {
+                    _log.Error($"PHP request startup failed for {_scriptPath}");
+                    return 70;
+                }
+                if (result == ShimInterop.RunOk && status != 0)
+                {
+                    _log.Error($"worker script exited with status {status}{(request ? " while answering a request" : "")}; the worker stops");
+                    return status;
+                }
+                if (result == ShimInterop.RunBailout && !_tookInThisRun)
+                {
+                    _log.Error($"worker script failed with a fatal error before taking a request (boot failure); the worker stops");
+                    return 70;
+                }
+                // A fatal error, an exception or exit() in a request: run the script again.
+            }
+        }
+        finally
+        {
+            ShimInterop.Shutdown();
+        }
+    }
+
+    /// <summary>Answers what the finished run left open. Returns true if a request was in flight.</summary>
+    private bool EndRun(int result, int status)
+    {
+        PhpRequest? request;
+        lock (_currentLock)
+        {
+            request = _current;
+            _current = null;
+        }
+        if (request is null) return false;
+        if (!request.Answered)
+        {
+            var why = result == ShimInterop.RunBailout ? "a PHP fatal error" : $"the worker script ending (exit status {status})";
+            request.TryAnswer(ResponseHead.Error(500, "Internal Server Error"));
+            _log.Error($"{request.Context.Request.Method} {request.Context.Request.Path}: answered 500 after {why}");
+            return true;
+        }
+        if (request.Stream is { } stream)
+        {
+            // A streamed response that PHP could not finish: the client must see it fail.
+            stream.Writer.TryComplete(new IOException("the PHP script ended in the middle of a streamed response"));
+            return true;
+        }
+        return false;
+    }
+
+    private void AnswerQueued(int status, string message)
+    {
+        while (_queue.TryDequeue(out var r))
+        {
+            Interlocked.Decrement(ref _queued);
+            r.TryAnswer(ResponseHead.Error(status, message));
+        }
+    }
+
+    private void CheckTimeout()
+    {
+        try
+        {
+            PhpRequest? r;
+            lock (_currentLock) r = _current;
+            if (r is null || r.TakenAt == 0) return;
+            var elapsed = Stopwatch.GetElapsedTime(r.TakenAt).TotalSeconds;
+            if (elapsed < _timeoutSeconds) return;
+            if (!r.TimedOut)
+            {
+                lock (_currentLock)
+                {
+                    if (!ReferenceEquals(_current, r)) return;
+                    r.TimedOut = true;
+                    if (!r.TryAnswer(ResponseHead.Error(504, "Gateway Timeout: the request ran longer than " + _timeoutSeconds + " s")))
+                        r.Stream?.Writer.TryComplete(new TimeoutException("request timeout"));
+                    ShimInterop.Interrupt(_timeoutSeconds);
+                }
+                _log.Error($"{r.Context.Request.Method} {r.Context.Request.Path}: ran past --request-timeout ({_timeoutSeconds} s); answered 504 and interrupted PHP");
+            }
+            else if (elapsed > _timeoutSeconds + 5)
+            {
+                // Blocked in a system call, where PHP's interrupt cannot reach: replace the process.
+                _log.Error($"PHP did not stop within 5 s of the interrupt (blocked in a system call?); the worker exits to be replaced");
+                _shutdown = true;
+                AnswerQueued(503, "Service Unavailable: the worker is being replaced");
+                _watchdog?.Dispose();
+                _exited.TrySetResult(75);
+            }
+        }
+        catch (Exception e)
+        {
+            _log.Error($"watchdog: {e.Message}");
+        }
+    }
+
+    // ---------- callbacks from the shim (PHP thread) ----------
+
+    [UnmanagedCallersOnly]
+    private static int OnTake(long timeoutMs, ShimInterop.Envelope* envelope)
+    {
+        try { return s_instance!.Take(timeoutMs, envelope); }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    private int Take(long timeoutMs, ShimInterop.Envelope* envelope)
+    {
+        PhpRequest? previous;
+        lock (_currentLock)
+        {
+            previous = _current;
+            _current = null;
+        }
+        if (previous is not null && !previous.Answered)
+        {
+            previous.TryAnswer(ResponseHead.Error(500, "Internal Server Error"));
+            _log.Error($"{previous.Context.Request.Method} {previous.Context.Request.Path}: the worker script took the next request without answering this one; answered 500");
+        }
+        _ready.TrySetResult();
+        while (true)
+        {
+            if (_queue.TryDequeue(out var request))
+            {
+                Interlocked.Decrement(ref _queued);
+                if (request.Context.RequestAborted.IsCancellationRequested)
+                {
+                    request.TryAnswer(ResponseHead.Error(499, "Client Closed Request"));
+                    continue;
+                }
+                request.Id = ++_nextId;
+                _arena.Reset();
+                if (!FillEnvelope(request, _arena))
+                {
+                    request.TryAnswer(ResponseHead.Error(400, "Bad Request"));
+                    continue;
+                }
+                _arena.Publish(request, envelope);
+                lock (_currentLock)
+                {
+                    request.TakenAt = Stopwatch.GetTimestamp();
+                    _current = request;
+                }
+                _tookInThisRun = true;
+                return ShimInterop.TakeRequest;
+            }
+            if (_shutdown) return ShimInterop.TakeShutdown;
+            var wait = timeoutMs < 0 ? Timeout.Infinite : (int)Math.Min(timeoutMs, int.MaxValue);
+            if (!_signal.Wait(wait)) return ShimInterop.TakeTimeout;
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static int OnSend(int status, ShimInterop.Str* headers, long headerCount, byte* body, long bodyLength, int flags)
+    {
+        try { return s_instance!.Send(status, headers, headerCount, body, bodyLength, flags); }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    private int Send(int status, ShimInterop.Str* headers, long headerCount, byte* body, long bodyLength, int flags)
+    {
+        var request = _current;
+        if (request is null) return ShimInterop.SendNoRequest;
+        if (request.Answered) return request.TimedOut ? ShimInterop.SendClientGone : ShimInterop.SendNoRequest;
+        var buffer = ArrayPool<byte>.Shared.Rent((int)bodyLength);
+        new ReadOnlySpan<byte>(body, (int)bodyLength).CopyTo(buffer);
+        Channel<Chunk>? stream = null;
+        if ((flags & ShimInterop.SendFlagStream) != 0)
+        {
+            stream = Channel.CreateBounded<Chunk>(new BoundedChannelOptions(16) { SingleReader = true, SingleWriter = true });
+            request.Stream = stream;
+        }
+        var head = new ResponseHead
+        {
+            Status = status,
+            Headers = ReadHeaders(headers, headerCount),
+            Body = buffer,
+            BodyLength = (int)bodyLength,
+            Stream = stream,
+            Memory = ShimInterop.MemoryUsage(),
+        };
+        if (!request.TryAnswer(head))
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            return request.TimedOut ? ShimInterop.SendClientGone : ShimInterop.SendNoRequest;
+        }
+        Served_();
+        return ShimInterop.SendOk;
+    }
+
+    private void Served_()
+    {
+        var n = Interlocked.Increment(ref _served);
+        RequestServed?.Invoke(n);
+    }
+
+    [UnmanagedCallersOnly]
+    private static int OnChunk(byte* data, long length, int final)
+    {
+        try { return s_instance!.WriteChunk(data, length, final != 0); }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    private int WriteChunk(byte* data, long length, bool final)
+    {
+        var stream = _current?.Stream;
+        if (stream is null) return ShimInterop.SendNoRequest;
+        if (length > 0)
+        {
+            var chunk = Chunk.Copy(new ReadOnlySpan<byte>(data, (int)length));
+            // Back-pressure: PHP waits while the client is slower than the app.
+            while (!stream.Writer.TryWrite(chunk))
+            {
+                if (!stream.Writer.WaitToWriteAsync().AsTask().GetAwaiter().GetResult())
+                {
+                    ArrayPool<byte>.Shared.Return(chunk.Buffer);
+                    return ShimInterop.SendClientGone;
+                }
+            }
+        }
+        if (final)
+        {
+            stream.Writer.TryComplete();
+            _current!.Stream = null;
+        }
+        return ShimInterop.SendOk;
+    }
+
+    [UnmanagedCallersOnly]
+    private static int OnFile(int status, ShimInterop.Str* headers, long headerCount, byte* path, long pathLength, long offset, long length)
+    {
+        try { return s_instance!.SendFile(status, headers, headerCount, Encoding.UTF8.GetString(path, (int)pathLength), offset, length); }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    private int SendFile(int status, ShimInterop.Str* headers, long headerCount, string path, long offset, long length)
+    {
+        var request = _current;
+        if (request is null) return ShimInterop.SendNoRequest;
+        if (request.Answered) return request.TimedOut ? ShimInterop.SendClientGone : ShimInterop.SendNoRequest;
+        var file = new FileInfo(path);
+        if (!file.Exists) return ShimInterop.SendFileError;
+        if (length < 0) length = file.Length - offset;
+        if (offset > file.Length || offset + length > file.Length) return ShimInterop.SendFileError;
+        try
+        {
+            using var probe = file.OpenRead();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return ShimInterop.SendFileError;
+        }
+        var head = new ResponseHead
+        {
+            Status = status,
+            Headers = ReadHeaders(headers, headerCount),
+            FilePath = file.FullName,
+            FileOffset = offset,
+            FileLength = length,
+            Memory = ShimInterop.MemoryUsage(),
+        };
+        if (!request.TryAnswer(head)) return request.TimedOut ? ShimInterop.SendClientGone : ShimInterop.SendNoRequest;
+        Served_();
+        return ShimInterop.SendOk;
+    }
+
+    [UnmanagedCallersOnly]
+    private static void OnOutput(byte* data, long length)
+    {
+        try { s_instance!._log.Output(new ReadOnlySpan<byte>(data, (int)length)); }
+        catch { /* nothing may escape into C */ }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void OnLog(int level, byte* message, long length)
+    {
+        try
+        {
+            var text = Encoding.UTF8.GetString(message, (int)length);
+            var mapped = level <= 3 ? LogLevel.Error : level == 4 ? LogLevel.Warning : LogLevel.Info;
+            // PHP reports errors through log_message with the syslog level of the log, not of the
+            // error: read the severity from PHP's own prefix.
+            if (text.Contains("PHP Fatal error") || text.Contains("PHP Parse error")) mapped = LogLevel.Error;
+            else if (text.Contains("PHP Warning")) mapped = LogLevel.Warning;
+            s_instance!._log.Log(mapped, text);
+        }
+        catch { /* nothing may escape into C */ }
+    }
+
+    private static int Fail(Exception e)
+    {
+        try { s_instance?._log.Error($"runtime callback failed: {e}"); } catch { }
+        return ShimInterop.SendFailed;
+    }
+
+    private static List<KeyValuePair<string, string>> ReadHeaders(ShimInterop.Str* pairs, long count)
+    {
+        var list = new List<KeyValuePair<string, string>>((int)count);
+        for (long i = 0; i < count; i++)
+        {
+            var name = pairs[2 * i];
+            var value = pairs[2 * i + 1];
+            list.Add(new(Latin1(name), Encoding.UTF8.GetString(value.Ptr, (int)value.Len)));
+        }
+        return list;
+    }
+
+    private static string Latin1(ShimInterop.Str s) => Encoding.Latin1.GetString(s.Ptr, (int)s.Len);
+}

@@ -1,0 +1,126 @@
+using System.CommandLine;
+using Askr.Cli;
+using Askr.Logging;
+using Askr.Php;
+using Askr.Supervision;
+using Askr.Worker;
+
+namespace Askr;
+
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        NativeLoader.Register();
+
+        var root = new RootCommand("askr: a C# runtime that embeds PHP and serves Laravel Octane apps with Kestrel.");
+
+        var serveOptions = new OptionSet();
+        var serve = new Command("serve", "Start the supervisor and its PHP worker processes.");
+        serveOptions.AddTo(serve);
+        serve.SetAction(async (parse, _) =>
+        {
+            var options = serveOptions.Bind(parse);
+            if (options is null) return 2;
+            LogWriter.Current = new LogWriter(options.LogFormat, options.LogLevel);
+            await using var supervisor = new Supervisor(options, LogWriter.Current);
+            var code = await supervisor.RunAsync();
+            LogWriter.Current.Flush(TimeSpan.FromSeconds(2));
+            return code;
+        });
+        root.Subcommands.Add(serve);
+
+        var workerOptions = new OptionSet();
+        var slot = new Option<int>("--slot") { Description = "Worker slot (0-based)." };
+        var listenFd = new Option<int?>("--listen-fd") { Description = "Inherited listening socket; without it the worker binds --host/--port itself." };
+        var control = new Option<string?>("--control") { Description = "The supervisor's control socket." };
+        var worker = new Command("worker", "Run one worker process (started by `askr serve`).") { Hidden = true };
+        workerOptions.AddTo(worker);
+        worker.Options.Add(slot);
+        worker.Options.Add(listenFd);
+        worker.Options.Add(control);
+        worker.SetAction(async (parse, _) =>
+        {
+            var options = workerOptions.Bind(parse);
+            if (options is null) return 2;
+            LogWriter.Current = new LogWriter(options.LogFormat, options.LogLevel);
+            return await WorkerHost.RunAsync(options, parse.GetValue(slot), parse.GetValue(listenFd), parse.GetValue(control));
+        });
+        root.Subcommands.Add(worker);
+
+        var doctor = new Command("doctor", "Check that PHP, its extensions, OPcache and the shim work here.");
+        var doctorIni = new Option<string[]>("--php-ini") { Description = "Extra php.ini entries (key=value)." };
+        doctor.Options.Add(doctorIni);
+        doctor.SetAction(parse => Doctor.Run(parse.GetValue(doctorIni) ?? []));
+        root.Subcommands.Add(doctor);
+
+        // Signals are handled by the supervisor and workers themselves (graceful drain), not by the parser.
+        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    }
+
+    /// <summary>The options shared by <c>serve</c> and <c>worker</c> (docs/runtime.md).</summary>
+    private sealed class OptionSet
+    {
+        private readonly Option<string> _root = new("--root") { Description = "Document root (static files; PHP's working directory).", Required = true };
+        private readonly Option<string> _script = new("--worker-script") { Description = "PHP worker script that loops on Ephpm\\Octane\\take_request().", Required = true };
+        private readonly Option<string> _host = new("--host") { Description = "Address to listen on.", DefaultValueFactory = _ => "127.0.0.1" };
+        private readonly Option<int> _port = new("--port") { Description = "TCP port (0: any free port).", DefaultValueFactory = _ => 8000 };
+        private readonly Option<int> _workers = new("--workers") { Description = "HTTP worker processes.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        private readonly Option<long> _maxRequests = new("--max-requests") { Description = "Requests after which a worker process is replaced (0: never).", DefaultValueFactory = _ => 0 };
+        private readonly Option<long> _maxBody = new("--max-body-size") { Description = "Largest request body in bytes (larger: 413).", DefaultValueFactory = _ => 10 * 1024 * 1024 };
+        private readonly Option<int> _timeout = new("--request-timeout") { Description = "Seconds a request may run in PHP (then 504); 0: no limit.", DefaultValueFactory = _ => 60 };
+        private readonly Option<int> _maxQueue = new("--max-queue") { Description = "Requests that may wait per worker (more: 503).", DefaultValueFactory = _ => 128 };
+        private readonly Option<int> _admin = new("--admin-port") { Description = "Loopback port of the admin endpoint (0: none).", DefaultValueFactory = _ => 0 };
+        private readonly Option<string> _format = new("--log-format") { Description = "text or json.", DefaultValueFactory = _ => "text" };
+        private readonly Option<string> _level = new("--log-level") { Description = "debug, info, warning or error.", DefaultValueFactory = _ => "info" };
+        private readonly Option<bool> _noAccessLog = new("--no-access-log") { Description = "Do not log one line per request." };
+        private readonly Option<string[]> _ini = new("--php-ini") { Description = "Extra php.ini entry key=value (repeatable)." };
+
+        public void AddTo(Command command)
+        {
+            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _format, _level, _noAccessLog, _ini })
+                command.Options.Add(o);
+        }
+
+        public ServeOptions? Bind(ParseResult parse)
+        {
+            var root = parse.GetValue(_root)!;
+            var script = parse.GetValue(_script)!;
+            string? error = null;
+            if (!Directory.Exists(root)) error = $"--root {root}: no such directory";
+            else if (!File.Exists(script)) error = $"--worker-script {script}: no such file";
+            var format = parse.GetValue(_format) switch { "json" => LogFormat.Json, "text" => (LogFormat?)LogFormat.Text, _ => null };
+            var level = parse.GetValue(_level) switch
+            {
+                "debug" => LogLevel.Debug, "info" => LogLevel.Info, "warning" or "warn" => LogLevel.Warning, "error" => (LogLevel?)LogLevel.Error, _ => null,
+            };
+            if (format is null) error ??= "--log-format must be text or json";
+            if (level is null) error ??= "--log-level must be debug, info, warning or error";
+            var workers = parse.GetValue(_workers);
+            if (workers < 1) error ??= "--workers must be at least 1";
+            if (parse.GetValue(_maxQueue) < 1) error ??= "--max-queue must be at least 1";
+            if (error is not null)
+            {
+                Console.Error.WriteLine($"askr: {error}");
+                return null;
+            }
+            return new ServeOptions
+            {
+                Root = Path.GetFullPath(root),
+                WorkerScript = Path.GetFullPath(script),
+                Host = parse.GetValue(_host)!,
+                Port = parse.GetValue(_port),
+                Workers = workers,
+                MaxRequests = parse.GetValue(_maxRequests),
+                MaxBodySize = parse.GetValue(_maxBody),
+                RequestTimeoutSeconds = parse.GetValue(_timeout),
+                MaxQueue = parse.GetValue(_maxQueue),
+                AdminPort = parse.GetValue(_admin),
+                LogFormat = format!.Value,
+                LogLevel = level!.Value,
+                AccessLog = !parse.GetValue(_noAccessLog),
+                PhpIni = parse.GetValue(_ini) ?? [],
+            };
+        }
+    }
+}

@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace Askr.Supervision;
+
+/// <summary>States of a worker process as the supervisor tracks it.</summary>
+internal enum WorkerState { Starting, Ready, Draining, Exited }
+
+/// <summary>One worker process of a slot, from spawn to exit.</summary>
+internal sealed partial class WorkerProcess
+{
+    private const int SigTerm = 15;
+    private const int SigKill = 9;
+
+    private readonly Process _process;
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public WorkerProcess(int slot, int id, Process process)
+    {
+        Slot = slot;
+        Id = id;
+        _process = process;
+        Pid = process.Id;
+        StartedAt = DateTime.UtcNow;
+        Exited = WaitExitAsync();
+    }
+
+    public int Slot { get; }
+    /// <summary>Unique per process start within this supervisor (ASKR_WORKER_ID).</summary>
+    public int Id { get; }
+    public int Pid { get; }
+    public DateTime StartedAt { get; }
+    public volatile WorkerState State = WorkerState.Starting;
+    /// <summary>Requests answered, as last reported by the worker.</summary>
+    public long Requests;
+    /// <summary>Set when the supervisor itself stops this process (recycle, reload, shutdown): its exit is no crash.</summary>
+    public volatile bool Retiring;
+    /// <summary>Completes with the exit code.</summary>
+    public Task<int> Exited { get; }
+    public Task Ready => _ready.Task;
+
+    public void MarkReady()
+    {
+        if (State == WorkerState.Starting) State = WorkerState.Ready;
+        _ready.TrySetResult();
+    }
+
+    private async Task<int> WaitExitAsync()
+    {
+        await _process.WaitForExitAsync();
+        State = WorkerState.Exited;
+        _ready.TrySetException(new InvalidOperationException($"worker {Pid} exited with status {_process.ExitCode} before it was ready"));
+        return _process.ExitCode;
+    }
+
+    /// <summary>Asks the worker to drain and stop (SIGTERM); SIGKILL if it has not exited after <paramref name="grace"/>.</summary>
+    public async Task StopAsync(TimeSpan grace)
+    {
+        Retiring = true;
+        if (State == WorkerState.Exited) return;
+        State = WorkerState.Draining;
+        Kill(Pid, SigTerm);
+        if (await Task.WhenAny(Exited, Task.Delay(grace)) != Exited)
+        {
+            Kill(Pid, SigKill);
+            await Exited;
+        }
+    }
+
+    /// <summary>Resident set size from /proc/&lt;pid&gt;/status (VmRSS), in bytes; 0 if unknown.</summary>
+    public long ResidentBytes()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
+            {
+                if (!line.StartsWith("VmRSS:")) continue;
+                var kb = long.Parse(line.AsSpan(6).Trim().ToString().Split(' ')[0]);
+                return kb * 1024;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { }
+        return 0;
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}

@@ -1,0 +1,136 @@
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Text;
+using Askr.Cli;
+using Askr.Control;
+using Askr.Logging;
+using Askr.Php;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.StaticFiles;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Askr.Worker;
+
+/// <summary>
+/// A worker process: Kestrel on its slot's listening socket (inherited from the supervisor, or
+/// bound here when run alone) plus one PHP interpreter. Stops gracefully on SIGTERM/SIGINT:
+/// Kestrel stops accepting and finishes in-flight requests, PHP drains its queue, then the
+/// worker script's take_request() returns null and the process exits with 0.
+/// </summary>
+internal static class WorkerHost
+{
+    public static async Task<int> RunAsync(ServeOptions options, int slot, int? listenFd, string? controlPath)
+    {
+        var log = LogWriter.Current;
+        ControlClient? control = null;
+        if (controlPath is not null)
+        {
+            control = await ControlClient.ConnectAsync(controlPath, slot);
+        }
+
+        PhpRequestHandler? handler = null;
+        var php = new PhpWorker(options.WorkerScript, options.Root, options.MaxQueue, options.RequestTimeoutSeconds, options.PhpIni, log)
+        {
+            FillEnvelope = (request, arena) => handler!.FillEnvelope(request, arena),
+        };
+        handler = new PhpRequestHandler(php, options, log);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = Path.GetFullPath(options.Root) });
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Critical);
+        builder.Services.AddSingleton<IHostLifetime, ManualLifetime>();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(Math.Max(30, options.RequestTimeoutSeconds + 10)));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = options.MaxBodySize;
+            k.ResponseHeaderEncodingSelector = _ => Encoding.Latin1;
+            if (listenFd is { } fd)
+                k.ListenHandle((ulong)fd);
+            else
+                k.Listen(ResolveHost(options.Host), options.Port);
+        });
+        var app = builder.Build();
+
+        var files = new StaticFileOptions
+        {
+            FileProvider = new DocumentRootFileProvider(Path.GetFullPath(options.Root)),
+            ServeUnknownFileTypes = false,
+            ContentTypeProvider = new FileExtensionContentTypeProvider(),
+        };
+        app.UseStaticFiles(files);
+        app.Run(handler.HandleAsync);
+
+        php.RequestServed += served =>
+        {
+            if (options.MaxRequests > 0 && served == options.MaxRequests)
+            {
+                log.Info($"worker {Environment.ProcessId} reached --max-requests ({options.MaxRequests}); asking to be recycled");
+                control?.Send(new ControlMessage { Type = ControlMessage.Recycle });
+            }
+        };
+
+        php.Start();
+        await app.StartAsync();
+
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });
+        using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.TrySetResult(); });
+        // SIGHUP is for the supervisor (rolling reload); a worker ignores it.
+        using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => c.Cancel = true);
+
+        var ready = php.Ready.ContinueWith(_ => control?.Send(new ControlMessage { Type = ControlMessage.Ready }), TaskScheduler.Default);
+        using var stats = new Timer(_ => control?.Send(new ControlMessage { Type = ControlMessage.Stats, Requests = php.Served }), null, 1000, 1000);
+        if (control is not null) _ = control.Closed.ContinueWith(_ => stop.TrySetResult(), TaskScheduler.Default);
+
+        var finished = await Task.WhenAny(stop.Task, php.Exited);
+        if (finished == php.Exited)
+        {
+            // PHP stopped by itself (boot failure, exit status, stuck in a system call).
+            var code = php.Exited.Result;
+            await StopQuietly(app, TimeSpan.FromSeconds(2));
+            log.Flush(TimeSpan.FromSeconds(1));
+            return code == 0 ? 70 : code;
+        }
+
+        await StopQuietly(app, TimeSpan.FromSeconds(Math.Max(30, options.RequestTimeoutSeconds + 10)));
+        php.RequestShutdown();
+        var exit = await php.Exited.WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : 75);
+        control?.Dispose();
+        log.Flush(TimeSpan.FromSeconds(1));
+        return exit;
+    }
+
+    private static async Task StopQuietly(WebApplication app, TimeSpan timeout)
+    {
+        try
+        {
+            using var cts = new CancellationTokenSource(timeout);
+            await app.StopAsync(cts.Token);
+        }
+        catch (Exception e)
+        {
+            LogWriter.Current.Warning($"stopping Kestrel: {e.Message}");
+        }
+    }
+
+    internal static IPAddress ResolveHost(string host) => host switch
+    {
+        "localhost" => IPAddress.Loopback,
+        "*" or "0.0.0.0" => IPAddress.Any,
+        "::" or "[::]" => IPAddress.IPv6Any,
+        _ => IPAddress.Parse(host.Trim('[', ']')),
+    };
+
+    /// <summary>A host lifetime that leaves signals to the worker itself.</summary>
+    private sealed class ManualLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,675 @@
+/*
+ * askr shim: embeds PHP with its own SAPI and registers the Ephpm\Octane natives.
+ * See askr_shim.h for the contract with C#, and docs/natives.md for the PHP side.
+ */
+#define _GNU_SOURCE
+#include "askr_shim.h"
+
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <php.h>
+#include <php_main.h>
+#include <php_variables.h>
+#include <php_ini.h>
+#include <SAPI.h>
+#include <zend_exceptions.h>
+#include <zend_interfaces.h>
+#include <ext/standard/info.h>
+
+static askr_callbacks g_cb;
+static char *g_extra_ini;
+
+/* Where the current request stands, from PHP's point of view. */
+enum askr_request_state {
+    ASKR_NONE = 0,   /* no request taken, or answered and done */
+    ASKR_OPEN,       /* taken, not answered yet */
+    ASKR_STREAMING,  /* answered with a streamed response that is still open */
+};
+static enum askr_request_state g_state = ASKR_NONE;
+
+/* Tick callbacks registered with on_tick(), run between requests inside take_request(). */
+typedef struct askr_tick {
+    zend_long interval_ms;
+    int64_t next_due_ms;
+    zval callable;
+} askr_tick;
+static askr_tick *g_ticks;
+static size_t g_tick_count;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---------- SAPI ---------- */
+
+static size_t askr_ub_write(const char *str, size_t len)
+{
+    if (g_cb.output) {
+        g_cb.output(str, (int64_t)len);
+    }
+    return len;
+}
+
+static void askr_flush(void *server_context)
+{
+    (void)server_context;
+}
+
+static int askr_send_headers(sapi_headers_struct *sapi_headers)
+{
+    (void)sapi_headers;
+    return SAPI_HEADER_SENT_SUCCESSFULLY;
+}
+
+/* header() calls are not kept: responses go through send_response() (docs/natives.md). */
+static int askr_header_handler(sapi_header_struct *h, sapi_header_op_enum op, sapi_headers_struct *s)
+{
+    (void)h; (void)op; (void)s;
+    return 0;
+}
+
+static size_t askr_read_post(char *buf, size_t count)
+{
+    (void)buf; (void)count;
+    return 0;
+}
+
+static char *askr_read_cookies(void)
+{
+    return NULL;
+}
+
+static void askr_register_variables(zval *track_vars_array)
+{
+    php_import_environment_variables(track_vars_array);
+    if (SG(request_info).path_translated) {
+        const char *p = SG(request_info).path_translated;
+        php_register_variable("PHP_SELF", p, track_vars_array);
+        php_register_variable("SCRIPT_NAME", p, track_vars_array);
+        php_register_variable("SCRIPT_FILENAME", p, track_vars_array);
+    }
+}
+
+static void askr_log_message(const char *message, int syslog_type_int)
+{
+    if (g_cb.log) {
+        g_cb.log(syslog_type_int, message, (int64_t)strlen(message));
+    }
+}
+
+static int askr_sapi_startup(sapi_module_struct *sapi_module);
+static int askr_sapi_deactivate(void)
+{
+    return SUCCESS;
+}
+
+static sapi_module_struct askr_sapi_module = {
+    "cli-server",                /* name: see docs/natives.md, "The SAPI name" */
+    "askr",                      /* pretty name */
+    askr_sapi_startup,           /* startup */
+    php_module_shutdown_wrapper, /* shutdown */
+    NULL,                        /* activate */
+    askr_sapi_deactivate,        /* deactivate */
+    askr_ub_write,               /* unbuffered write */
+    askr_flush,                  /* flush */
+    NULL,                        /* get uid */
+    NULL,                        /* getenv */
+    php_error,                   /* error handler */
+    askr_header_handler,         /* header handler */
+    askr_send_headers,           /* send headers handler */
+    NULL,                        /* send header handler */
+    askr_read_post,              /* read POST data */
+    askr_read_cookies,           /* read Cookies */
+    askr_register_variables,     /* register server variables */
+    askr_log_message,            /* Log message */
+    NULL,                        /* Get request time */
+    NULL,                        /* Child terminate */
+    STANDARD_SAPI_MODULE_PROPERTIES
+};
+
+/* ---------- natives ---------- */
+
+/* Turns a PHP header array (name => string|string[]) into (name, value) pairs.
+ * The strings stay owned by *owned (released by free_pairs). Returns false with an
+ * exception thrown when a name or value is not a string or scalar. */
+typedef struct askr_pairs {
+    askr_str *items;
+    int64_t count;     /* pairs */
+    zend_string **owned;
+    size_t owned_count;
+} askr_pairs;
+
+static void free_pairs(askr_pairs *p)
+{
+    for (size_t i = 0; i < p->owned_count; i++) {
+        zend_string_release(p->owned[i]);
+    }
+    if (p->owned) efree(p->owned);
+    if (p->items) efree(p->items);
+    memset(p, 0, sizeof(*p));
+}
+
+static bool header_value_ok(zend_string *v)
+{
+    /* CR and LF would let a value inject header lines (RFC 9110 5.5). */
+    return memchr(ZSTR_VAL(v), '\r', ZSTR_LEN(v)) == NULL && memchr(ZSTR_VAL(v), '\n', ZSTR_LEN(v)) == NULL;
+}
+
+static bool add_pair(askr_pairs *p, size_t *cap, zend_string *name, zval *value)
+{
+    zend_string *v = zval_try_get_string(value);
+    if (!v) {
+        return false;
+    }
+    if (!header_value_ok(v) || !header_value_ok(name)) {
+        zend_string_release(v);
+        zend_value_error("Header \"%s\" contains a CR or LF character", ZSTR_VAL(name));
+        return false;
+    }
+    if ((size_t)p->count == *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        p->items = erealloc(p->items, sizeof(askr_str) * 2 * *cap);
+        p->owned = erealloc(p->owned, sizeof(zend_string *) * *cap);
+    }
+    p->owned[p->owned_count++] = v;
+    p->items[2 * p->count].ptr = ZSTR_VAL(name);
+    p->items[2 * p->count].len = (int64_t)ZSTR_LEN(name);
+    p->items[2 * p->count + 1].ptr = ZSTR_VAL(v);
+    p->items[2 * p->count + 1].len = (int64_t)ZSTR_LEN(v);
+    p->count++;
+    return true;
+}
+
+static bool collect_headers(HashTable *headers, askr_pairs *out)
+{
+    size_t cap = 0;
+    zend_string *name;
+    zend_ulong index;
+    zval *value;
+    memset(out, 0, sizeof(*out));
+    ZEND_HASH_FOREACH_KEY_VAL(headers, index, name, value) {
+        (void)index;
+        if (!name) {
+            zend_type_error("Header names must be strings, got an integer key");
+            free_pairs(out);
+            return false;
+        }
+        ZVAL_DEREF(value);
+        if (Z_TYPE_P(value) == IS_ARRAY) {
+            zval *item;
+            ZEND_HASH_FOREACH_VAL(Z_ARRVAL_P(value), item) {
+                ZVAL_DEREF(item);
+                if (!add_pair(out, &cap, name, item)) {
+                    free_pairs(out);
+                    return false;
+                }
+            } ZEND_HASH_FOREACH_END();
+        } else if (!add_pair(out, &cap, name, value)) {
+            free_pairs(out);
+            return false;
+        }
+    } ZEND_HASH_FOREACH_END();
+    return true;
+}
+
+static void throw_send_error(int32_t rc, const char *fn)
+{
+    switch (rc) {
+    case ASKR_SEND_NO_REQUEST:
+        zend_throw_error(NULL, "Ephpm\\Octane\\%s(): there is no request to answer", fn);
+        break;
+    default:
+        zend_throw_error(NULL, "Ephpm\\Octane\\%s(): the runtime failed to send the response (code %d)", fn, rc);
+        break;
+    }
+}
+
+static void finish_streaming(void)
+{
+    if (g_state == ASKR_STREAMING) {
+        g_cb.chunk(NULL, 0, 1);
+    }
+    g_state = ASKR_NONE;
+}
+
+/* Runs the due tick callbacks. An exception from one is reported as a warning and cleared,
+ * except exit() (an unwind exit), which is left to propagate. Returns false in that case. */
+static bool run_due_ticks(void)
+{
+    int64_t now = now_ms();
+    for (size_t i = 0; i < g_tick_count; i++) {
+        askr_tick *t = &g_ticks[i];
+        if (t->next_due_ms > now) {
+            continue;
+        }
+        t->next_due_ms = now + t->interval_ms;
+        zval retval;
+        ZVAL_UNDEF(&retval);
+        call_user_function(NULL, NULL, &t->callable, &retval, 0, NULL);
+        zval_ptr_dtor(&retval);
+        if (EG(exception)) {
+            if (zend_is_unwind_exit(EG(exception)) || zend_is_graceful_exit(EG(exception))) {
+                return false;
+            }
+            zend_object *ex = EG(exception);
+            GC_ADDREF(ex);
+            zend_clear_exception();
+            zend_exception_error(ex, E_WARNING);
+            OBJ_RELEASE(ex);
+        }
+    }
+    return true;
+}
+
+static int64_t tick_timeout_ms(void)
+{
+    if (g_tick_count == 0) {
+        return -1;
+    }
+    int64_t next = INT64_MAX;
+    for (size_t i = 0; i < g_tick_count; i++) {
+        if (g_ticks[i].next_due_ms < next) next = g_ticks[i].next_due_ms;
+    }
+    int64_t wait = next - now_ms();
+    return wait < 0 ? 0 : wait;
+}
+
+static void add_pairs_to_array(zval *arr, const askr_str *pairs, int64_t count)
+{
+    for (int64_t i = 0; i < count; i++) {
+        const askr_str *k = &pairs[2 * i];
+        const askr_str *v = &pairs[2 * i + 1];
+        zval zv;
+        ZVAL_STRINGL_FAST(&zv, v->ptr, (size_t)v->len);
+        zend_symtable_str_update(Z_ARRVAL_P(arr), k->ptr, (size_t)k->len, &zv);
+    }
+}
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_take_request, 0, 0, IS_ARRAY, 1)
+ZEND_END_ARG_INFO()
+
+PHP_FUNCTION(take_request)
+{
+    ZEND_PARSE_PARAMETERS_NONE();
+    if (g_state == ASKR_STREAMING) {
+        finish_streaming();
+    }
+    g_state = ASKR_NONE;
+    for (;;) {
+        askr_envelope env;
+        memset(&env, 0, sizeof(env));
+        int32_t rc = g_cb.take(tick_timeout_ms(), &env);
+        if (rc == ASKR_TAKE_REQUEST) {
+            array_init_size(return_value, 7);
+            add_assoc_long_ex(return_value, "id", 2, (zend_long)env.id);
+            add_assoc_stringl_ex(return_value, "method", 6, env.method.ptr, (size_t)env.method.len);
+            add_assoc_stringl_ex(return_value, "uri", 3, env.uri.ptr, (size_t)env.uri.len);
+            add_assoc_stringl_ex(return_value, "protocol", 8, env.protocol.ptr, (size_t)env.protocol.len);
+            zval headers, server;
+            array_init_size(&headers, (uint32_t)env.header_count);
+            add_pairs_to_array(&headers, env.headers, env.header_count);
+            add_assoc_zval_ex(return_value, "headers", 7, &headers);
+            array_init_size(&server, (uint32_t)env.server_count);
+            add_pairs_to_array(&server, env.server, env.server_count);
+            add_assoc_zval_ex(return_value, "server", 6, &server);
+            add_assoc_stringl_ex(return_value, "body", 4, env.body.ptr ? env.body.ptr : "", (size_t)env.body.len);
+            g_state = ASKR_OPEN;
+            return;
+        }
+        if (rc == ASKR_TAKE_SHUTDOWN) {
+            RETURN_NULL();
+        }
+        if (rc != ASKR_TAKE_TIMEOUT) {
+            zend_throw_error(NULL, "Ephpm\\Octane\\take_request(): the runtime failed (code %d)", rc);
+            RETURN_THROWS();
+        }
+        if (!run_due_ticks()) {
+            RETURN_THROWS();
+        }
+    }
+}
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_send_response, 0, 2, IS_VOID, 0)
+    ZEND_ARG_TYPE_INFO(0, status, IS_LONG, 0)
+    ZEND_ARG_TYPE_INFO(0, headers, IS_ARRAY, 0)
+    ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, body, IS_STRING, 0, "\"\"")
+    ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, stream, _IS_BOOL, 0, "false")
+ZEND_END_ARG_INFO()
+
+static bool check_status(zend_long status)
+{
+    if (status < 100 || status > 999) {
+        zend_argument_value_error(1, "must be an HTTP status code between 100 and 999, " ZEND_LONG_FMT " given", status);
+        return false;
+    }
+    return true;
+}
+
+static bool check_open(const char *fn)
+{
+    if (g_state == ASKR_OPEN) {
+        return true;
+    }
+    if (g_state == ASKR_NONE) {
+        zend_throw_error(NULL, "Ephpm\\Octane\\%s(): the current request has already been answered, or no request was taken", fn);
+    } else {
+        zend_throw_error(NULL, "Ephpm\\Octane\\%s(): the current request is being answered by a streamed response", fn);
+    }
+    return false;
+}
+
+PHP_FUNCTION(send_response)
+{
+    zend_long status;
+    HashTable *headers;
+    zend_string *body = NULL;
+    bool stream = false;
+    ZEND_PARSE_PARAMETERS_START(2, 4)
+        Z_PARAM_LONG(status)
+        Z_PARAM_ARRAY_HT(headers)
+        Z_PARAM_OPTIONAL
+        Z_PARAM_STR(body)
+        Z_PARAM_BOOL(stream)
+    ZEND_PARSE_PARAMETERS_END();
+
+    if (!check_status(status) || !check_open("send_response")) {
+        RETURN_THROWS();
+    }
+    askr_pairs pairs;
+    if (!collect_headers(headers, &pairs)) {
+        RETURN_THROWS();
+    }
+    int32_t rc = g_cb.send((int32_t)status, pairs.items, pairs.count,
+                           body ? ZSTR_VAL(body) : "", body ? (int64_t)ZSTR_LEN(body) : 0,
+                           stream ? ASKR_SEND_FLAG_STREAM : 0);
+    free_pairs(&pairs);
+    if (rc < 0) {
+        g_state = ASKR_NONE;
+        throw_send_error(rc, "send_response");
+        RETURN_THROWS();
+    }
+    g_state = (stream && rc == ASKR_SEND_OK) ? ASKR_STREAMING : ASKR_NONE;
+    if (stream && rc == ASKR_SEND_CLIENT_GONE) {
+        /* Keep accepting (and dropping) chunks so the app's streaming loop ends normally. */
+        g_state = ASKR_STREAMING;
+    }
+}
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_send_chunk, 0, 1, IS_VOID, 0)
+    ZEND_ARG_TYPE_INFO(0, chunk, IS_STRING, 0)
+ZEND_END_ARG_INFO()
+
+PHP_FUNCTION(send_chunk)
+{
+    zend_string *chunk;
+    ZEND_PARSE_PARAMETERS_START(1, 1)
+        Z_PARAM_STR(chunk)
+    ZEND_PARSE_PARAMETERS_END();
+    if (g_state != ASKR_STREAMING) {
+        zend_throw_error(NULL, "Ephpm\\Octane\\send_chunk(): no streamed response is open (call send_response() with \\$stream = true first)");
+        RETURN_THROWS();
+    }
+    if (ZSTR_LEN(chunk) == 0) {
+        return;
+    }
+    int32_t rc = g_cb.chunk(ZSTR_VAL(chunk), (int64_t)ZSTR_LEN(chunk), 0);
+    if (rc < 0) {
+        g_state = ASKR_NONE;
+        throw_send_error(rc, "send_chunk");
+        RETURN_THROWS();
+    }
+}
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_finish_response, 0, 0, IS_VOID, 0)
+ZEND_END_ARG_INFO()
+
+PHP_FUNCTION(finish_response)
+{
+    ZEND_PARSE_PARAMETERS_NONE();
+    if (g_state == ASKR_STREAMING) {
+        finish_streaming();
+    }
+}
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_send_file, 0, 3, IS_VOID, 0)
+    ZEND_ARG_TYPE_INFO(0, status, IS_LONG, 0)
+    ZEND_ARG_TYPE_INFO(0, headers, IS_ARRAY, 0)
+    ZEND_ARG_TYPE_INFO(0, path, IS_STRING, 0)
+    ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, offset, IS_LONG, 0, "0")
+    ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, length, IS_LONG, 0, "-1")
+ZEND_END_ARG_INFO()
+
+PHP_FUNCTION(send_file)
+{
+    zend_long status, offset = 0, length = -1;
+    HashTable *headers;
+    zend_string *path;
+    ZEND_PARSE_PARAMETERS_START(3, 5)
+        Z_PARAM_LONG(status)
+        Z_PARAM_ARRAY_HT(headers)
+        Z_PARAM_PATH_STR(path)
+        Z_PARAM_OPTIONAL
+        Z_PARAM_LONG(offset)
+        Z_PARAM_LONG(length)
+    ZEND_PARSE_PARAMETERS_END();
+    if (!check_status(status)) {
+        RETURN_THROWS();
+    }
+    if (offset < 0) {
+        zend_argument_value_error(4, "must be greater than or equal to 0");
+        RETURN_THROWS();
+    }
+    if (length < -1) {
+        zend_argument_value_error(5, "must be -1 (to the end of the file) or a length in bytes");
+        RETURN_THROWS();
+    }
+    if (!check_open("send_file")) {
+        RETURN_THROWS();
+    }
+    askr_pairs pairs;
+    if (!collect_headers(headers, &pairs)) {
+        RETURN_THROWS();
+    }
+    int32_t rc = g_cb.file((int32_t)status, pairs.items, pairs.count, ZSTR_VAL(path), (int64_t)ZSTR_LEN(path),
+                           (int64_t)offset, (int64_t)length);
+    free_pairs(&pairs);
+    if (rc == ASKR_SEND_FILE_ERROR) {
+        zend_throw_error(NULL, "Ephpm\\Octane\\send_file(): cannot open \"%s\" for reading, or the range is outside the file", ZSTR_VAL(path));
+        RETURN_THROWS();
+    }
+    if (rc < 0) {
+        g_state = ASKR_NONE;
+        throw_send_error(rc, "send_file");
+        RETURN_THROWS();
+    }
+    g_state = ASKR_NONE;
+}
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_on_tick, 0, 2, IS_VOID, 0)
+    ZEND_ARG_TYPE_INFO(0, intervalMs, IS_LONG, 0)
+    ZEND_ARG_TYPE_INFO(0, callback, IS_CALLABLE, 0)
+ZEND_END_ARG_INFO()
+
+PHP_FUNCTION(on_tick)
+{
+    zend_long interval;
+    zval *callable;
+    ZEND_PARSE_PARAMETERS_START(2, 2)
+        Z_PARAM_LONG(interval)
+        Z_PARAM_ZVAL(callable)
+    ZEND_PARSE_PARAMETERS_END();
+    if (interval < 1) {
+        zend_argument_value_error(1, "must be at least 1 (milliseconds)");
+        RETURN_THROWS();
+    }
+    if (!zend_is_callable(callable, 0, NULL)) {
+        zend_argument_type_error(2, "must be a valid callback");
+        RETURN_THROWS();
+    }
+    g_ticks = erealloc(g_ticks, sizeof(askr_tick) * (g_tick_count + 1));
+    askr_tick *t = &g_ticks[g_tick_count++];
+    t->interval_ms = interval;
+    t->next_due_ms = now_ms() + interval;
+    ZVAL_COPY(&t->callable, callable);
+}
+
+static const zend_function_entry askr_functions[] = {
+    ZEND_NS_FE("Ephpm\\Octane", take_request, arginfo_take_request)
+    ZEND_NS_FE("Ephpm\\Octane", send_response, arginfo_send_response)
+    ZEND_NS_FE("Ephpm\\Octane", send_chunk, arginfo_send_chunk)
+    ZEND_NS_FE("Ephpm\\Octane", finish_response, arginfo_finish_response)
+    ZEND_NS_FE("Ephpm\\Octane", send_file, arginfo_send_file)
+    ZEND_NS_FE("Ephpm\\Octane", on_tick, arginfo_on_tick)
+    ZEND_FE_END
+};
+
+/* Ticks are per PHP request (one run of the worker script): released at request shutdown. */
+static PHP_RSHUTDOWN_FUNCTION(askr)
+{
+    for (size_t i = 0; i < g_tick_count; i++) {
+        zval_ptr_dtor(&g_ticks[i].callable);
+    }
+    if (g_ticks) efree(g_ticks);
+    g_ticks = NULL;
+    g_tick_count = 0;
+    return SUCCESS;
+}
+
+static PHP_MINFO_FUNCTION(askr)
+{
+    php_info_print_table_start();
+    php_info_print_table_row(2, "askr runtime natives", "enabled");
+    php_info_print_table_end();
+}
+
+static zend_module_entry askr_module_entry = {
+    STANDARD_MODULE_HEADER,
+    "askr",
+    askr_functions,
+    NULL, NULL, NULL,
+    PHP_RSHUTDOWN(askr),
+    PHP_MINFO(askr),
+    "1.0",
+    STANDARD_MODULE_PROPERTIES
+};
+
+static int askr_sapi_startup(sapi_module_struct *sapi_module)
+{
+    return php_module_startup(sapi_module, &askr_module_entry);
+}
+
+/* ---------- entry points ---------- */
+
+int32_t askr_shim_abi(void)
+{
+    return ASKR_SHIM_ABI;
+}
+
+/* Defaults that worker mode needs (docs/architecture.md, "The PHP ⇄ C# seam"): no CPU-time
+ * limit (NTS counts the whole process and _exit()s it), OPcache on, errors to the log. */
+static const char askr_base_ini[] =
+    "max_execution_time=0\n"
+    "max_input_time=-1\n"
+    "html_errors=0\n"
+    "display_errors=0\n"
+    "log_errors=1\n"
+    "implicit_flush=0\n"
+    "output_buffering=0\n"
+    "register_argc_argv=1\n"
+    "opcache.enable=1\n"
+    "opcache.enable_cli=1\n";
+
+int32_t askr_php_startup(const askr_callbacks *callbacks, const char *sapi_name, const char *extra_ini)
+{
+    /* libphp must be global, or shared extensions fail with undefined symbols. */
+    Dl_info info;
+    if (!dladdr((void *)&php_module_startup, &info) || !info.dli_fname
+        || !dlopen(info.dli_fname, RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD)) {
+        return -1;
+    }
+    g_cb = *callbacks;
+    if (sapi_name && *sapi_name) {
+        askr_sapi_module.name = strdup(sapi_name);
+    }
+    size_t extra_len = extra_ini ? strlen(extra_ini) : 0;
+    g_extra_ini = malloc(sizeof(askr_base_ini) + extra_len + 2);
+    memcpy(g_extra_ini, askr_base_ini, sizeof(askr_base_ini) - 1);
+    memcpy(g_extra_ini + sizeof(askr_base_ini) - 1, extra_ini ? extra_ini : "", extra_len);
+    g_extra_ini[sizeof(askr_base_ini) - 1 + extra_len] = '\n';
+    g_extra_ini[sizeof(askr_base_ini) + extra_len] = '\0';
+
+#ifdef ZEND_SIGNALS
+    /* Records the handlers .NET installed; installs none of its own for SIGTERM/SIGINT/SIGHUP. */
+    zend_signal_startup();
+#endif
+    sapi_startup(&askr_sapi_module);
+    askr_sapi_module.ini_entries = g_extra_ini;
+    askr_sapi_module.phpinfo_as_text = 1;
+    askr_sapi_module.php_ini_ignore_cwd = 1;
+    if (askr_sapi_module.startup(&askr_sapi_module) == FAILURE) {
+        return -2;
+    }
+    return 0;
+}
+
+int32_t askr_php_run(const char *script_path, int32_t *exit_status)
+{
+    volatile int32_t result = ASKR_RUN_OK;
+    static char *argv[2];
+    argv[0] = (char *)script_path;
+    argv[1] = NULL;
+    SG(options) |= SAPI_OPTION_NO_CHDIR;
+    SG(request_info).argc = 1;
+    SG(request_info).argv = argv;
+    SG(request_info).path_translated = (char *)script_path;
+    SG(request_info).request_method = NULL;
+    g_state = ASKR_NONE;
+    if (php_request_startup() == FAILURE) {
+        *exit_status = 255;
+        return ASKR_RUN_STARTUP_FAILED;
+    }
+    SG(headers_sent) = 1;
+    SG(request_info).no_headers = 1;
+
+    zend_file_handle fh;
+    zend_stream_init_filename(&fh, script_path);
+    zend_first_try {
+        php_execute_script(&fh);
+    } zend_catch {
+        result = ASKR_RUN_BAILOUT;
+    } zend_end_try();
+    zend_destroy_file_handle(&fh);
+    *exit_status = EG(exit_status);
+    /* A streamed response left open by the script is ended for the client. */
+    if (g_state == ASKR_STREAMING && result == ASKR_RUN_OK) {
+        g_cb.chunk(NULL, 0, 1);
+    }
+    g_state = ASKR_NONE;
+    php_request_shutdown(NULL);
+    SG(request_info).path_translated = NULL;
+    return result;
+}
+
+void askr_php_shutdown(void)
+{
+    php_module_shutdown();
+    sapi_shutdown();
+}
+
+void askr_php_interrupt(int64_t seconds)
+{
+    EG(timeout_seconds) = (zend_long)seconds;
+    zend_atomic_bool_store_ex(&EG(timed_out), true);
+    zend_atomic_bool_store_ex(&EG(vm_interrupt), true);
+}
+
+int64_t askr_php_memory_usage(void)
+{
+    return (int64_t)zend_memory_usage(0);
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Builds the shim (native/shim) and the askr runtime into build/askr/ (askr + libaskrshim.so).
+# Needs what scripts/setup.sh installs. Idempotent; safe to re-run after a change.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cmake -S "$repo/native/shim" -B "$repo/build/shim" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$repo/build/shim" --parallel 2 >/dev/null
+dotnet publish "$repo/dotnet/src/Askr/Askr.csproj" -c Release -o "$repo/build/askr" --nologo -v quiet -p:UseAppHost=true >/dev/null
+cp "$repo/build/shim/libaskrshim.so" "$repo/build/askr/libaskrshim.so"
+echo "built $repo/build/askr/askr"
