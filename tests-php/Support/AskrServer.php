@@ -182,7 +182,8 @@ final class AskrServer
             $this->process->stop(5, SIGTERM);
         }
 
-        if ($this->supervisorPid && @posix_kill($this->supervisorPid, 0)) {
+        // Only the askr supervisor this server started: the pid must still be an askr process.
+        if ($this->supervisorPid && str_contains((string) @file_get_contents("/proc/{$this->supervisorPid}/cmdline"), 'askr')) {
             posix_kill($this->supervisorPid, SIGKILL);
         }
     }

@@ -27,8 +27,8 @@ return [
     'https' => env('OCTANE_HTTPS', false),
 
     'askr' => [
-        // Path of the askr executable; null: ASKR_BINARY, then the PATH, then base_path('askr').
-        'binary' => env('ASKR_BINARY'),
+        // Path of the askr executable; null: the ASKR_BINARY environment variable, then the PATH, then base_path('askr').
+        'binary' => null,
         // Port of askr's admin endpoint on 127.0.0.1; null: a free port, recorded in the state file.
         'admin_port' => env('ASKR_ADMIN_PORT'),
         'log_level' => env('ASKR_LOG_LEVEL'),

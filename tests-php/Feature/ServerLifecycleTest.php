@@ -1,0 +1,99 @@
+<?php
+
+namespace Askr\Octane\Tests\Feature;
+
+use Askr\Octane\Tests\Support\AskrServer;
+use Askr\Octane\Tests\Support\Http;
+use PHPUnit\Framework\TestCase;
+use RuntimeException;
+
+/**
+ * --max-requests recycling and octane:status / octane:reload / octane:stop.
+ */
+class ServerLifecycleTest extends TestCase
+{
+    private ?AskrServer $server = null;
+
+    protected function tearDown(): void
+    {
+        $this->server?->stop();
+    }
+
+    public function test_a_worker_is_recycled_after_max_requests_without_failing_a_request(): void
+    {
+        $this->server = AskrServer::start(workers: 1, maxRequests: 5);
+
+        // askr replaces a worker after --max-requests (plus up to 20 % jitter) with a freshly
+        // started process, which takes over once it is ready: keep asking until two
+        // replacements happened, and let no request fail meanwhile.
+        $pids = [];
+        $requests = 0;
+
+        $this->server->waitUntil(function () use (&$pids, &$requests) {
+            $response = Http::get($this->server->url('/pid'), ['Accept' => 'application/json']);
+            $requests++;
+
+            $this->assertSame(200, $response['status'], "request {$requests} failed: {$response['body']}");
+            $pids[json_decode($response['body'], true)['pid']] = true;
+
+            return count($pids) >= 3;
+        }, 60, 'two worker recycles');
+
+        $this->assertGreaterThanOrEqual(3, count($pids));
+    }
+
+    public function test_status_reload_and_stop_drive_the_running_server(): void
+    {
+        $this->server = AskrServer::start(workers: 1);
+        $before = Http::json($this->server->url('/pid'))['pid'];
+
+        $status = AskrServer::artisan('octane:status', '--server=askr');
+        $this->assertSame(0, $status->getExitCode(), $status->getOutput().$status->getErrorOutput());
+        $this->assertStringContainsString('Octane server is running.', $status->getOutput());
+
+        $reload = AskrServer::artisan('octane:reload', '--server=askr');
+        $this->assertSame(0, $reload->getExitCode(), $reload->getOutput().$reload->getErrorOutput());
+        $this->assertStringContainsString('Reloading workers', $reload->getOutput());
+
+        // Rolling reload: a new worker takes over, and no request fails meanwhile.
+        $this->server->waitUntil(function () use ($before) {
+            $response = Http::get($this->server->url('/pid'), ['Accept' => 'application/json']);
+
+            if ($response['status'] !== 200) {
+                throw new RuntimeException("A request failed during the reload: {$response['status']} {$response['body']}");
+            }
+
+            return json_decode($response['body'], true)['pid'] !== $before;
+        }, 30, 'a reloaded worker');
+
+        $stop = AskrServer::artisan('octane:stop', '--server=askr');
+        $this->assertSame(0, $stop->getExitCode(), $stop->getOutput().$stop->getErrorOutput());
+
+        $deadline = microtime(true) + 20;
+        while ($this->server->process->isRunning() && microtime(true) < $deadline) {
+            usleep(20_000);
+        }
+
+        $this->assertFalse($this->server->process->isRunning(), 'octane:start exits when the server stops');
+        $this->assertFileDoesNotExist(AskrServer::appPath().'/storage/logs/octane-server-state.json');
+
+        $after = AskrServer::artisan('octane:status', '--server=askr');
+        $this->assertSame(1, $after->getExitCode());
+        $this->assertStringContainsString('Octane server is not running.', $after->getOutput());
+    }
+
+    public function test_the_console_shows_each_request_in_octanes_request_log(): void
+    {
+        $this->server = AskrServer::start(workers: 1);
+
+        Http::get($this->server->url('/request-log-probe'));
+
+        $this->server->waitUntil(
+            fn () => preg_match('/404\s+GET \/request-log-probe/', $this->server->process->getOutput()) === 1,
+            10,
+            'the request log line for /request-log-probe'
+        );
+
+        $this->assertStringContainsString('Server running', $this->server->process->getOutput());
+    }
+}
