@@ -49,21 +49,25 @@ trap stop_all EXIT
 trap 'exit 130' INT TERM
 bench_init_tmp
 
-declare -A STATUS RPS P50 P99 NON2XX SOCKERR REQS BUSY NOTE
+declare -A STATUS RPS P50 P99 NON2XX SOCKERR REQS BUSY OTHER NOTE
 
-# measure NAME URL SERVER_PID: warm up, then measure with wrk; fills the result arrays.
+# measure NAME URL SERVER_PID...: warm up, then measure with wrk; fills the result arrays.
 measure() {
-    local name=$1 url=$2 pid=$3 out=$BENCH_TMP/wrk-$1.txt
+    local name=$1 url=$2 pid=$3 out=$BENCH_TMP/wrk-$1.txt before
+    local server_pids=("${@:3}")
     BUSY[$name]=$(cpu_busy_pct 1)
     log "$name: background CPU busy ${BUSY[$name]}% over 1 s while idle; warm-up ${WARMUP}s"
     if ((WARMUP > 0)); then
         timeout $((WARMUP + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" "$url" >/dev/null 2>&1 || true
     fi
     log "$name: measuring ${DURATION}s: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency $url"
+    cpu_snapshot "${server_pids[@]}"; before=$CPU_SNAP
     if ! timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
             -s "$BENCH/lib/report.lua" "$url" >"$out" 2>&1; then
         STATUS[$name]="failed: wrk exited with an error"; sed 's/^/    /' "$out" >&2; return 1
     fi
+    cpu_snapshot "${server_pids[@]}"; OTHER[$name]=$(other_cpu_pct "$before" "$CPU_SNAP")
+    log "$name: other processes used ${OTHER[$name]}% of the CPUs during the measurement"
     sed -e '/^BENCH_RESULT/d' -e 's/^/    /' "$out" >&2
     parse_result "$out" || { STATUS[$name]="failed: no result from wrk"; return 1; }
     is_alive "$pid" || { STATUS[$name]="failed: server exited during the run"; return 1; }
@@ -171,7 +175,7 @@ EOF
         stop_server "$nginx_pid"; stop_server "$fpm_pid"; return 1
     fi
     log "fpm: nginx $(nginx -v 2>&1 | sed 's|.*/||') + php-fpm $(php-fpm8.2 -v | awk 'NR==1{print $2}'), $WORKERS children, OPcache on, port $port"
-    measure fpm "http://127.0.0.1:$port/" "$nginx_pid" || true
+    measure fpm "http://127.0.0.1:$port/" "$nginx_pid" "$fpm_pid" || true
     is_alive "$fpm_pid" || STATUS[fpm]="failed: php-fpm exited during the run"
     stop_server "$nginx_pid"; stop_server "$fpm_pid"
 }
@@ -248,20 +252,21 @@ ASKR_KESTREL=$(ratio askr kestrel)
 label() { case $1 in fpm) echo "nginx + php-fpm";; askr) echo "askr";; kestrel) echo "Kestrel (bare)";; esac; }
 {
     echo
-    printf '%-16s %12s %10s %10s %8s  %s\n' server 'req/s' 'p50 ms' 'p99 ms' 'bg cpu' status
+    printf '%-16s %12s %10s %10s %8s %8s  %s\n' server 'req/s' 'p50 ms' 'p99 ms' 'bg idle' 'bg run' status
     for t in "${target_list[@]}"; do
         if [[ ${STATUS[$t]:-} == ok ]]; then
-            printf '%-16s %12.0f %10.2f %10.2f %7s%%  ok%s\n' "$(label "$t")" "${RPS[$t]}" "${P50[$t]}" "${P99[$t]}" \
-                "${BUSY[$t]}" "${NOTE[$t]:+ (${NOTE[$t]})}"
+            printf '%-16s %12.0f %10.2f %10.2f %7s%% %7s%%  ok%s\n' "$(label "$t")" "${RPS[$t]}" "${P50[$t]}" "${P99[$t]}" \
+                "${BUSY[$t]}" "${OTHER[$t]}" "${NOTE[$t]:+ (${NOTE[$t]})}"
         else
-            printf '%-16s %12s %10s %10s %8s  %s\n' "$(label "$t")" - - - - "${STATUS[$t]:-not run}"
+            printf '%-16s %12s %10s %10s %8s %8s  %s\n' "$(label "$t")" - - - - - "${STATUS[$t]:-not run}"
         fi
     done
     echo
     printf 'askr / php-fpm : %-6s %s\n' "${ASKR_FPM:--}" "$(verdict "$ASKR_FPM" 4)"
     printf 'askr / Kestrel : %-6s %s\n' "${ASKR_KESTREL:--}" "$(verdict "$ASKR_KESTREL" 0.8)"
     echo "(W=$WORKERS, $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s on the same machine;"
-    echo " 'bg cpu' = CPU busy from other processes in the 1 s before each run)"
+    echo " bg idle = CPUs busy in the 1 s before the server's run, while it sat idle;"
+    echo " bg run  = CPUs used by processes other than the server and wrk during the measurement)"
 } 
 
 mkdir -p "$RESULTS_DIR"
@@ -279,8 +284,8 @@ RESULT_FILE=$RESULTS_DIR/http-$(date +%Y-%m-%dT%H%M%S).json
     for t in "${target_list[@]}"; do
         printf '%s\n    "%s": {"status": %s' "$sep" "$t" "$(json_str "${STATUS[$t]:-not run}")"
         if [[ ${STATUS[$t]:-} == ok ]]; then
-            printf ', "requests": %s, "rps": %s, "p50_ms": %s, "p99_ms": %s, "non2xx": %s, "socket_errors": %s, "background_cpu_busy_pct": %s' \
-                "${REQS[$t]}" "${RPS[$t]}" "${P50[$t]}" "${P99[$t]}" "${NON2XX[$t]}" "${SOCKERR[$t]}" "${BUSY[$t]}"
+            printf ', "requests": %s, "rps": %s, "p50_ms": %s, "p99_ms": %s, "non2xx": %s, "socket_errors": %s, "background_cpu_busy_pct_before": %s, "other_cpu_pct_during": %s' \
+                "${REQS[$t]}" "${RPS[$t]}" "${P50[$t]}" "${P99[$t]}" "${NON2XX[$t]}" "${SOCKERR[$t]}" "${BUSY[$t]}" "${OTHER[$t]}"
         fi
         [[ -n ${NOTE[$t]:-} ]] && printf ', "note": %s' "$(json_str "${NOTE[$t]}")"
         printf '}'

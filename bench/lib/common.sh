@@ -121,6 +121,34 @@ cpu_busy_pct() {
         printf "%.0f", (tot > 0 ? 100 * (tot - idle) / tot : 0) }'
 }
 
+# cpu_snapshot PID...: sets CPU_SNAP to "<all jiffies> <busy jiffies> <jiffies used by PIDs and
+# their descendants> <seconds used by this shell's reaped children (wrk)>". Two snapshots around a
+# wrk run give, with other_cpu_pct, how much of the machine went to processes that are neither
+# the server nor wrk. Must not run in a subshell: `times` only sees the current shell's children.
+cpu_snapshot() {
+    local p pids=() fam=0 j children
+    for p in "$@"; do pids+=("$p") && mapfile -t -O "${#pids[@]}" pids < <(descendants "$p"); done
+    for p in "${pids[@]}"; do
+        j=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }') && fam=$((fam + ${j:-0}))
+    done
+    times >"$BENCH_TMP/times"
+    children=$(awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] } printf "%.3f", t }' "$BENCH_TMP/times")
+    CPU_SNAP=$(awk -v fam="$fam" -v ch="$children" 'NR == 1 { tot = 0; for (i = 2; i <= NF; i++) tot += $i
+        printf "%d %d %d %s\n", tot, tot - $5 - $6, fam, ch }' /proc/stat)
+}
+
+# other_cpu_pct SNAPSHOT_BEFORE SNAPSHOT_AFTER: share of all CPUs (in %) busy with something else
+# than the measured server and wrk in between.
+other_cpu_pct() {
+    local hz
+    hz=$(getconf CLK_TCK)
+    awk -v a="$1" -v b="$2" -v hz="$hz" 'BEGIN {
+        split(a, x); split(b, y)
+        tot = y[1] - x[1]; busy = y[2] - x[2]; ours = (y[3] - x[3]) + (y[4] - x[4]) * hz
+        o = tot > 0 ? 100 * (busy - ours) / tot : 0
+        printf "%.0f", (o < 0 ? 0 : o) }'
+}
+
 # parse_result FILE: reads the BENCH_RESULT line written by lib/report.lua or lib/count.lua
 # into R_requests, R_rps, R_p50_ms, R_p99_ms, R_non2xx, R_socket_errors. False if absent.
 parse_result() {
