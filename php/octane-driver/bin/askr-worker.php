@@ -71,11 +71,19 @@ try {
 } catch (Throwable $e) {
     // The application cannot boot: answer the request that is waiting for this worker,
     // tell the console why, and fail so the supervisor reports it and runs us again.
-    if ($client->nextRequest() !== null) {
-        $client->sendError();
-    }
+    // The half-booted application's handlers must not render anything from here on.
+    set_exception_handler(null);
+    restore_error_handler();
 
     Stream::shutdown($e);
+
+    try {
+        if ($client->nextRequest() !== null) {
+            $client->sendError();
+        }
+    } catch (Throwable $answerFailure) {
+        Stream::throwable($answerFailure);
+    }
 
     exit(1);
 }
