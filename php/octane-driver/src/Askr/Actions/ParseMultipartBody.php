@@ -13,7 +13,8 @@ use Illuminate\Http\UploadedFile;
  * PHP's rules that apps can observe are kept: an empty file input (filename="")
  * yields no file, a part larger than upload_max_filesize yields an UploadedFile
  * with UPLOAD_ERR_INI_SIZE, parts beyond max_file_uploads are dropped, and nothing
- * is accepted as a file when file_uploads is off.
+ * is accepted as a file when file_uploads is off. The size limit and the directory come
+ * from TemporaryUploads (by default php.ini's upload_max_filesize and upload_tmp_dir).
  *
  * Files are created in "test" mode, as symfony/psr-http-message-bridge does for
  * PSR-7 uploads: PHP's is_uploaded_file()/move_uploaded_file() only know files
