@@ -13,6 +13,9 @@
 #   BENCH_CONNECTIONS    wrk connections (default 64)
 #   BENCH_DURATION       seconds measured per server (default 10)
 #   BENCH_WARMUP         seconds of unrecorded load before each measurement (default 3)
+#   BENCH_ROUNDS         rounds over all servers; each server's median round is reported (default 1)
+#   BENCH_QUIET_WAIT     on a shared machine: before each measurement, wait up to this many seconds
+#                        until the CPUs are at most BENCH_QUIET_PCT % busy (default 10) (default 0: no wait)
 #   BENCH_PORT           first port tried on 127.0.0.1 (default 18080)
 #   BENCH_TARGETS        comma-separated subset of fpm,askr,kestrel (default: all three)
 #   BENCH_RESULTS_DIR    where the JSON goes (default: <repo>/bench/results)
@@ -30,13 +33,16 @@ THREADS=${BENCH_THREADS:-2}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-3}
+ROUNDS=${BENCH_ROUNDS:-1}
+QUIET_WAIT=${BENCH_QUIET_WAIT:-0}
+QUIET_PCT=${BENCH_QUIET_PCT:-10}
 PORT_BASE=${BENCH_PORT:-18080}
 TARGETS=${BENCH_TARGETS:-fpm,askr,kestrel}
 RESULTS_DIR=${BENCH_RESULTS_DIR:-$BENCH/results}
 STARTUP_TIMEOUT=30
 EXPECTED='Hello, World!'
 
-for v in WORKERS THREADS CONNECTIONS DURATION WARMUP PORT_BASE; do
+for v in WORKERS THREADS CONNECTIONS DURATION WARMUP ROUNDS QUIET_WAIT QUIET_PCT PORT_BASE; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number (got '${!v}')"
 done
 
@@ -51,22 +57,29 @@ bench_init_tmp
 
 declare -A STATUS RPS P50 P99 NON2XX SOCKERR REQS BUSY OTHER NOTE
 
-# measure NAME URL SERVER_PID...: warm up, then measure with wrk; fills the result arrays.
+# measure NAME URL SERVER_PID: warm up, then measure with wrk; fills the result arrays.
 measure() {
     local name=$1 url=$2 pid=$3 out=$BENCH_TMP/wrk-$1.txt before
-    local server_pids=("${@:3}")
     BUSY[$name]=$(cpu_busy_pct 1)
+    if ((QUIET_WAIT > 0 && BUSY[$name] > QUIET_PCT)); then
+        local until=$((SECONDS + QUIET_WAIT))
+        log "$name: CPUs ${BUSY[$name]}% busy; waiting up to ${QUIET_WAIT}s for <= ${QUIET_PCT}%"
+        while ((SECONDS < until)); do
+            BUSY[$name]=$(cpu_busy_pct 1)
+            ((BUSY[$name] <= QUIET_PCT)) && break
+        done
+    fi
     log "$name: background CPU busy ${BUSY[$name]}% over 1 s while idle; warm-up ${WARMUP}s"
     if ((WARMUP > 0)); then
         timeout $((WARMUP + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" "$url" >/dev/null 2>&1 || true
     fi
     log "$name: measuring ${DURATION}s: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency $url"
-    cpu_snapshot "${server_pids[@]}"; before=$CPU_SNAP
+    cpu_snapshot; before=$CPU_SNAP
     if ! timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
             -s "$BENCH/lib/report.lua" "$url" >"$out" 2>&1; then
         STATUS[$name]="failed: wrk exited with an error"; sed 's/^/    /' "$out" >&2; return 1
     fi
-    cpu_snapshot "${server_pids[@]}"; OTHER[$name]=$(other_cpu_pct "$before" "$CPU_SNAP")
+    cpu_snapshot; OTHER[$name]=$(other_cpu_pct "$before" "$CPU_SNAP")
     log "$name: other processes used ${OTHER[$name]}% of the CPUs during the measurement"
     sed -e '/^BENCH_RESULT/d' -e 's/^/    /' "$out" >&2
     parse_result "$out" || { STATUS[$name]="failed: no result from wrk"; return 1; }
@@ -175,7 +188,7 @@ EOF
         stop_server "$nginx_pid"; stop_server "$fpm_pid"; return 1
     fi
     log "fpm: nginx $(nginx -v 2>&1 | sed 's|.*/||') + php-fpm $(php-fpm8.2 -v | awk 'NR==1{print $2}'), $WORKERS children, OPcache on, port $port"
-    measure fpm "http://127.0.0.1:$port/" "$nginx_pid" "$fpm_pid" || true
+    measure fpm "http://127.0.0.1:$port/" "$nginx_pid" || true
     is_alive "$fpm_pid" || STATUS[fpm]="failed: php-fpm exited during the run"
     stop_server "$nginx_pid"; stop_server "$fpm_pid"
 }
@@ -210,9 +223,12 @@ run_kestrel() {
     need dotnet dotnet-sdk-10.0
     local dir=$BENCH_TMP/kestrel out=$BENCH/build/KestrelHello port
     mkdir -p "$dir"
+    if [[ -z ${KESTREL_BUILT:-} ]]; then
     log "kestrel: dotnet build -c Release bench/KestrelHello"
     if ! dotnet build -c Release -nologo -v quiet -o "$out" "$BENCH/KestrelHello/KestrelHello.csproj" >"$dir/build.out" 2>&1; then
         startup_failed kestrel "$dir/build.out"; STATUS[kestrel]="failed: build failed"; return 1
+    fi
+    KESTREL_BUILT=1
     fi
     port=$(free_port "$PORT_BASE") || { STATUS[kestrel]="failed: no free port"; return 1; }
     start_server "$dir/kestrel.out" "$out/KestrelHello" "$port"
@@ -238,12 +254,53 @@ STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 log "http bench: W=$WORKERS workers, wrk -t$THREADS -c$CONNECTIONS, ${WARMUP}s warm-up + ${DURATION}s per server, targets: $TARGETS"
 IFS=, read -r -a target_list <<<"$TARGETS"
 for t in "${target_list[@]}"; do
-    case $t in
-        fpm) run_fpm || true ;;
-        askr) run_askr || true ;;
-        kestrel) run_kestrel || true ;;
-        *) die "unknown target '$t' (fpm, askr, kestrel)" ;;
-    esac
+    [[ $t == fpm || $t == askr || $t == kestrel ]] || die "unknown target '$t' (fpm, askr, kestrel)"
+done
+
+# Rounds go round-robin over the servers (each started afresh), so that a burst of load from
+# elsewhere on the machine does not land on one server only; each server's figures are those
+# of its median round by req/s.
+FIELDS=(STATUS RPS P50 P99 NON2XX SOCKERR REQS BUSY OTHER NOTE)
+declare -A ROUND
+for ((round = 1; round <= ROUNDS; round++)); do
+    ((ROUNDS > 1)) && log "round $round of $ROUNDS"
+    for t in "${target_list[@]}"; do
+        for f in "${FIELDS[@]}"; do unset "$f[$t]"; done
+        case $t in
+            fpm) run_fpm || true ;;
+            askr) run_askr || true ;;
+            kestrel) run_kestrel || true ;;
+        esac
+        for f in "${FIELDS[@]}"; do
+            v="$f[$t]"; ROUND[$f:$t:$round]=${!v:-}
+        done
+        [[ -n ${ROUND[STATUS:$t:$round]} ]] || ROUND[STATUS:$t:$round]="not run"
+    done
+done
+
+for t in "${target_list[@]}"; do
+    ok_rounds=$(for ((r = 1; r <= ROUNDS; r++)); do
+        [[ ${ROUND[STATUS:$t:$r]} == ok ]] && echo "${ROUND[RPS:$t:$r]} $r"; done | sort -n | awk '{ print $2 }')
+    mapfile -t ok_rounds <<<"$ok_rounds"
+    [[ -n ${ok_rounds[0]:-} ]] || ok_rounds=()
+    if ((${#ok_rounds[@]} == 0)); then
+        STATUS[$t]=${ROUND[STATUS:$t:1]}
+        continue
+    fi
+    median=${ok_rounds[$(((${#ok_rounds[@]} - 1) / 2))]}
+    for f in "${FIELDS[@]}"; do
+        declare -n field=$f; field[$t]=${ROUND[$f:$t:$median]}; unset -n field
+    done
+    failed=$((ROUNDS - ${#ok_rounds[@]}))
+    if ((failed > 0)); then
+        NOTE[$t]="${NOTE[$t]:+${NOTE[$t]}; }$failed of $ROUNDS rounds failed"
+    fi
+    if ((ROUNDS > 1)); then
+        for ((r = 1; r <= ROUNDS; r++)); do
+            [[ ${ROUND[STATUS:$t:$r]} == ok ]] || continue
+            [[ -n ${ROUND[NOTE:$t:$r]} && $r != "$median" ]] && NOTE[$t]="${NOTE[$t]:+${NOTE[$t]}; }round $r: ${ROUND[NOTE:$t:$r]}"
+        done
+    fi
 done
 
 ASKR_FPM=$(ratio askr fpm)
@@ -261,10 +318,24 @@ label() { case $1 in fpm) echo "nginx + php-fpm";; askr) echo "askr";; kestrel) 
             printf '%-16s %12s %10s %10s %8s %8s  %s\n' "$(label "$t")" - - - - - "${STATUS[$t]:-not run}"
         fi
     done
+    if ((ROUNDS > 1)); then
+        echo
+        for t in "${target_list[@]}"; do
+            line=''
+            for ((r = 1; r <= ROUNDS; r++)); do
+                if [[ ${ROUND[STATUS:$t:$r]} == ok ]]; then
+                    line+=$(printf ' %8.0f (bg %s%%)' "${ROUND[RPS:$t:$r]}" "${ROUND[OTHER:$t:$r]}")
+                else
+                    line+='        - '
+                fi
+            done
+            printf '%-16s req/s by round:%s\n' "$(label "$t")" "$line"
+        done
+    fi
     echo
     printf 'askr / php-fpm : %-6s %s\n' "${ASKR_FPM:--}" "$(verdict "$ASKR_FPM" 4)"
     printf 'askr / Kestrel : %-6s %s\n' "${ASKR_KESTREL:--}" "$(verdict "$ASKR_KESTREL" 0.8)"
-    echo "(W=$WORKERS, $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s on the same machine;"
+    echo "(W=$WORKERS, $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s on the same machine, $ROUNDS round(s), median shown;"
     echo " bg idle = CPUs busy in the 1 s before the server's run, while it sat idle;"
     echo " bg run  = CPUs used by processes other than the server and wrk during the measurement)"
 } 
@@ -277,8 +348,8 @@ RESULT_FILE=$RESULTS_DIR/http-$(date +%Y-%m-%dT%H%M%S).json
         "$(json_str "$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)")" \
         "$(json_str "$(uname -r)")" "$(json_str "$(cut -d' ' -f1-3 /proc/loadavg)")"
     printf '  "git_commit": %s,\n' "$(json_str "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)")"
-    printf '  "params": {"workers": %d, "wrk_threads": %d, "connections": %d, "duration_s": %d, "warmup_s": %d, "askr_binary": %s},\n' \
-        "$WORKERS" "$THREADS" "$CONNECTIONS" "$DURATION" "$WARMUP" "$(json_str "$ASKR_BINARY")"
+    printf '  "params": {"workers": %d, "wrk_threads": %d, "connections": %d, "duration_s": %d, "warmup_s": %d, "rounds": %d, "quiet_wait_s": %d, "quiet_pct": %d, "askr_binary": %s},\n' \
+        "$WORKERS" "$THREADS" "$CONNECTIONS" "$DURATION" "$WARMUP" "$ROUNDS" "$QUIET_WAIT" "$QUIET_PCT" "$(json_str "$ASKR_BINARY")"
     printf '  "results": {'
     sep=''
     for t in "${target_list[@]}"; do
@@ -288,7 +359,16 @@ RESULT_FILE=$RESULTS_DIR/http-$(date +%Y-%m-%dT%H%M%S).json
                 "${REQS[$t]}" "${RPS[$t]}" "${P50[$t]}" "${P99[$t]}" "${NON2XX[$t]}" "${SOCKERR[$t]}" "${BUSY[$t]}" "${OTHER[$t]}"
         fi
         [[ -n ${NOTE[$t]:-} ]] && printf ', "note": %s' "$(json_str "${NOTE[$t]}")"
-        printf '}'
+        printf ',\n      "rounds": ['
+        rsep=''
+        for ((r = 1; r <= ROUNDS; r++)); do
+            printf '%s{"status": %s' "$rsep" "$(json_str "${ROUND[STATUS:$t:$r]}")"
+            [[ ${ROUND[STATUS:$t:$r]} == ok ]] && printf ', "rps": %s, "p50_ms": %s, "p99_ms": %s, "other_cpu_pct_during": %s' \
+                "${ROUND[RPS:$t:$r]}" "${ROUND[P50:$t:$r]}" "${ROUND[P99:$t:$r]}" "${ROUND[OTHER:$t:$r]}"
+            printf '}'
+            rsep=', '
+        done
+        printf ']}'
         sep=','
     done
     printf '\n  },\n  "ratios": {"askr_over_fpm": %s, "askr_over_kestrel": %s},\n' "${ASKR_FPM:-null}" "${ASKR_KESTREL:-null}"

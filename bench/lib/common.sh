@@ -121,31 +121,28 @@ cpu_busy_pct() {
         printf "%.0f", (tot > 0 ? 100 * (tot - idle) / tot : 0) }'
 }
 
-# cpu_snapshot PID...: sets CPU_SNAP to "<all jiffies> <busy jiffies> <jiffies used by PIDs and
-# their descendants> <seconds used by this shell's reaped children (wrk)>". Two snapshots around a
-# wrk run give, with other_cpu_pct, how much of the machine went to processes that are neither
-# the server nor wrk. Must not run in a subshell: `times` only sees the current shell's children.
+# cpu_snapshot: sets CPU_SNAP to "<all jiffies of all CPUs> <jiffies used by processes outside this
+# script's own process tree>". The latter sums utime+stime+cutime+cstime of every process, so a
+# short-lived compiler is still counted once its parent reaps it. Not /proc/stat's busy time
+# minus ours: softirq time from our own loopback traffic is not attributed to any process.
+# Two snapshots around a wrk run give, with other_cpu_pct, the share of the machine that went to
+# something else than the measured server and wrk.
 cpu_snapshot() {
-    local p pids=() fam=0 j children
-    for p in "$@"; do pids+=("$p") && mapfile -t -O "${#pids[@]}" pids < <(descendants "$p"); done
-    for p in "${pids[@]}"; do
-        j=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }') && fam=$((fam + ${j:-0}))
-    done
-    times >"$BENCH_TMP/times"
-    children=$(awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] } printf "%.3f", t }' "$BENCH_TMP/times")
-    CPU_SNAP=$(awk -v fam="$fam" -v ch="$children" 'NR == 1 { tot = 0; for (i = 2; i <= NF; i++) tot += $i
-        printf "%d %d %d %s\n", tot, tot - $5 - $6, fam, ch }' /proc/stat)
+    local ours
+    ours=$( { echo "$$"; descendants "$$"; } | tr '\n' ' ')
+    CPU_SNAP=$(
+        awk 'NR == 1 { tot = 0; for (i = 2; i <= NF; i++) tot += $i; printf "%d ", tot }' /proc/stat
+        cat /proc/[0-9]*/stat 2>/dev/null | awk -v ours="$ours" '
+            BEGIN { n = split(ours, o, " "); for (i = 1; i <= n; i++) skip[o[i]] = 1 }
+            { pid = $1; if (pid in skip) next
+              sub(/^.*\) /, ""); sum += $12 + $13 + $14 + $15 }
+            END { printf "%d\n", sum }')
 }
 
-# other_cpu_pct SNAPSHOT_BEFORE SNAPSHOT_AFTER: share of all CPUs (in %) busy with something else
-# than the measured server and wrk in between.
+# other_cpu_pct SNAPSHOT_BEFORE SNAPSHOT_AFTER: that share, in % of all CPUs.
 other_cpu_pct() {
-    local hz
-    hz=$(getconf CLK_TCK)
-    awk -v a="$1" -v b="$2" -v hz="$hz" 'BEGIN {
-        split(a, x); split(b, y)
-        tot = y[1] - x[1]; busy = y[2] - x[2]; ours = (y[3] - x[3]) + (y[4] - x[4]) * hz
-        o = tot > 0 ? 100 * (busy - ours) / tot : 0
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        split(a, x); split(b, y); tot = y[1] - x[1]; o = tot > 0 ? 100 * (y[2] - x[2]) / tot : 0
         printf "%.0f", (o < 0 ? 0 : o) }'
 }
 
