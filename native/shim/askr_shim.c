@@ -257,11 +257,8 @@ static bool run_due_ticks(void)
             if (zend_is_unwind_exit(EG(exception)) || zend_is_graceful_exit(EG(exception))) {
                 return false;
             }
-            zend_object *ex = EG(exception);
-            GC_ADDREF(ex);
-            zend_clear_exception();
-            zend_exception_error(ex, E_WARNING);
-            OBJ_RELEASE(ex);
+            /* Reports "Uncaught ..." as a warning; takes the exception off EG and releases it. */
+            zend_exception_error(EG(exception), E_WARNING);
         }
     }
     return true;
@@ -618,6 +615,29 @@ int32_t askr_php_startup(const askr_callbacks *callbacks, const char *sapi_name,
     return 0;
 }
 
+/* STDIN, STDOUT and STDERR, as the CLI SAPI defines them (Octane and dd() write to STDERR).
+ * Registered per request, as non-persistent constants; the streams never close fds 0-2. */
+static void register_std_stream(const char *name, const char *path, const char *mode)
+{
+    php_stream *stream = php_stream_open_wrapper_ex(path, mode, 0, NULL, NULL);
+    if (!stream) {
+        return;
+    }
+    stream->flags |= PHP_STREAM_FLAG_NO_CLOSE;
+    zend_constant c;
+    php_stream_to_zval(stream, &c.value);
+    ZEND_CONSTANT_SET_FLAGS(&c, CONST_CS, 0);
+    c.name = zend_string_init_interned(name, strlen(name), 0);
+    zend_register_constant(&c);
+}
+
+static void register_std_streams(void)
+{
+    register_std_stream("STDIN", "php://stdin", "rb");
+    register_std_stream("STDOUT", "php://stdout", "wb");
+    register_std_stream("STDERR", "php://stderr", "wb");
+}
+
 int32_t askr_php_run(const char *script_path, int32_t *exit_status)
 {
     volatile int32_t result = ASKR_RUN_OK;
@@ -636,6 +656,7 @@ int32_t askr_php_run(const char *script_path, int32_t *exit_status)
     }
     SG(headers_sent) = 1;
     SG(request_info).no_headers = 1;
+    register_std_streams();
 
     zend_file_handle fh;
     zend_stream_init_filename(&fh, script_path);
@@ -646,8 +667,9 @@ int32_t askr_php_run(const char *script_path, int32_t *exit_status)
     } zend_end_try();
     zend_destroy_file_handle(&fh);
     *exit_status = EG(exit_status);
-    /* A streamed response left open by the script is ended for the client. */
-    if (g_state == ASKR_STREAMING && result == ASKR_RUN_OK) {
+    /* A streamed response left open by a script that ended normally is ended for the client;
+     * after a fatal error (bailout, or an uncaught exception: exit status 255) C# cuts it. */
+    if (g_state == ASKR_STREAMING && result == ASKR_RUN_OK && EG(exit_status) == 0) {
         g_cb.chunk(NULL, 0, 1);
     }
     g_state = ASKR_NONE;

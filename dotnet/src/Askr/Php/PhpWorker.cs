@@ -21,6 +21,8 @@ internal sealed unsafe partial class PhpWorker
     /// <summary>The SAPI name: on OPcache's allowlist, and not "cli", so Laravel does not think it runs in a console.</summary>
     public const string SapiName = "cli-server";
     private const int PhpStackBytes = 64 * 1024 * 1024;
+    /// <summary>EG(exit_status) after a fatal error or an uncaught exception (php_error_cb).</summary>
+    private const int FatalExitStatus = 255;
 
     private static PhpWorker? s_instance;
 
@@ -146,6 +148,8 @@ internal sealed unsafe partial class PhpWorker
             {
                 _tookInThisRun = false;
                 var result = ShimInterop.Run(_scriptPath, out var status);
+                // An uncaught exception ends the script without a bailout, with PHP's fatal exit status.
+                if (result == ShimInterop.RunOk && status == FatalExitStatus) result = ShimInterop.RunBailout;
                 var request = EndRun(result, status);
                 if (_shutdown && _queue.IsEmpty) return 0;
                 if (result == ShimInterop.RunStartupFailed)

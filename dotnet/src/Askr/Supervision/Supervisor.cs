@@ -139,7 +139,8 @@ internal sealed class Supervisor : IAsyncDisposable
         var delay = Backoff[Math.Min(_failures[worker.Slot], Backoff.Length - 1)];
         _failures[worker.Slot]++;
         Interlocked.Increment(ref _restarts);
-        var why = code > 128 ? $"killed by signal {code - 128}" : code < 0 ? $"killed by signal {-code}" : $"exited with status {code}";
+        // .NET reports a process killed by signal N as exit code 128 + N (as shells do).
+        var why = code is > 128 and < 160 ? $"killed by signal {code - 128}" : $"exited with status {code}";
         _log.Error($"worker {worker.Pid} (slot {worker.Slot}) {why}{(wasReady ? "" : " before it was ready")}; restarting{(delay > TimeSpan.Zero ? $" in {delay.TotalSeconds:0.#} s" : "")}");
         if (delay > TimeSpan.Zero) await Task.WhenAny(Task.Delay(delay), _stopRequested.Task);
         if (_stopping) return;

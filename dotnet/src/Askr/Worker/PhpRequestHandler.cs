@@ -21,6 +21,7 @@ internal sealed class PhpRequestHandler
     private readonly ServeOptions _options;
     private readonly LogWriter _log;
     private readonly string _documentRoot;
+    private static readonly TimeSpan StreamAbortGrace = TimeSpan.FromMilliseconds(100);
 
     public PhpRequestHandler(PhpWorker php, ServeOptions options, LogWriter log)
     {
@@ -207,8 +208,11 @@ internal sealed class PhpRequestHandler
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // PHP failed mid-stream (fatal error, timeout): cut the connection so the client
-            // sees an incomplete response rather than a complete-looking one.
+            // PHP failed mid-stream (fatal error, timeout): cut the connection without the last
+            // chunk, so the client sees an incomplete response rather than a complete-looking one.
+            // Abort drops what the transport has not sent yet: give what was flushed a moment first.
+            try { await writer.FlushAsync(); } catch (Exception) { }
+            await Task.Delay(StreamAbortGrace);
             context.Abort();
         }
         finally
