@@ -28,7 +28,8 @@ return [
 
     'askr' => [
         // Path of the askr executable; null: the ASKR_BINARY environment variable, then the PATH, then base_path('askr').
-        'binary' => null,
+        // This example lives in the askr repository, so it uses the runtime that scripts/setup.sh built.
+        'binary' => env('ASKR_BINARY') ? null : (realpath(base_path('../../build/askr/askr')) ?: null),
         // Port of askr's admin endpoint on 127.0.0.1; null: a free port, recorded in the state file.
         'admin_port' => env('ASKR_ADMIN_PORT'),
         'log_level' => env('ASKR_LOG_LEVEL'),
