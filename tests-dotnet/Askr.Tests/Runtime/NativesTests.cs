@@ -118,6 +118,17 @@ public sealed class NativesTests : IClassFixture<RouterServer>
     }
 
     [Fact]
+    public async Task Send_file_has_the_file_open_when_it_returns_so_the_script_may_delete_it_at_once()
+    {
+        var file = Path.GetTempFileName();
+        await File.WriteAllTextAsync(file, new string('z', 200_000));
+        var response = await _server.Client.GetAsync($"/file-then-delete?path={Uri.EscapeDataString(file)}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(200_000, (await response.Content.ReadAsStringAsync()).Length);
+        Assert.False(File.Exists(file));
+    }
+
+    [Fact]
     public async Task Send_file_of_a_missing_file_throws_and_the_script_can_still_answer()
     {
         var response = await _server.Client.GetAsync("/missing-file");

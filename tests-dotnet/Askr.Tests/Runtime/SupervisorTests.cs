@@ -160,12 +160,14 @@ public sealed class SupervisorTests
         }
     }
 
-    [Fact]
-    public async Task A_worker_that_fails_to_boot_is_reported_and_restarted_with_backoff_while_the_supervisor_stays_up()
+    [Theory]
+    [InlineData("boot-fatal.php", "undefined_boot_function", "boot failure")]
+    [InlineData("ends-at-once.php", "this script never takes a request", "ended before taking a request")]
+    public async Task A_worker_that_fails_to_boot_is_reported_and_restarted_with_backoff_while_the_supervisor_stays_up(string script, string output, string reported)
     {
         var port = AskrServer.FreePort();
         var psi = new ProcessStartInfo(AskrServer.Binary) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "serve", "--root", Path.Combine(AskrServer.PhpDir, "public"), "--worker-script", Path.Combine(AskrServer.PhpDir, "boot-fatal.php"), "--port", port.ToString(), "--workers", "1" })
+        foreach (var a in new[] { "serve", "--root", Path.Combine(AskrServer.PhpDir, "public"), "--worker-script", Path.Combine(AskrServer.PhpDir, script), "--port", port.ToString(), "--workers", "1" })
             psi.ArgumentList.Add(a);
         using var process = Process.Start(psi)!;
         var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
@@ -175,8 +177,8 @@ public sealed class SupervisorTests
         {
             Assert.True(await AskrServer.EventuallyAsync(() => Task.FromResult(lines.Count(l => l.Contains("restarting in")) >= 2), TimeSpan.FromSeconds(30)),
                 string.Join('\n', lines));
-            Assert.Contains(lines, l => l.Contains("undefined_boot_function"));
-            Assert.Contains(lines, l => l.Contains("boot failure"));
+            Assert.Contains(lines, l => l.Contains(output));
+            Assert.Contains(lines, l => l.Contains(reported));
             Assert.False(process.HasExited);
         }
         finally

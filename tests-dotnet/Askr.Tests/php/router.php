@@ -94,6 +94,10 @@ while (($request = take_request()) !== null) {
             send_file(isset($query['length']) ? 206 : 200, ['Content-Type' => 'text/plain'], $query['path'],
                 (int) ($query['offset'] ?? 0), (int) ($query['length'] ?? -1));
             break;
+        case '/file-then-delete':
+            send_file(200, ['Content-Type' => 'text/plain'], $query['path']);
+            unlink($query['path']);
+            break;
         case '/missing-file':
             try {
                 send_file(200, [], '/nonexistent/file.txt');

@@ -18,7 +18,8 @@ internal sealed class ResponseHead
     public int BodyLength { get; init; }
     /// <summary>Set for a streamed response: further chunks arrive here.</summary>
     public Channel<Chunk>? Stream { get; init; }
-    public string? FilePath { get; init; }
+    /// <summary>An open file to send from (send_file()); the writer disposes it.</summary>
+    public FileStream? File { get; init; }
     public long FileOffset { get; init; }
     public long FileLength { get; init; }
     /// <summary>PHP's memory_get_usage() when it answered, in bytes.</summary>

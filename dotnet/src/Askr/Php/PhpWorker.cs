@@ -162,9 +162,13 @@ internal sealed unsafe partial class PhpWorker
                     _log.Error($"worker script exited with status {status}{(request ? " while answering a request" : "")}; the worker stops");
                     return status;
                 }
-                if (result == ShimInterop.RunBailout && !_tookInThisRun)
+                if (!_tookInThisRun)
                 {
-                    _log.Error($"worker script failed with a fatal error before taking a request (boot failure); the worker stops");
+                    // Running it again would fail the same way, in a tight loop: let the supervisor
+                    // restart the process with backoff instead.
+                    _log.Error(result == ShimInterop.RunBailout
+                        ? "worker script failed with a fatal error before taking a request (boot failure); the worker stops"
+                        : "worker script ended before taking a request (boot failure?); the worker stops");
                     return 70;
                 }
                 // A fatal error, an exception or exit() in a request: run the script again.
@@ -391,28 +395,38 @@ internal sealed unsafe partial class PhpWorker
         var request = _current;
         if (request is null) return ShimInterop.SendNoRequest;
         if (request.Answered) return request.TimedOut ? ShimInterop.SendClientGone : ShimInterop.SendNoRequest;
-        var file = new FileInfo(path);
-        if (!file.Exists) return ShimInterop.SendFileError;
-        if (length < 0) length = file.Length - offset;
-        if (offset > file.Length || offset + length > file.Length) return ShimInterop.SendFileError;
+        // The file is opened here, before send_file() returns, so the app may delete it at once
+        // (Symfony's deleteFileAfterSend()): an open file stays readable on Linux.
+        FileStream stream;
         try
         {
-            using var probe = file.OpenRead();
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0, FileOptions.Asynchronous);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
+            return ShimInterop.SendFileError;
+        }
+        var size = stream.Length;
+        if (length < 0) length = size - offset;
+        if (offset > size || offset + length > size)
+        {
+            stream.Dispose();
             return ShimInterop.SendFileError;
         }
         var head = new ResponseHead
         {
             Status = status,
             Headers = ReadHeaders(headers, headerCount),
-            FilePath = file.FullName,
+            File = stream,
             FileOffset = offset,
             FileLength = length,
             Memory = ShimInterop.MemoryUsage(),
         };
-        if (!request.TryAnswer(head)) return request.TimedOut ? ShimInterop.SendClientGone : ShimInterop.SendNoRequest;
+        if (!request.TryAnswer(head))
+        {
+            stream.Dispose();
+            return request.TimedOut ? ShimInterop.SendClientGone : ShimInterop.SendNoRequest;
+        }
         Served_();
         return ShimInterop.SendOk;
     }

@@ -157,11 +157,14 @@ internal sealed class PhpRequestHandler
                 if (IsHopByHop(name)) continue;
                 response.Headers.Append(name, value);
             }
-            if (head.FilePath is not null)
+            if (head.File is { } file)
             {
-                response.ContentLength = head.FileLength;
-                if (MayHaveBody(head.Status) && !HttpMethods.IsHead(context.Request.Method))
-                    await response.SendFileAsync(head.FilePath, head.FileOffset, head.FileLength, context.RequestAborted);
+                await using (file)
+                {
+                    response.ContentLength = head.FileLength;
+                    if (MayHaveBody(head.Status) && !HttpMethods.IsHead(context.Request.Method))
+                        await CopyRangeAsync(file, head.FileOffset, head.FileLength, response.BodyWriter, context.RequestAborted);
+                }
                 return;
             }
             if (head.Stream is { } stream)
@@ -177,6 +180,21 @@ internal sealed class PhpRequestHandler
         finally
         {
             if (head.Body is not null) ArrayPool<byte>.Shared.Return(head.Body);
+        }
+    }
+
+    private static async Task CopyRangeAsync(FileStream file, long offset, long length, PipeWriter writer, CancellationToken ct)
+    {
+        file.Seek(offset, SeekOrigin.Begin);
+        while (length > 0)
+        {
+            var memory = writer.GetMemory((int)Math.Min(length, 64 * 1024));
+            var n = await file.ReadAsync(memory[..(int)Math.Min(length, memory.Length)], ct);
+            if (n == 0) throw new IOException("the file became shorter while it was being sent");
+            writer.Advance(n);
+            length -= n;
+            var flush = await writer.FlushAsync(ct);
+            if (flush.IsCanceled || flush.IsCompleted) return;
         }
     }
 
