@@ -45,6 +45,9 @@ internal static class WorkerHost
         builder.Logging.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Critical);
         builder.Services.AddSingleton<IHostLifetime, ManualLifetime>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(Math.Max(30, options.RequestTimeoutSeconds + 10)));
+        // One socket I/O queue per process: a worker feeds one PHP thread, and the kernel already
+        // spreads connections across worker processes; more queues only add context switches.
+        builder.WebHost.UseSockets(o => o.IOQueueCount = 1);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
