@@ -1,0 +1,80 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Askr.Tables;
+
+/// <summary>
+/// A private copy of one row's column area (same layout as in shared memory, see
+/// <see cref="ColumnSchema"/>), plus a mask of the columns it carries. Used to read a row out
+/// of a table under its lock, and to hand a row's new values to <see cref="SharedTable.Set"/>.
+/// Backed by native memory so the shim can read and write it directly. Not thread-safe: one
+/// per thread or session.
+/// </summary>
+public sealed unsafe class RowBuffer : IDisposable
+{
+    public RowBuffer(TableSchema schema)
+    {
+        Schema = schema;
+        Pointer = (byte*)NativeMemory.AllocZeroed((nuint)Math.Max(8, schema.ColumnBytes));
+    }
+
+    public TableSchema Schema { get; }
+    /// <summary>The column area: <see cref="TableSchema.ColumnBytes"/> bytes.</summary>
+    public byte* Pointer { get; private set; }
+    /// <summary>Bit i set: column i is present (to write, or was read).</summary>
+    public ulong Present { get; set; }
+
+    public void Clear()
+    {
+        Present = 0;
+        new Span<byte>(Pointer, Schema.ColumnBytes).Clear();
+    }
+
+    public long GetInt(int column) => *(long*)(Pointer + Schema.Columns[column].Offset);
+    public double GetFloat(int column) => *(double*)(Pointer + Schema.Columns[column].Offset);
+
+    public ReadOnlySpan<byte> GetString(int column)
+    {
+        var c = Schema.Columns[column];
+        var p = Pointer + c.Offset;
+        return new ReadOnlySpan<byte>(p + 4, Math.Min(*(int*)p, c.Size));
+    }
+
+    public void SetInt(int column, long value)
+    {
+        *(long*)(Pointer + Schema.Columns[column].Offset) = value;
+        Present |= 1UL << column;
+    }
+
+    public void SetFloat(int column, double value)
+    {
+        *(double*)(Pointer + Schema.Columns[column].Offset) = value;
+        Present |= 1UL << column;
+    }
+
+    /// <summary>Sets a string column; false if it is longer than the column's size.</summary>
+    public bool SetString(int column, ReadOnlySpan<byte> value)
+    {
+        var c = Schema.Columns[column];
+        if (value.Length > c.Size) return false;
+        var p = Pointer + c.Offset;
+        *(int*)p = value.Length;
+        value.CopyTo(new Span<byte>(p + 4, c.Size));
+        Present |= 1UL << column;
+        return true;
+    }
+
+    /// <summary>A column's value as Redis shows it (integers and floats in their shortest text form).</summary>
+    public string Format(int column) => Schema.Columns[column].Type switch
+    {
+        ColumnType.Int => GetInt(column).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ColumnType.Float => GetFloat(column).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        _ => Encoding.UTF8.GetString(GetString(column)),
+    };
+
+    public void Dispose()
+    {
+        if (Pointer != null) NativeMemory.Free(Pointer);
+        Pointer = null;
+    }
+}

@@ -1,0 +1,492 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Askr.Tables;
+
+/// <summary>Outcome of a write.</summary>
+public enum WriteStatus
+{
+    Ok = 0,
+    /// <summary>No free row for a new key: the table holds as many rows as declared.</summary>
+    Full = 1,
+    /// <summary>The key is empty or longer than <see cref="TableSchema.MaxKeyBytes"/>.</summary>
+    BadKey = 2,
+    /// <summary>incr/decr on a string column.</summary>
+    NotNumeric = 3,
+    /// <summary>No such column.</summary>
+    NoColumn = 4,
+}
+
+/// <summary>
+/// One fixed-capacity table in shared memory, as Swoole\Table: fixed rows, typed fixed-width
+/// columns, every operation atomic per row across all processes of the node.
+///
+/// Layout: a 64-byte header (count, free-list lock, free-list head, next never-used row), then
+/// the buckets (a power of two ≥ rows; each an int32 lock word and an int32 chain head), then
+/// the rows. A row: int32 next-in-chain, int32 flags, int64 hybrid clock of its last write,
+/// uint64 origin node, int32 key length, key[63] padded, then the column area.
+///
+/// Locking: a key's bucket lock guards its whole chain (lookups, inserts, unlinks and the rows'
+/// contents). The lock word holds the owner's pid, so a process that died holding it (kill -9)
+/// is detected and the lock taken over. Free rows are a stack under its own lock.
+/// </summary>
+public sealed unsafe partial class SharedTable
+{
+    private const int HeaderBytes = 64;
+    private const int OffCount = 0, OffFreeLock = 4, OffFreeHead = 8, OffNextUnused = 12;
+    private const int RowHeaderBytes = 96; // next, flags, clock, origin, key length, key[63] + pad
+    private const int RowOffNext = 0, RowOffFlags = 4, RowOffClock = 8, RowOffOrigin = 16, RowOffKeyLength = 24, RowOffKey = 28;
+    private const int FlagUsed = 1;
+
+    private static readonly int s_pid = Environment.ProcessId;
+
+    private readonly TableStore _store;
+    private readonly byte* _header;
+    private readonly int* _buckets;
+    private readonly byte* _rows;
+    private readonly int _bucketMask;
+    private readonly int _rowBytes;
+
+    internal SharedTable(TableStore store, int id, TableSchema schema, byte* at)
+    {
+        _store = store;
+        Id = id;
+        Schema = schema;
+        _header = at;
+        var buckets = BucketCount(schema.Rows);
+        _bucketMask = buckets - 1;
+        _buckets = (int*)(at + HeaderBytes);
+        _rows = at + HeaderBytes + (long)buckets * 8;
+        _rowBytes = RowBytes(schema);
+    }
+
+    public int Id { get; }
+    public TableSchema Schema { get; }
+    /// <summary>Rows in use.</summary>
+    public int Count => Volatile.Read(ref *(int*)(_header + OffCount));
+    /// <summary>Bytes of shared memory this table takes.</summary>
+    public long Bytes => BytesFor(Schema);
+
+    internal static int BucketCount(int rows) => (int)Math.Max(16, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)rows));
+    internal static int RowBytes(TableSchema s) => RowHeaderBytes + s.ColumnBytes;
+    internal static long BytesFor(TableSchema s) => HeaderBytes + (long)BucketCount(s.Rows) * 8 + (long)s.Rows * RowBytes(s);
+
+    internal static void Format(byte* at, TableSchema s) => new Span<byte>(at, (int)Math.Min(int.MaxValue, HeaderBytes + (long)BucketCount(s.Rows) * 8)).Clear();
+
+    // ---------- operations ----------
+
+    /// <summary>Copies the row of <paramref name="key"/> into <paramref name="into"/>; false if absent.</summary>
+    public bool Get(ReadOnlySpan<byte> key, RowBuffer into)
+    {
+        if (!KeyOk(key)) return false;
+        var hash = Hash(key);
+        var lockWord = LockBucket(hash, out var head);
+        try
+        {
+            var row = Find(*head, key);
+            if (row == null) return false;
+            new ReadOnlySpan<byte>(row + RowHeaderBytes, Schema.ColumnBytes).CopyTo(new Span<byte>(into.Pointer, Schema.ColumnBytes));
+            into.Present = Schema.Columns.Count == 64 ? ulong.MaxValue : (1UL << Schema.Columns.Count) - 1;
+            return true;
+        }
+        finally
+        {
+            Unlock(lockWord);
+        }
+    }
+
+    public bool Exists(ReadOnlySpan<byte> key)
+    {
+        if (!KeyOk(key)) return false;
+        var lockWord = LockBucket(Hash(key), out var head);
+        try { return Find(*head, key) != null; }
+        finally { Unlock(lockWord); }
+    }
+
+    /// <summary>
+    /// Writes the present columns of <paramref name="values"/> to the row of <paramref name="key"/>,
+    /// creating it (other columns zero) if absent; columns not present keep their values, as in
+    /// Swoole\Table::set. Setting a numeric column resets this node's counter delta for it.
+    /// </summary>
+    public WriteStatus Set(ReadOnlySpan<byte> key, RowBuffer values) => Set(key, values.Pointer, values.Present);
+
+    /// <summary>
+    /// As <see cref="Set(ReadOnlySpan{byte}, RowBuffer)"/>, from a column area laid out as the
+    /// schema says (the shim encodes PHP values straight into one); bit i of
+    /// <paramref name="present"/> marks column i as given.
+    /// </summary>
+    public WriteStatus Set(ReadOnlySpan<byte> key, byte* columnArea, ulong present)
+    {
+        if (!KeyOk(key)) return WriteStatus.BadKey;
+        var hash = Hash(key);
+        var lockWord = LockBucket(hash, out var head);
+        long clock;
+        try
+        {
+            var row = Find(*head, key);
+            if (row == null)
+            {
+                row = Insert(head, key);
+                if (row == null) return WriteStatus.Full;
+            }
+            var columns = Schema.Columns;
+            for (var i = 0; i < columns.Count; i++)
+            {
+                if ((present & (1UL << i)) == 0) continue;
+                var c = columns[i];
+                var src = columnArea + c.Offset;
+                var dst = row + RowHeaderBytes + c.Offset;
+                if (c.Type == ColumnType.String)
+                {
+                    var length = Math.Min(*(int*)src, c.Size);
+                    *(int*)dst = length;
+                    Buffer.MemoryCopy(src + 4, dst + 4, c.Size, length);
+                }
+                else
+                {
+                    *(long*)dst = *(long*)src;
+                    *(long*)(dst + 8) = 0;
+                }
+            }
+            clock = Stamp(row);
+        }
+        finally
+        {
+            Unlock(lockWord);
+        }
+        _store.Changes.Append(Id, ChangeKind.Set, key, clock);
+        return WriteStatus.Ok;
+    }
+
+    /// <summary>Removes the row; false if it was absent.</summary>
+    public bool Delete(ReadOnlySpan<byte> key)
+    {
+        if (!KeyOk(key)) return false;
+        var lockWord = LockBucket(Hash(key), out var head);
+        byte* removed;
+        try
+        {
+            removed = Unlink(head, key);
+        }
+        finally
+        {
+            Unlock(lockWord);
+        }
+        if (removed == null) return false;
+        Free(removed);
+        _store.Changes.Append(Id, ChangeKind.Delete, key, _store.Clock.Next());
+        return true;
+    }
+
+    /// <summary>
+    /// Adds <paramref name="by"/> to an int column atomically across all workers, creating the row
+    /// (zeroed) if absent, as Swoole\Table::incr does. Decrement with a negative value.
+    /// </summary>
+    public WriteStatus Increment(ReadOnlySpan<byte> key, int column, long by, out long result)
+    {
+        result = 0;
+        if ((uint)column >= (uint)Schema.Columns.Count) return WriteStatus.NoColumn;
+        var c = Schema.Columns[column];
+        if (c.Type == ColumnType.String) return WriteStatus.NotNumeric;
+        if (c.Type == ColumnType.Float)
+        {
+            var floatStatus = Increment(key, column, (double)by, out var d);
+            result = (long)d;
+            return floatStatus;
+        }
+        var row = LockRowForUpdate(key, out var lockWord, out var status);
+        if (row == null) return status;
+        long clock;
+        try
+        {
+            var p = (long*)(row + RowHeaderBytes + c.Offset);
+            p[0] = unchecked(p[0] + by);
+            p[1] = unchecked(p[1] + by);
+            result = p[0];
+            clock = Stamp(row);
+        }
+        finally
+        {
+            Unlock(lockWord);
+        }
+        _store.Changes.Append(Id, ChangeKind.Increment, key, clock);
+        return WriteStatus.Ok;
+    }
+
+    /// <summary>As <see cref="Increment(ReadOnlySpan{byte}, int, long, out long)"/> for a float column (an int column adds the truncated value).</summary>
+    public WriteStatus Increment(ReadOnlySpan<byte> key, int column, double by, out double result)
+    {
+        result = 0;
+        if ((uint)column >= (uint)Schema.Columns.Count) return WriteStatus.NoColumn;
+        var c = Schema.Columns[column];
+        if (c.Type == ColumnType.String) return WriteStatus.NotNumeric;
+        if (c.Type == ColumnType.Int)
+        {
+            var s = Increment(key, column, (long)by, out var l);
+            result = l;
+            return s;
+        }
+        var row = LockRowForUpdate(key, out var lockWord, out var status);
+        if (row == null) return status;
+        long clock;
+        try
+        {
+            var p = (double*)(row + RowHeaderBytes + c.Offset);
+            p[0] += by;
+            p[1] += by;
+            result = p[0];
+            clock = Stamp(row);
+        }
+        finally
+        {
+            Unlock(lockWord);
+        }
+        _store.Changes.Append(Id, ChangeKind.Increment, key, clock);
+        return WriteStatus.Ok;
+    }
+
+    /// <summary>Finds or creates the row of key with its bucket locked; null (lock released) with the reason otherwise.</summary>
+    private byte* LockRowForUpdate(ReadOnlySpan<byte> key, out int* lockWord, out WriteStatus status)
+    {
+        lockWord = null;
+        if (!KeyOk(key))
+        {
+            status = WriteStatus.BadKey;
+            return null;
+        }
+        lockWord = LockBucket(Hash(key), out var head);
+        var row = Find(*head, key);
+        if (row == null) row = Insert(head, key);
+        if (row == null)
+        {
+            Unlock(lockWord);
+            status = WriteStatus.Full;
+            return null;
+        }
+        status = WriteStatus.Ok;
+        return row;
+    }
+
+    /// <summary>
+    /// Visits rows bucket by bucket from <paramref name="cursor"/> (0 to start), each bucket's
+    /// rows under its lock, until at least <paramref name="count"/> rows were visited. Returns the
+    /// cursor to continue from, 0 when the table has been walked (as Redis SCAN). Rows present for
+    /// the whole walk are visited exactly once.
+    /// </summary>
+    public int Scan(int cursor, int count, RowBuffer buffer, ScanVisitor visit)
+    {
+        var visited = 0;
+        var bucket = cursor;
+        var keyBuffer = stackalloc byte[TableSchema.MaxKeyBytes];
+        var keys = new List<byte[]>();
+        while (bucket <= _bucketMask && visited < count)
+        {
+            var lockWord = _buckets + bucket * 2;
+            Lock(lockWord);
+            var rows = new List<(byte[] Key, byte[] Columns)>();
+            try
+            {
+                var index = lockWord[1];
+                while (index != 0)
+                {
+                    var row = Row(index);
+                    var klen = *(int*)(row + RowOffKeyLength);
+                    rows.Add((new ReadOnlySpan<byte>(row + RowOffKey, klen).ToArray(),
+                        new ReadOnlySpan<byte>(row + RowHeaderBytes, Schema.ColumnBytes).ToArray()));
+                    index = *(int*)(row + RowOffNext);
+                }
+            }
+            finally
+            {
+                Unlock(lockWord);
+            }
+            foreach (var (key, columns) in rows)
+            {
+                columns.CopyTo(new Span<byte>(buffer.Pointer, Schema.ColumnBytes));
+                buffer.Present = Schema.Columns.Count == 64 ? ulong.MaxValue : (1UL << Schema.Columns.Count) - 1;
+                visit(key, buffer);
+                visited++;
+            }
+            bucket++;
+        }
+        return bucket > _bucketMask ? 0 : bucket;
+    }
+
+    public delegate void ScanVisitor(byte[] key, RowBuffer row);
+
+    /// <summary>The hybrid clock and origin node of a row's last write; false if absent.</summary>
+    public bool GetVersion(ReadOnlySpan<byte> key, out long clock, out ulong origin)
+    {
+        clock = 0;
+        origin = 0;
+        if (!KeyOk(key)) return false;
+        var lockWord = LockBucket(Hash(key), out var head);
+        try
+        {
+            var row = Find(*head, key);
+            if (row == null) return false;
+            clock = *(long*)(row + RowOffClock);
+            origin = *(ulong*)(row + RowOffOrigin);
+            return true;
+        }
+        finally
+        {
+            Unlock(lockWord);
+        }
+    }
+
+    // ---------- internals ----------
+
+    private static bool KeyOk(ReadOnlySpan<byte> key) => key.Length is > 0 and <= TableSchema.MaxKeyBytes;
+
+    private long Stamp(byte* row)
+    {
+        var clock = _store.Clock.Next();
+        *(long*)(row + RowOffClock) = clock;
+        *(ulong*)(row + RowOffOrigin) = _store.NodeId;
+        return clock;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private byte* Row(int index) => _rows + (long)(index - 1) * _rowBytes;
+
+    private byte* Find(int index, ReadOnlySpan<byte> key)
+    {
+        while (index != 0)
+        {
+            var row = Row(index);
+            if (*(int*)(row + RowOffKeyLength) == key.Length
+                && key.SequenceEqual(new ReadOnlySpan<byte>(row + RowOffKey, key.Length)))
+                return row;
+            index = *(int*)(row + RowOffNext);
+        }
+        return null;
+    }
+
+    /// <summary>Takes a free row, links it at the chain's head. Bucket lock held. Null when full.</summary>
+    private byte* Insert(int* head, ReadOnlySpan<byte> key)
+    {
+        var index = Allocate();
+        if (index == 0) return null;
+        var row = Row(index);
+        new Span<byte>(row, _rowBytes).Clear();
+        *(int*)(row + RowOffKeyLength) = key.Length;
+        key.CopyTo(new Span<byte>(row + RowOffKey, TableSchema.MaxKeyBytes));
+        *(int*)(row + RowOffFlags) = FlagUsed;
+        *(int*)(row + RowOffNext) = *head;
+        *head = index;
+        Interlocked.Increment(ref *(int*)(_header + OffCount));
+        return row;
+    }
+
+    private byte* Unlink(int* head, ReadOnlySpan<byte> key)
+    {
+        var link = head;
+        while (*link != 0)
+        {
+            var row = Row(*link);
+            if (*(int*)(row + RowOffKeyLength) == key.Length
+                && key.SequenceEqual(new ReadOnlySpan<byte>(row + RowOffKey, key.Length)))
+            {
+                *link = *(int*)(row + RowOffNext);
+                *(int*)(row + RowOffFlags) = 0;
+                Interlocked.Decrement(ref *(int*)(_header + OffCount));
+                return row;
+            }
+            link = (int*)(row + RowOffNext);
+        }
+        return null;
+    }
+
+    private int Allocate()
+    {
+        var freeLock = (int*)(_header + OffFreeLock);
+        Lock(freeLock);
+        try
+        {
+            var head = *(int*)(_header + OffFreeHead);
+            if (head != 0)
+            {
+                *(int*)(_header + OffFreeHead) = *(int*)(Row(head) + RowOffNext);
+                return head;
+            }
+            var next = *(int*)(_header + OffNextUnused);
+            if (next >= Schema.Rows) return 0;
+            *(int*)(_header + OffNextUnused) = next + 1;
+            return next + 1;
+        }
+        finally
+        {
+            Unlock(freeLock);
+        }
+    }
+
+    private void Free(byte* row)
+    {
+        var index = (int)((row - _rows) / _rowBytes) + 1;
+        var freeLock = (int*)(_header + OffFreeLock);
+        Lock(freeLock);
+        try
+        {
+            *(int*)(row + RowOffNext) = *(int*)(_header + OffFreeHead);
+            *(int*)(_header + OffFreeHead) = index;
+        }
+        finally
+        {
+            Unlock(freeLock);
+        }
+    }
+
+    /// <summary>FNV-1a, 64 bit: stable across processes (string.GetHashCode is randomised per process).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong Hash(ReadOnlySpan<byte> key)
+    {
+        var h = 14695981039346656037UL;
+        foreach (var b in key) h = (h ^ b) * 1099511628211UL;
+        return h ^ (h >> 32);
+    }
+
+    private int* LockBucket(ulong hash, out int* head)
+    {
+        var word = _buckets + (int)(hash & (uint)_bucketMask) * 2;
+        Lock(word);
+        head = word + 1;
+        return word;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Lock(int* word)
+    {
+        if (Interlocked.CompareExchange(ref *word, s_pid, 0) == 0) return;
+        LockContended(word);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void LockContended(int* word)
+    {
+        var spin = new SpinWait();
+        var spins = 0;
+        while (true)
+        {
+            var owner = Volatile.Read(ref *word);
+            if (owner == 0)
+            {
+                if (Interlocked.CompareExchange(ref *word, s_pid, 0) == 0) return;
+            }
+            else if (++spins % 4096 == 0 && owner != s_pid && !ProcessAlive(owner))
+            {
+                // The owner died holding the lock (kill -9 mid-operation): take it over.
+                if (Interlocked.CompareExchange(ref *word, s_pid, owner) == owner) return;
+            }
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Unlock(int* word) => Volatile.Write(ref *word, 0);
+
+    private static bool ProcessAlive(int pid) => Kill(pid, 0) == 0 || Marshal.GetLastPInvokeError() != 3 /* ESRCH */;
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}
