@@ -18,6 +18,7 @@
 #include <zend_exceptions.h>
 #include <zend_interfaces.h>
 #include <ext/standard/info.h>
+#include <ext/spl/spl_exceptions.h>
 
 static askr_callbacks g_cb;
 static char *g_extra_ini;
@@ -516,6 +517,404 @@ PHP_FUNCTION(on_tick)
     ZVAL_COPY(&t->callable, callable);
 }
 
+/* ---------- shared tables ---------- */
+
+/* The schema of an opened table, kept for this PHP request (released at request shutdown). */
+typedef struct askr_shim_column {
+    zend_string *name;
+    int32_t type;
+    int32_t size;
+    int32_t offset;
+} askr_shim_column;
+
+typedef struct askr_shim_table {
+    zend_string *name;
+    int64_t rows;
+    int64_t column_count;
+    int64_t column_bytes;
+    askr_shim_column *columns;
+} askr_shim_table;
+
+static askr_shim_table *g_tables;   /* indexed by handle */
+static size_t g_tables_cap;
+
+static askr_shim_table *table_of(zend_long handle)
+{
+    if (handle < 1 || (size_t)handle >= g_tables_cap || !g_tables[handle].name) {
+        zend_argument_value_error(1, "is not a table handle from Ephpm\\Octane\\table_open()");
+        return NULL;
+    }
+    return &g_tables[handle];
+}
+
+static bool key_ok(zend_string *key, uint32_t arg)
+{
+    if (ZSTR_LEN(key) == 0 || ZSTR_LEN(key) > 63) {
+        zend_argument_value_error(arg, "must be a key of 1 to 63 bytes, %zu bytes given", ZSTR_LEN(key));
+        return false;
+    }
+    return true;
+}
+
+static void release_tables(void)
+{
+    for (size_t i = 0; i < g_tables_cap; i++) {
+        askr_shim_table *t = &g_tables[i];
+        if (t->name) zend_string_release(t->name);
+        for (int64_t c = 0; c < t->column_count; c++) zend_string_release(t->columns[c].name);
+        if (t->columns) efree(t->columns);
+    }
+    if (g_tables) efree(g_tables);
+    g_tables = NULL;
+    g_tables_cap = 0;
+}
+
+static void column_value(const askr_shim_column *c, const uint8_t *area, zval *out)
+{
+    const uint8_t *p = area + c->offset;
+    switch (c->type) {
+    case ASKR_COLUMN_INT: {
+        int64_t v;
+        memcpy(&v, p, sizeof v);
+        ZVAL_LONG(out, (zend_long)v);
+        break;
+    }
+    case ASKR_COLUMN_FLOAT: {
+        double v;
+        memcpy(&v, p, sizeof v);
+        ZVAL_DOUBLE(out, v);
+        break;
+    }
+    default: {
+        int32_t len;
+        memcpy(&len, p, sizeof len);
+        if (len < 0) len = 0;
+        if (len > c->size) len = c->size;
+        ZVAL_STRINGL_FAST(out, (const char *)p + 4, (size_t)len);
+        break;
+    }
+    }
+}
+
+static void row_to_array(const askr_shim_table *t, const uint8_t *area, zval *out)
+{
+    array_init_size(out, (uint32_t)t->column_count);
+    for (int64_t i = 0; i < t->column_count; i++) {
+        zval v;
+        column_value(&t->columns[i], area, &v);
+        zend_hash_update(Z_ARRVAL_P(out), t->columns[i].name, &v);
+    }
+}
+
+static int64_t column_index(const askr_shim_table *t, zend_string *name)
+{
+    for (int64_t i = 0; i < t->column_count; i++) {
+        if (zend_string_equals(t->columns[i].name, name)) return i;
+    }
+    return -1;
+}
+
+static void throw_table_status(const askr_shim_table *t, int32_t rc)
+{
+    switch (rc) {
+    case ASKR_TABLE_FULL:
+        zend_throw_exception_ex(spl_ce_RuntimeException, 0,
+            "Table [%s] is full: all %" PRId64 " rows are in use. Declare more rows in config/octane.php ('%s:rows').",
+            ZSTR_VAL(t->name), t->rows, ZSTR_VAL(t->name));
+        break;
+    case ASKR_TABLE_BAD_KEY:
+        zend_value_error("Table keys must be 1 to 63 bytes");
+        break;
+    case ASKR_TABLE_NOT_NUMERIC:
+        zend_value_error("Only int and float columns of table [%s] can be incremented", ZSTR_VAL(t->name));
+        break;
+    case ASKR_TABLE_NO_COLUMN:
+        zend_value_error("Table [%s] has no such column", ZSTR_VAL(t->name));
+        break;
+    default:
+        zend_throw_exception_ex(spl_ce_RuntimeException, 0, "Table [%s]: the runtime failed (code %d)", ZSTR_VAL(t->name), rc);
+        break;
+    }
+}
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_table_open, 0, 1, IS_ARRAY, 0)
+    ZEND_ARG_TYPE_INFO(0, name, IS_STRING, 0)
+ZEND_END_ARG_INFO()
+
+PHP_FUNCTION(table_open)
+{
+    zend_string *name;
+    ZEND_PARSE_PARAMETERS_START(1, 1)
+        Z_PARAM_STR(name)
+    ZEND_PARSE_PARAMETERS_END();
+    askr_table_info info;
+    memset(&info, 0, sizeof info);
+    int32_t rc = g_cb.table_open ? g_cb.table_open(ZSTR_VAL(name), (int64_t)ZSTR_LEN(name), &info) : ASKR_TABLE_NO_STORE;
+    if (rc == ASKR_TABLE_NO_STORE) {
+        zend_throw_exception_ex(spl_ce_RuntimeException, 0,
+            "Table [%s] cannot be opened: this askr server has no tables (start it with --tables, as `php artisan octane:start --server=askr` does)", ZSTR_VAL(name));
+        RETURN_THROWS();
+    }
+    if (rc != ASKR_TABLE_OK) {
+        zend_throw_exception_ex(spl_ce_InvalidArgumentException, 0, "Table [%s] is not declared (config/octane.php 'tables')", ZSTR_VAL(name));
+        RETURN_THROWS();
+    }
+    if ((size_t)info.handle >= g_tables_cap) {
+        size_t cap = (size_t)info.handle + 8;
+        g_tables = erealloc(g_tables, sizeof(askr_shim_table) * cap);
+        memset(g_tables + g_tables_cap, 0, sizeof(askr_shim_table) * (cap - g_tables_cap));
+        g_tables_cap = cap;
+    }
+    askr_shim_table *t = &g_tables[info.handle];
+    if (!t->name) {
+        t->name = zend_string_copy(name);
+        t->rows = info.rows;
+        t->column_count = info.column_count;
+        t->column_bytes = info.column_bytes;
+        t->columns = ecalloc((size_t)(info.column_count ? info.column_count : 1), sizeof(askr_shim_column));
+        for (int64_t i = 0; i < info.column_count; i++) {
+            const askr_column *c = &info.columns[i];
+            t->columns[i].name = zend_string_init(c->name.ptr, (size_t)c->name.len, 0);
+            t->columns[i].type = c->type;
+            t->columns[i].size = c->size;
+            t->columns[i].offset = c->offset;
+        }
+    }
+    array_init_size(return_value, 3);
+    add_assoc_long_ex(return_value, "handle", 6, (zend_long)info.handle);
+    add_assoc_long_ex(return_value, "rows", 4, (zend_long)t->rows);
+    zval columns;
+    array_init_size(&columns, (uint32_t)t->column_count);
+    for (int64_t i = 0; i < t->column_count; i++) {
+        zval col;
+        array_init_size(&col, 2);
+        add_assoc_long_ex(&col, "type", 4, t->columns[i].type);
+        add_assoc_long_ex(&col, "size", 4, t->columns[i].size);
+        zend_hash_update(Z_ARRVAL(columns), t->columns[i].name, &col);
+    }
+    add_assoc_zval_ex(return_value, "columns", 7, &columns);
+}
+
+ZEND_BEGIN_ARG_INFO_EX(arginfo_table_get, 0, 0, 2)
+    ZEND_ARG_TYPE_INFO(0, handle, IS_LONG, 0)
+    ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
+    ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, column, IS_STRING, 1, "null")
+ZEND_END_ARG_INFO()
+
+PHP_FUNCTION(table_get)
+{
+    zend_long handle;
+    zend_string *key, *column = NULL;
+    ZEND_PARSE_PARAMETERS_START(2, 3)
+        Z_PARAM_LONG(handle)
+        Z_PARAM_STR(key)
+        Z_PARAM_OPTIONAL
+        Z_PARAM_STR_OR_NULL(column)
+    ZEND_PARSE_PARAMETERS_END();
+    askr_shim_table *t = table_of(handle);
+    if (!t || !key_ok(key, 2)) RETURN_THROWS();
+    const uint8_t *area = NULL;
+    int32_t rc = g_cb.table_get(handle, ZSTR_VAL(key), (int64_t)ZSTR_LEN(key), &area);
+    if (rc != ASKR_TABLE_FOUND) {
+        if (rc < 0) { throw_table_status(t, rc); RETURN_THROWS(); }
+        RETURN_FALSE;
+    }
+    if (column) {
+        int64_t i = column_index(t, column);
+        if (i < 0) RETURN_FALSE;
+        column_value(&t->columns[i], area, return_value);
+        return;
+    }
+    row_to_array(t, area, return_value);
+}
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_table_set, 0, 3, _IS_BOOL, 0)
+    ZEND_ARG_TYPE_INFO(0, handle, IS_LONG, 0)
+    ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
+    ZEND_ARG_TYPE_INFO(0, row, IS_ARRAY, 0)
+ZEND_END_ARG_INFO()
+
+PHP_FUNCTION(table_set)
+{
+    zend_long handle;
+    zend_string *key;
+    HashTable *row;
+    ZEND_PARSE_PARAMETERS_START(3, 3)
+        Z_PARAM_LONG(handle)
+        Z_PARAM_STR(key)
+        Z_PARAM_ARRAY_HT(row)
+    ZEND_PARSE_PARAMETERS_END();
+    askr_shim_table *t = table_of(handle);
+    if (!t || !key_ok(key, 2)) RETURN_THROWS();
+    uint8_t stack_area[1024];
+    uint8_t *area = t->column_bytes <= (int64_t)sizeof stack_area ? stack_area : emalloc((size_t)t->column_bytes);
+    uint64_t present = 0;
+    zend_string *name;
+    zval *value;
+    ZEND_HASH_FOREACH_STR_KEY_VAL(row, name, value) {
+        if (!name) continue;
+        int64_t i = column_index(t, name);
+        if (i < 0) continue; /* undeclared columns are ignored, as by Swoole\Table::set */
+        const askr_shim_column *c = &t->columns[i];
+        uint8_t *p = area + c->offset;
+        ZVAL_DEREF(value);
+        if (c->type == ASKR_COLUMN_INT) {
+            int64_t v = (int64_t)zval_get_long(value);
+            memcpy(p, &v, sizeof v);
+        } else if (c->type == ASKR_COLUMN_FLOAT) {
+            double v = zval_get_double(value);
+            memcpy(p, &v, sizeof v);
+        } else {
+            zend_string *str = zval_try_get_string(value);
+            if (!str) goto fail;
+            if (ZSTR_LEN(str) > (size_t)c->size) {
+                zend_value_error("Value for column [%s] of table [%s] is %zu bytes, more than its size of %d",
+                    ZSTR_VAL(c->name), ZSTR_VAL(t->name), ZSTR_LEN(str), c->size);
+                zend_string_release(str);
+                goto fail;
+            }
+            int32_t len = (int32_t)ZSTR_LEN(str);
+            memcpy(p, &len, sizeof len);
+            memcpy(p + 4, ZSTR_VAL(str), ZSTR_LEN(str));
+            zend_string_release(str);
+        }
+        present |= 1ULL << i;
+    } ZEND_HASH_FOREACH_END();
+    {
+        int32_t rc = g_cb.table_set(handle, ZSTR_VAL(key), (int64_t)ZSTR_LEN(key), area, present);
+        if (area != stack_area) efree(area);
+        if (rc != ASKR_TABLE_OK) {
+            throw_table_status(t, rc);
+            RETURN_THROWS();
+        }
+        RETURN_TRUE;
+    }
+fail:
+    if (area != stack_area) efree(area);
+    RETURN_THROWS();
+}
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_MASK_EX(arginfo_table_incr, 0, 3, MAY_BE_LONG|MAY_BE_DOUBLE)
+    ZEND_ARG_TYPE_INFO(0, handle, IS_LONG, 0)
+    ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
+    ZEND_ARG_TYPE_INFO(0, column, IS_STRING, 0)
+    ZEND_ARG_TYPE_MASK(0, by, MAY_BE_LONG|MAY_BE_DOUBLE, "1")
+ZEND_END_ARG_INFO()
+
+PHP_FUNCTION(table_incr)
+{
+    zend_long handle;
+    zend_string *key, *column;
+    zval *by = NULL;
+    ZEND_PARSE_PARAMETERS_START(3, 4)
+        Z_PARAM_LONG(handle)
+        Z_PARAM_STR(key)
+        Z_PARAM_STR(column)
+        Z_PARAM_OPTIONAL
+        Z_PARAM_NUMBER(by)
+    ZEND_PARSE_PARAMETERS_END();
+    askr_shim_table *t = table_of(handle);
+    if (!t || !key_ok(key, 2)) RETURN_THROWS();
+    int64_t i = column_index(t, column);
+    if (i < 0) {
+        zend_argument_value_error(3, "must be a column of table [%s], [%s] is not", ZSTR_VAL(t->name), ZSTR_VAL(column));
+        RETURN_THROWS();
+    }
+    if (t->columns[i].type == ASKR_COLUMN_STRING) {
+        zend_argument_value_error(3, "must be an int or float column, [%s] of table [%s] is a string column", ZSTR_VAL(column), ZSTR_VAL(t->name));
+        RETURN_THROWS();
+    }
+    int32_t is_float = by && Z_TYPE_P(by) == IS_DOUBLE;
+    int64_t by_long = by ? (is_float ? (int64_t)Z_DVAL_P(by) : (int64_t)Z_LVAL_P(by)) : 1;
+    double by_double = by ? (is_float ? Z_DVAL_P(by) : (double)Z_LVAL_P(by)) : 1.0;
+    int64_t out_long = 0;
+    double out_double = 0;
+    int32_t rc = g_cb.table_incr(handle, ZSTR_VAL(key), (int64_t)ZSTR_LEN(key), i, is_float, by_long, by_double, &out_long, &out_double);
+    if (rc != ASKR_TABLE_OK) {
+        throw_table_status(t, rc);
+        RETURN_THROWS();
+    }
+    if (t->columns[i].type == ASKR_COLUMN_FLOAT) RETURN_DOUBLE(out_double);
+    RETURN_LONG((zend_long)out_long);
+}
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_table_key_op, 0, 2, _IS_BOOL, 0)
+    ZEND_ARG_TYPE_INFO(0, handle, IS_LONG, 0)
+    ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
+ZEND_END_ARG_INFO()
+
+static void table_key_op(INTERNAL_FUNCTION_PARAMETERS, int32_t (*op)(int64_t, const char *, int64_t))
+{
+    zend_long handle;
+    zend_string *key;
+    ZEND_PARSE_PARAMETERS_START(2, 2)
+        Z_PARAM_LONG(handle)
+        Z_PARAM_STR(key)
+    ZEND_PARSE_PARAMETERS_END();
+    askr_shim_table *t = table_of(handle);
+    if (!t || !key_ok(key, 2)) RETURN_THROWS();
+    int32_t rc = op(handle, ZSTR_VAL(key), (int64_t)ZSTR_LEN(key));
+    if (rc < 0) {
+        throw_table_status(t, rc);
+        RETURN_THROWS();
+    }
+    RETURN_BOOL(rc == ASKR_TABLE_FOUND);
+}
+
+PHP_FUNCTION(table_del) { table_key_op(INTERNAL_FUNCTION_PARAM_PASSTHRU, g_cb.table_del); }
+PHP_FUNCTION(table_exists) { table_key_op(INTERNAL_FUNCTION_PARAM_PASSTHRU, g_cb.table_exists); }
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_table_count, 0, 1, IS_LONG, 0)
+    ZEND_ARG_TYPE_INFO(0, handle, IS_LONG, 0)
+ZEND_END_ARG_INFO()
+
+PHP_FUNCTION(table_count)
+{
+    zend_long handle;
+    ZEND_PARSE_PARAMETERS_START(1, 1)
+        Z_PARAM_LONG(handle)
+    ZEND_PARSE_PARAMETERS_END();
+    if (!table_of(handle)) RETURN_THROWS();
+    RETURN_LONG((zend_long)g_cb.table_count(handle));
+}
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_table_scan, 0, 3, IS_ARRAY, 0)
+    ZEND_ARG_TYPE_INFO(0, handle, IS_LONG, 0)
+    ZEND_ARG_TYPE_INFO(0, cursor, IS_LONG, 0)
+    ZEND_ARG_TYPE_INFO(0, count, IS_LONG, 0)
+ZEND_END_ARG_INFO()
+
+PHP_FUNCTION(table_scan)
+{
+    zend_long handle, cursor, count;
+    ZEND_PARSE_PARAMETERS_START(3, 3)
+        Z_PARAM_LONG(handle)
+        Z_PARAM_LONG(cursor)
+        Z_PARAM_LONG(count)
+    ZEND_PARSE_PARAMETERS_END();
+    askr_shim_table *t = table_of(handle);
+    if (!t) RETURN_THROWS();
+    if (cursor < 0) { zend_argument_value_error(2, "must be 0 or a cursor returned by a previous scan"); RETURN_THROWS(); }
+    if (count < 1) { zend_argument_value_error(3, "must be at least 1"); RETURN_THROWS(); }
+    askr_scan scan;
+    memset(&scan, 0, sizeof scan);
+    int32_t rc = g_cb.table_scan(handle, cursor, count, &scan);
+    if (rc < 0) {
+        throw_table_status(t, rc);
+        RETURN_THROWS();
+    }
+    zval rows;
+    array_init_size(&rows, (uint32_t)scan.count);
+    for (int64_t i = 0; i < scan.count; i++) {
+        zval row;
+        row_to_array(t, scan.areas + i * t->column_bytes, &row);
+        zend_symtable_str_update(Z_ARRVAL(rows), scan.keys[i].ptr, (size_t)scan.keys[i].len, &row);
+    }
+    array_init_size(return_value, 2);
+    add_next_index_long(return_value, (zend_long)scan.next_cursor);
+    add_next_index_zval(return_value, &rows);
+}
+
 static const zend_function_entry askr_functions[] = {
     ZEND_NS_FE("Ephpm\\Octane", take_request, arginfo_take_request)
     ZEND_NS_FE("Ephpm\\Octane", send_response, arginfo_send_response)
@@ -523,6 +922,14 @@ static const zend_function_entry askr_functions[] = {
     ZEND_NS_FE("Ephpm\\Octane", finish_response, arginfo_finish_response)
     ZEND_NS_FE("Ephpm\\Octane", send_file, arginfo_send_file)
     ZEND_NS_FE("Ephpm\\Octane", on_tick, arginfo_on_tick)
+    ZEND_NS_FE("Ephpm\\Octane", table_open, arginfo_table_open)
+    ZEND_NS_FE("Ephpm\\Octane", table_get, arginfo_table_get)
+    ZEND_NS_FE("Ephpm\\Octane", table_set, arginfo_table_set)
+    ZEND_NS_FE("Ephpm\\Octane", table_incr, arginfo_table_incr)
+    ZEND_NS_FE("Ephpm\\Octane", table_del, arginfo_table_key_op)
+    ZEND_NS_FE("Ephpm\\Octane", table_exists, arginfo_table_key_op)
+    ZEND_NS_FE("Ephpm\\Octane", table_count, arginfo_table_count)
+    ZEND_NS_FE("Ephpm\\Octane", table_scan, arginfo_table_scan)
     ZEND_FE_END
 };
 
@@ -535,6 +942,7 @@ static PHP_RSHUTDOWN_FUNCTION(askr)
     if (g_ticks) efree(g_ticks);
     g_ticks = NULL;
     g_tick_count = 0;
+    release_tables();
     return SUCCESS;
 }
 

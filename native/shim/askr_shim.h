@@ -18,7 +18,7 @@
 
 #include <stdint.h>
 
-#define ASKR_SHIM_ABI 1
+#define ASKR_SHIM_ABI 2
 
 #define ASKR_API __attribute__((visibility("default")))
 
@@ -66,6 +66,47 @@ typedef struct askr_envelope {
 #define ASKR_LOG_NOTICE 5
 #define ASKR_LOG_INFO 6
 
+/* A column of a shared table, as C# lays out a row's column area (dotnet/src/Askr/Tables/TableSchema.cs):
+ * int: int64 value at offset; float: double at offset; string: int32 length at offset, bytes after it. */
+#define ASKR_COLUMN_INT 1
+#define ASKR_COLUMN_FLOAT 2
+#define ASKR_COLUMN_STRING 3
+
+typedef struct askr_column {
+    askr_str name;
+    int32_t type;
+    int32_t size;     /* string columns: the most bytes */
+    int32_t offset;   /* in the column area */
+    int32_t reserved;
+} askr_column;
+
+typedef struct askr_table_info {
+    int64_t handle;
+    int64_t rows;          /* capacity */
+    int64_t column_count;
+    const askr_column *columns;
+    int64_t column_bytes;  /* size of a column area */
+} askr_table_info;
+
+/* One batch of a table scan: count rows; keys[i] and the column area at areas + i * column_bytes. */
+typedef struct askr_scan {
+    int64_t next_cursor;   /* 0: the walk is complete */
+    int64_t count;
+    const askr_str *keys;
+    const uint8_t *areas;
+} askr_scan;
+
+/* Results of the table callbacks (C#'s WriteStatus, plus lookups). */
+#define ASKR_TABLE_OK 0
+#define ASKR_TABLE_FULL 1
+#define ASKR_TABLE_BAD_KEY 2
+#define ASKR_TABLE_NOT_NUMERIC 3
+#define ASKR_TABLE_NO_COLUMN 4
+#define ASKR_TABLE_FOUND 1
+#define ASKR_TABLE_MISSING 0
+#define ASKR_TABLE_NO_TABLE (-1)
+#define ASKR_TABLE_NO_STORE (-2)
+
 typedef struct askr_callbacks {
     /* Blocks up to timeout_ms (-1: no limit) for the next request; fills *out on ASKR_TAKE_REQUEST. */
     int32_t (*take)(int64_t timeout_ms, askr_envelope *out);
@@ -81,6 +122,18 @@ typedef struct askr_callbacks {
     void (*output)(const char *data, int64_t len);
     /* PHP's error log and startup messages. */
     void (*log)(int32_t level, const char *message, int64_t len);
+
+    /* Shared tables (docs/tables.md). Memory returned through pointers stays valid until the
+     * next table callback of this thread. */
+    int32_t (*table_open)(const char *name, int64_t name_len, askr_table_info *out);
+    int32_t (*table_get)(int64_t handle, const char *key, int64_t key_len, const uint8_t **area);
+    int32_t (*table_set)(int64_t handle, const char *key, int64_t key_len, const uint8_t *area, uint64_t present);
+    int32_t (*table_del)(int64_t handle, const char *key, int64_t key_len);
+    int32_t (*table_exists)(int64_t handle, const char *key, int64_t key_len);
+    int32_t (*table_incr)(int64_t handle, const char *key, int64_t key_len, int64_t column,
+                          int32_t is_float, int64_t by_long, double by_double, int64_t *out_long, double *out_double);
+    int64_t (*table_count)(int64_t handle);
+    int32_t (*table_scan)(int64_t handle, int64_t cursor, int64_t count, askr_scan *out);
 } askr_callbacks;
 
 /* Results of askr_php_run. */

@@ -75,10 +75,15 @@ public static class Program
         private readonly Option<string> _level = new("--log-level") { Description = "debug, info, warning or error.", DefaultValueFactory = _ => "info" };
         private readonly Option<bool> _noAccessLog = new("--no-access-log") { Description = "Do not log one line per request." };
         private readonly Option<string[]> _ini = new("--php-ini") { Description = "Extra php.ini entry key=value (repeatable)." };
+        private readonly Option<string?> _tables = new("--tables") { Description = "JSON file declaring Octane's tables and cache table (docs/tables.md)." };
+        private readonly Option<int> _respPort = new("--resp-port") { Description = "Port of the RESP (Redis protocol) endpoint over the tables (0: none).", DefaultValueFactory = _ => 0 };
+        private readonly Option<string> _respHost = new("--resp-host") { Description = "Address of the RESP endpoint.", DefaultValueFactory = _ => "127.0.0.1" };
+        private readonly Option<string?> _respPassword = new("--resp-password") { Description = "Password for RESP clients (AUTH); default: env ASKR_RESP_PASSWORD." };
+        private readonly Option<string?> _store = new("--store") { Description = "Table store file (given to workers by the supervisor).", Hidden = true };
 
         public void AddTo(Command command)
         {
-            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _format, _level, _noAccessLog, _ini })
+            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _store })
                 command.Options.Add(o);
         }
 
@@ -99,6 +104,8 @@ public static class Program
             var workers = parse.GetValue(_workers);
             if (workers < 1) error ??= "--workers must be at least 1";
             if (parse.GetValue(_maxQueue) < 1) error ??= "--max-queue must be at least 1";
+            var tables = parse.GetValue(_tables);
+            if (tables is not null && !File.Exists(tables)) error ??= $"--tables {tables}: no such file";
             if (error is not null)
             {
                 Console.Error.WriteLine($"askr: {error}");
@@ -120,6 +127,11 @@ public static class Program
                 LogLevel = level!.Value,
                 AccessLog = !parse.GetValue(_noAccessLog),
                 PhpIni = parse.GetValue(_ini) ?? [],
+                TablesConfig = tables is null ? null : Path.GetFullPath(tables),
+                RespPort = parse.GetValue(_respPort),
+                RespHost = parse.GetValue(_respHost)!,
+                RespPassword = parse.GetValue(_respPassword) ?? (Environment.GetEnvironmentVariable("ASKR_RESP_PASSWORD") is { Length: > 0 } pw ? pw : null),
+                StorePath = parse.GetValue(_store),
             };
         }
     }

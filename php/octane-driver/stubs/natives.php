@@ -95,3 +95,66 @@ function send_file(int $status, array $headers, string $path, int $offset = 0, i
  * @throws \ValueError when $intervalMs < 1.
  */
 function on_tick(int $intervalMs, callable $callback): void {}
+
+/**
+ * Opens a table of the node's shared store by name (declared in config/octane.php 'tables', or
+ * "octane_cache" for the octane cache table). Call once per worker; use the handle afterwards.
+ *
+ * @return array{handle: int, rows: int, columns: array<string, array{type: int, size: int}>}
+ *         rows is the capacity; type is 1 (int), 2 (float) or 3 (string, size in bytes), as
+ *         Swoole\Table::TYPE_INT, TYPE_FLOAT and TYPE_STRING.
+ *
+ * @throws \InvalidArgumentException when no such table is declared.
+ * @throws \RuntimeException when the server was started without tables (askr serve --tables).
+ */
+function table_open(string $name): array {}
+
+/**
+ * Reads a row, or one column of it.
+ *
+ * @return array<string, int|float|string>|int|float|string|false The row (every column), the
+ *         column's value, or false when the key (or the column) does not exist, as Swoole\Table::get.
+ *
+ * @throws \ValueError when $key is empty or longer than 63 bytes.
+ */
+function table_get(int $handle, string $key, ?string $column = null): array|int|float|string|false {}
+
+/**
+ * Writes the given columns of a row, creating the row if needed (other columns start at 0 or '').
+ * Undeclared columns are ignored; values are converted to the column's type, as Swoole\Table::set.
+ *
+ * @return bool true.
+ *
+ * @throws \ValueError when $key is empty or longer than 63 bytes, or a string is longer than its column.
+ * @throws \RuntimeException when the row is new and the table is full.
+ */
+function table_set(int $handle, string $key, array $row): bool {}
+
+/**
+ * Adds $by to an int or float column atomically across all workers of the node, creating the
+ * row if needed; decrement with a negative $by.
+ *
+ * @return int|float The new value (int for an int column, float for a float column).
+ *
+ * @throws \ValueError when $column does not exist or is a string column, or the key is invalid.
+ * @throws \RuntimeException when the row is new and the table is full.
+ */
+function table_incr(int $handle, string $key, string $column, int|float $by = 1): int|float {}
+
+/** Deletes a row. @return bool false if it did not exist. */
+function table_del(int $handle, string $key): bool {}
+
+/** @return bool whether the row exists. */
+function table_exists(int $handle, string $key): bool {}
+
+/** @return int rows in use. */
+function table_count(int $handle): int {}
+
+/**
+ * Walks the table in batches (Redis SCAN style): start with cursor 0, continue with the returned
+ * cursor until it is 0 again. Rows present for the whole walk are returned exactly once.
+ *
+ * @param int $count Rows wanted per batch (a batch may hold a few more or fewer).
+ * @return array{0: int, 1: array<string, array<string, int|float|string>>} [next cursor, key => row].
+ */
+function table_scan(int $handle, int $cursor, int $count): array {}

@@ -31,6 +31,16 @@ public sealed record ServeOptions
     public bool AccessLog { get; init; } = true;
     /// <summary>Extra php.ini entries ("key=value"), applied after php.ini.</summary>
     public IReadOnlyList<string> PhpIni { get; init; } = [];
+    /// <summary>JSON file declaring the node's tables (docs/tables.md); null = no tables.</summary>
+    public string? TablesConfig { get; init; }
+    /// <summary>Port of the RESP endpoint; 0 = none.</summary>
+    public int RespPort { get; init; }
+    /// <summary>Address of the RESP endpoint (loopback unless asked otherwise).</summary>
+    public string RespHost { get; init; } = "127.0.0.1";
+    /// <summary>Password RESP clients must give with AUTH; null = none. Also from ASKR_RESP_PASSWORD.</summary>
+    public string? RespPassword { get; init; }
+    /// <summary>The store file a worker maps (set by the supervisor, not by users).</summary>
+    public string? StorePath { get; init; }
 
     /// <summary>The options as command-line arguments, for a worker process.</summary>
     public IEnumerable<string> ToArguments()
@@ -47,5 +57,6 @@ public sealed record ServeOptions
         yield return "--log-level"; yield return LogLevel.ToString().ToLowerInvariant();
         if (!AccessLog) yield return "--no-access-log";
         foreach (var ini in PhpIni) { yield return "--php-ini"; yield return ini; }
+        if (StorePath is not null) { yield return "--store"; yield return StorePath; }
     }
 }

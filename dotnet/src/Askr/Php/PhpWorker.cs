@@ -134,6 +134,14 @@ internal sealed unsafe partial class PhpWorker
             File = &OnFile,
             Output = &OnOutput,
             Log = &OnLog,
+            TableOpen = &OnTableOpen,
+            TableGet = &OnTableGet,
+            TableSet = &OnTableSet,
+            TableDelete = &OnTableDelete,
+            TableExists = &OnTableExists,
+            TableIncrement = &OnTableIncrement,
+            TableCount = &OnTableCount,
+            TableScan = &OnTableScan,
         };
         var rc = ShimInterop.Startup(&callbacks, SapiName, _extraIni);
         if (rc != 0)

@@ -9,7 +9,7 @@ namespace Askr.Php;
 internal static unsafe partial class ShimInterop
 {
     public const string Library = "askrshim";
-    public const int Abi = 1;
+    public const int Abi = 2;
 
     public const int TakeRequest = 1;
     public const int TakeTimeout = 0;
@@ -59,6 +59,49 @@ internal static unsafe partial class ShimInterop
         public delegate* unmanaged<int, Str*, long, byte*, long, long, long, int> File;
         public delegate* unmanaged<byte*, long, void> Output;
         public delegate* unmanaged<int, byte*, long, void> Log;
+        public delegate* unmanaged<byte*, long, TableInfo*, int> TableOpen;
+        public delegate* unmanaged<long, byte*, long, byte**, int> TableGet;
+        public delegate* unmanaged<long, byte*, long, byte*, ulong, int> TableSet;
+        public delegate* unmanaged<long, byte*, long, int> TableDelete;
+        public delegate* unmanaged<long, byte*, long, int> TableExists;
+        public delegate* unmanaged<long, byte*, long, long, int, long, double, long*, double*, int> TableIncrement;
+        public delegate* unmanaged<long, long> TableCount;
+        public delegate* unmanaged<long, long, long, Scan*, int> TableScan;
+    }
+
+    public const int TableOk = 0;
+    public const int TableFound = 1;
+    public const int TableMissing = 0;
+    public const int TableNoTable = -1;
+    public const int TableNoStore = -2;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Column
+    {
+        public Str Name;
+        public int Type;
+        public int Size;
+        public int Offset;
+        public int Reserved;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct TableInfo
+    {
+        public long Handle;
+        public long Rows;
+        public long ColumnCount;
+        public Column* Columns;
+        public long ColumnBytes;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Scan
+    {
+        public long NextCursor;
+        public long Count;
+        public Str* Keys;
+        public byte* Areas;
     }
 
     [LibraryImport(Library, EntryPoint = "askr_shim_abi")]

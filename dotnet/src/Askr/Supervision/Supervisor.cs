@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Askr.Cli;
 using Askr.Control;
 using Askr.Logging;
+using Askr.Tables;
 using Askr.Worker;
 
 namespace Askr.Supervision;
@@ -30,6 +31,10 @@ internal sealed class Supervisor : IAsyncDisposable
     private readonly string _controlPath;
     private readonly object _lock = new();
     private ListenSockets? _sockets;
+    private TableStore? _store;
+
+    /// <summary>The node's table store (null without --tables).</summary>
+    public TableStore? Store => _store;
     private Socket? _controlListener;
     private AdminEndpoint? _admin;
     private int _nextWorkerId;
@@ -58,6 +63,21 @@ internal sealed class Supervisor : IAsyncDisposable
         {
             _log.Error($"cannot listen on {_options.Host}:{_options.Port}: {e.Message}");
             return 1;
+        }
+        if (_options.TablesConfig is not null)
+        {
+            try
+            {
+                var schemas = TableSchema.ParseConfig(File.ReadAllText(_options.TablesConfig));
+                var dir = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
+                _store = TableStore.Create(Path.Combine(dir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.store"), schemas, unchecked((ulong)Random.Shared.NextInt64()));
+                _log.Info($"tables: {string.Join(", ", _store.Tables.Select(t => $"{t.Schema.Name} ({t.Schema.Rows} rows)"))}; {_store.Bytes / 1024.0 / 1024.0:0.0} MiB of shared memory");
+            }
+            catch (Exception e) when (e is FormatException or IOException or ArgumentException)
+            {
+                _log.Error($"--tables {_options.TablesConfig}: {e.Message}");
+                return 1;
+            }
         }
         StartControlServer();
         if (_options.AdminPort > 0)
@@ -107,7 +127,7 @@ internal sealed class Supervisor : IAsyncDisposable
         psi.ArgumentList.Add("--slot"); psi.ArgumentList.Add(slot.ToString());
         psi.ArgumentList.Add("--listen-fd"); psi.ArgumentList.Add(_sockets!.Descriptor(slot).ToString());
         psi.ArgumentList.Add("--control"); psi.ArgumentList.Add(_controlPath);
-        foreach (var a in options.ToArguments()) psi.ArgumentList.Add(a);
+        foreach (var a in (options with { StorePath = _store?.Path }).ToArguments()) psi.ArgumentList.Add(a);
         psi.Environment["ASKR_WORKER_SLOT"] = slot.ToString();
         psi.Environment["ASKR_WORKER_ID"] = id.ToString();
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start a worker process");
@@ -327,5 +347,6 @@ internal sealed class Supervisor : IAsyncDisposable
         _controlListener?.Dispose();
         try { File.Delete(_controlPath); } catch (IOException) { }
         _sockets?.Dispose();
+        _store?.Dispose();
     }
 }

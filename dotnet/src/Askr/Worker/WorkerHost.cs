@@ -34,9 +34,11 @@ internal static class WorkerHost
         }
 
         PhpRequestHandler? handler = null;
+        using var store = options.StorePath is null ? null : Tables.TableStore.Open(options.StorePath);
         var php = new PhpWorker(options.WorkerScript, options.Root, options.MaxQueue, options.RequestTimeoutSeconds, options.PhpIni, log)
         {
             FillEnvelope = (request, arena) => handler!.FillEnvelope(request, arena),
+            Store = store,
         };
         handler = new PhpRequestHandler(php, options, log);
 
