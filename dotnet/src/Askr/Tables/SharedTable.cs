@@ -335,6 +335,10 @@ public sealed unsafe partial class SharedTable
         }
     }
 
+    /// <summary>Test seam: marks the bucket of <paramref name="key"/> as locked by <paramref name="pid"/>, as a process killed mid-operation leaves it.</summary>
+    internal void LockBucketAsForTest(ReadOnlySpan<byte> key, int pid) =>
+        Volatile.Write(ref *(_buckets + (int)(Hash(key) & (uint)_bucketMask) * 2), pid);
+
     // ---------- internals ----------
 
     private static bool KeyOk(ReadOnlySpan<byte> key) => key.Length is > 0 and <= TableSchema.MaxKeyBytes;
