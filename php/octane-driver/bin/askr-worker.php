@@ -12,11 +12,15 @@
 | runtime then runs the script again. Modelled on Octane's FrankenPHP worker.
 |
 | Environment: APP_BASE_PATH (required: the application's base path, set by
-| `octane:start --server=askr`), MAX_REQUESTS (optional, 0 or unset: no limit).
+| `octane:start --server=askr`), MAX_REQUESTS (optional, 0 or unset: no limit),
+| ASKR_TABLES_FILE (optional: the tables JSON askr was started with; its tables are
+| opened and given to the application as Octane's WorkerState->tables and
+| 'octane.cacheTable', see docs/tables-php.md).
 |
 */
 
 use Askr\Octane\Askr\AskrClient;
+use Askr\Octane\Tables\WorkerTables;
 use Laravel\Octane\ApplicationFactory;
 use Laravel\Octane\Exceptions\DdException;
 use Laravel\Octane\Stream;
@@ -66,8 +70,12 @@ $maxRequests = (int) ($askrEnv('MAX_REQUESTS') ?? 0);
 $requestCount = 0;
 
 try {
+    $tables = WorkerTables::fromFile($askrEnv('ASKR_TABLES_FILE'));
+
     $worker = new Worker(new ApplicationFactory($basePath), $client);
-    $worker->boot();
+    $worker->boot($tables->initialInstances());
+
+    unset($tables);
 } catch (Throwable $e) {
     // The application cannot boot: answer the request that is waiting for this worker,
     // tell the console why, and fail so the supervisor reports it and runs us again.

@@ -12,7 +12,7 @@
 
 namespace Ephpm\Octane;
 
-if (! \function_exists('Ephpm\Octane\take_request')) {
+if (! \function_exists('Ephpm\Octane\outside_askr')) {
     /**
      * @internal Builds the error every fallback throws.
      */
@@ -24,6 +24,9 @@ if (! \function_exists('Ephpm\Octane\take_request')) {
             \PHP_SAPI
         ));
     }
+}
+
+if (! \function_exists('Ephpm\Octane\take_request')) {
 
     function take_request(): ?array
     {
@@ -53,5 +56,47 @@ if (! \function_exists('Ephpm\Octane\take_request')) {
     function on_tick(int $intervalMs, callable $callback): void
     {
         throw outside_askr('on_tick');
+    }
+}
+
+if (! \function_exists('Ephpm\Octane\table_open')) {
+    function table_open(string $name): array
+    {
+        throw outside_askr('table_open');
+    }
+
+    function table_get(int $handle, string $key, ?string $column = null): array|int|float|string|false
+    {
+        throw outside_askr('table_get');
+    }
+
+    function table_set(int $handle, string $key, array $row): bool
+    {
+        throw outside_askr('table_set');
+    }
+
+    function table_incr(int $handle, string $key, string $column, int|float $by = 1): int|float
+    {
+        throw outside_askr('table_incr');
+    }
+
+    function table_del(int $handle, string $key): bool
+    {
+        throw outside_askr('table_del');
+    }
+
+    function table_exists(int $handle, string $key): bool
+    {
+        throw outside_askr('table_exists');
+    }
+
+    function table_count(int $handle): int
+    {
+        throw outside_askr('table_count');
+    }
+
+    function table_scan(int $handle, int $cursor, int $count): array
+    {
+        throw outside_askr('table_scan');
     }
 }

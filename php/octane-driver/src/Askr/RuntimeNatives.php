@@ -7,13 +7,21 @@ use function Ephpm\Octane\on_tick;
 use function Ephpm\Octane\send_chunk;
 use function Ephpm\Octane\send_file;
 use function Ephpm\Octane\send_response;
+use function Ephpm\Octane\table_count;
+use function Ephpm\Octane\table_del;
+use function Ephpm\Octane\table_exists;
+use function Ephpm\Octane\table_get;
+use function Ephpm\Octane\table_incr;
+use function Ephpm\Octane\table_open;
+use function Ephpm\Octane\table_scan;
+use function Ephpm\Octane\table_set;
 use function Ephpm\Octane\take_request;
 
 /**
  * The natives as the askr runtime registers them. Outside `askr serve` every call
  * throws the RuntimeException of src/natives-outside-askr.php.
  */
-final class RuntimeNatives implements Natives
+final class RuntimeNatives implements Natives, TableNatives
 {
     public function takeRequest(): ?array
     {
@@ -43,5 +51,45 @@ final class RuntimeNatives implements Natives
     public function onTick(int $intervalMs, callable $callback): void
     {
         on_tick($intervalMs, $callback);
+    }
+
+    public function tableOpen(string $name): array
+    {
+        return table_open($name);
+    }
+
+    public function tableGet(int $handle, string $key, ?string $column = null): array|int|float|string|false
+    {
+        return table_get($handle, $key, $column);
+    }
+
+    public function tableSet(int $handle, string $key, array $row): bool
+    {
+        return table_set($handle, $key, $row);
+    }
+
+    public function tableIncr(int $handle, string $key, string $column, int|float $by = 1): int|float
+    {
+        return table_incr($handle, $key, $column, $by);
+    }
+
+    public function tableDel(int $handle, string $key): bool
+    {
+        return table_del($handle, $key);
+    }
+
+    public function tableExists(int $handle, string $key): bool
+    {
+        return table_exists($handle, $key);
+    }
+
+    public function tableCount(int $handle): int
+    {
+        return table_count($handle);
+    }
+
+    public function tableScan(int $handle, int $cursor, int $count): array
+    {
+        return table_scan($handle, $cursor, $count);
     }
 }

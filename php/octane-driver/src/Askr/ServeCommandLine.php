@@ -22,8 +22,10 @@ class ServeCommandLine
 
     /**
      * @param  array{binary: string, root: string, workerScript: string, host: string, port: int|string,
-     *     workers?: int|string|null, maxRequests?: int|string|null, adminPort: int|string, logLevel?: string|null}  $options
-     *        `workers` "auto" or empty leaves the count to askr (one per core); `maxRequests` 0 never recycles.
+     *     workers?: int|string|null, maxRequests?: int|string|null, adminPort: int|string, logLevel?: string|null,
+     *     tables?: string|null, respPort?: int|string|null}  $options
+     *        `workers` "auto" or empty leaves the count to askr (one per core); `maxRequests` 0 never recycles;
+     *        `tables` is the tables JSON file (docs/tables-php.md); `respPort` the RESP endpoint's port (empty: none).
      * @return list<string>
      *
      * @throws InvalidArgumentException for a value askr would reject.
@@ -61,6 +63,14 @@ class ServeCommandLine
             );
 
             array_push($arguments, '--log-level', $askrLevel);
+        }
+
+        if (($tables = $options['tables'] ?? null) !== null && $tables !== '') {
+            array_push($arguments, '--tables', $tables);
+        }
+
+        if (($respPort = $options['respPort'] ?? null) !== null && $respPort !== '') {
+            array_push($arguments, '--resp-port', (string) static::positive('resp-port', $respPort));
         }
 
         return $arguments;

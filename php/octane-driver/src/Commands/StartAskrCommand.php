@@ -6,6 +6,8 @@ use Askr\Octane\Askr\AskrBinary;
 use Askr\Octane\Askr\ServeCommandLine;
 use Askr\Octane\Askr\ServerProcessInspector;
 use Askr\Octane\Askr\ServerStateFile;
+use Askr\Octane\Tables\TableDeclarations;
+use InvalidArgumentException;
 use Laravel\Octane\Commands\Command;
 use Laravel\Octane\Commands\Concerns\InteractsWithEnvironmentVariables;
 use Laravel\Octane\Commands\Concerns\InteractsWithServers;
@@ -31,6 +33,7 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
                     {--max-requests=500 : The number of requests a worker handles before it is recycled}
                     {--admin-port= : The port of askr\'s admin endpoint on 127.0.0.1 [default: a free port]}
                     {--log-level= : Log messages at or above the specified log level}
+                    {--resp-port= : The port of askr\'s RESP (Redis protocol) endpoint over the tables on 127.0.0.1 [default: none]}
                     {--watch : Automatically reload the server when the application is modified}
                     {--poll : Use file system polling while watching in order to watch files over a network}';
 
@@ -63,6 +66,14 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
 
         $adminPort = (int) ($this->option('admin-port') ?: config('octane.askr.admin_port') ?: static::freePort());
 
+        try {
+            $tablesFile = $this->writeTablesFile();
+        } catch (InvalidArgumentException|RuntimeException $e) {
+            $this->error($e->getMessage());
+
+            return 1;
+        }
+
         $arguments = ServeCommandLine::arguments([
             'binary' => $binary,
             'root' => public_path(),
@@ -73,6 +84,8 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'maxRequests' => $this->option('max-requests'),
             'adminPort' => $adminPort,
             'logLevel' => $this->option('log-level') ?: config('octane.askr.log_level'),
+            'tables' => $tablesFile,
+            'respPort' => $this->option('resp-port') ?: config('octane.askr.resp_port'),
         ]);
 
         $this->writeServerStateFile($serverStateFile, $adminPort);
@@ -83,11 +96,39 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'APP_ENV' => app()->environment(),
             'APP_BASE_PATH' => base_path(),
             'LARAVEL_OCTANE' => 1,
+            'ASKR_TABLES_FILE' => $tablesFile,
         ], null, null))->start();
 
         $serverStateFile->writeProcessId($server->getPid());
 
         return $this->runServer($server, $inspector, 'askr');
+    }
+
+    /**
+     * Writes the tables JSON of `askr serve --tables` from config('octane.tables') and
+     * config('octane.cache') (docs/tables-php.md); its path, or null when there is nothing to declare.
+     *
+     * @throws InvalidArgumentException for a table declaration askr would refuse.
+     */
+    protected function writeTablesFile(): ?string
+    {
+        $declarations = TableDeclarations::fromConfig(config('octane.tables'), config('octane.cache'));
+
+        if ($declarations->tableNames() === [] && ! $declarations->hasCacheTable()) {
+            return null;
+        }
+
+        $declarations->write($path = static::tablesFilePath());
+
+        return $path;
+    }
+
+    /**
+     * Where the tables file is written: config('octane.askr.tables_file'), else storage/logs/askr-tables.json (next to Octane's state file).
+     */
+    public static function tablesFilePath(): string
+    {
+        return config('octane.askr.tables_file') ?: storage_path('logs/askr-tables.json');
     }
 
     /**

@@ -17,6 +17,7 @@ class StartCommand extends OctaneStartCommand
     protected const ASKR_OPTIONS = [
         '--admin-port' => '{--admin-port= : The port of the server\'s admin endpoint (askr, FrankenPHP)}',
         '--log-level' => '{--log-level= : Log messages at or above the specified log level}',
+        '--resp-port' => '{--resp-port= : The port of the RESP (Redis protocol) endpoint over the tables (askr) [default: config(\'octane.askr.resp_port\'), else none]}',
     ];
 
     public function __construct()
@@ -50,6 +51,7 @@ class StartCommand extends OctaneStartCommand
             '--max-requests' => $this->option('max-requests'),
             '--admin-port' => $this->option('admin-port'),
             '--log-level' => $this->option('log-level'),
+            '--resp-port' => $this->option('resp-port'),
             '--watch' => $this->option('watch'),
             '--poll' => $this->option('poll'),
         ]);

@@ -1,0 +1,33 @@
+<?php
+
+/*
+ * The name Swoole\Table for PHP builds without ext-swoole / ext-openswoole.
+ *
+ * Octane::table() declares `Swoole\Table` as its return type, so the tables askr gives an
+ * application must be instances of a class of that name. Without the extension this file
+ * declares it: an abstract base with Swoole's interfaces and type constants (numbered as
+ * askr's natives number column types), and nothing else. The implementation is
+ * Askr\Octane\Tables\Table; only src/Tables/Table.php loads this file, and only when no
+ * Swoole\Table exists, so an application that never touches askr's tables, and every other
+ * Octane server, never sees it. Swoole\Http\Server is deliberately not declared: Octane
+ * reads its existence as "Swoole is installed" and would change its coroutine dispatcher.
+ *
+ * An abstract class: askr's tables are created by the runtime from config/octane.php, not with
+ * `new Swoole\Table(...)` at run time.
+ */
+
+namespace Swoole;
+
+if (! \class_exists(Table::class, false)) {
+    abstract class Table implements \Iterator, \Countable
+    {
+        public const TYPE_INT = 1;
+
+        public const TYPE_FLOAT = 2;
+
+        public const TYPE_STRING = 3;
+
+        /** Marks this declaration as askr's (not the extension's). */
+        public const ASKR_SHIM = true;
+    }
+}

@@ -1,0 +1,344 @@
+<?php
+
+namespace Askr\Octane\Tables;
+
+use Askr\Octane\Askr\RuntimeNatives;
+use Askr\Octane\Askr\TableNatives;
+use Laravel\Octane\Tables\Concerns\EnsuresColumnSizes;
+use LogicException;
+use ValueError;
+
+// Octane::table() returns Swoole\Table: without ext-swoole, askr declares that name (an abstract base).
+if (! class_exists(\Swoole\Table::class, false)) {
+    require __DIR__.'/../../shims/Swoole/Table.php';
+}
+
+if (! defined(\Swoole\Table::class.'::ASKR_SHIM')) {
+    throw new LogicException(
+        'askr tables need a PHP without ext-swoole / ext-openswoole: the extension\'s Swoole\Table is final, so no '
+        .'other class can be the Swoole\Table that Octane::table() returns. Serve this application with Octane\'s '
+        .'swoole server, or build the PHP that askr embeds without the extension.'
+    );
+}
+
+/**
+ * A table of the askr node's shared store, with Swoole\Table's API (what Octane's
+ * `Octane::table()` and `OctaneStore` use, and what applications call): every worker of the
+ * node sees the same rows at once, and incr/decr are atomic across them.
+ *
+ * The table exists before any worker starts: `askr serve --tables` creates it from
+ * config/octane.php. A worker opens it by name with {@see Table::open()}.
+ *
+ * Differences from Swoole\Table (docs/tables-php.md): a key longer than 63 bytes is rejected
+ * (Swoole truncates it), incr/decr on a missing or string column throws a ValueError (Swoole
+ * warns and returns false), and column()/create() only confirm the declared shape.
+ */
+class Table extends \Swoole\Table
+{
+    use EnsuresColumnSizes;
+
+    /** Longest key in bytes (Swoole\Table's SW_TABLE_KEY_SIZE of 64, minus the terminator). */
+    public const MAX_KEY_BYTES = 63;
+
+    /**
+     * The columns as EnsuresColumnSizes reads them: name => [Swoole\Table::TYPE_*, size].
+     *
+     * @var array<string, array{0: int, 1: int}>
+     */
+    protected $columns = [];
+
+    /** @var array<string, int> String columns => their size in bytes: the columns set() checks. */
+    protected array $stringColumns = [];
+
+    /** The native handle of the table. */
+    protected int $handle;
+
+    /** Capacity in rows. */
+    protected int $rows;
+
+    /** Iteration: the cursor of the next scan batch (0: none left), the batch's keys and rows, the position in it. */
+    private int $scanCursor = 0;
+
+    /** @var list<string|int> */
+    private array $batchKeys = [];
+
+    /** @var array<string|int, array<string, int|float|string>> */
+    private array $batchRows = [];
+
+    private int $position = 0;
+
+    /**
+     * @param  array{handle: int, rows: int, columns: array<string, array{type: int, size: int}>}  $opened  What table_open() returned.
+     * @param  int  $scanBatch  Rows fetched per table_scan() call while iterating.
+     */
+    public function __construct(
+        protected TableNatives $natives,
+        protected string $name,
+        array $opened,
+        protected int $scanBatch = 256,
+    ) {
+        $this->handle = $opened['handle'];
+        $this->rows = $opened['rows'];
+
+        foreach ($opened['columns'] as $column => ['type' => $type, 'size' => $size]) {
+            $swooleType = match ($type) {
+                1 => static::TYPE_INT,
+                2 => static::TYPE_FLOAT,
+                3 => static::TYPE_STRING,
+                default => throw new LogicException("Table [{$name}]: column [{$column}] has an unknown type {$type}."),
+            };
+
+            $this->columns[$column] = [$swooleType, $size];
+
+            if ($type === 3) {
+                $this->stringColumns[$column] = $size;
+            }
+        }
+    }
+
+    /**
+     * Opens the table $name of the node's store (declared in config/octane.php 'tables',
+     * or "octane_cache" for the octane cache store).
+     *
+     * @throws \InvalidArgumentException when askr has no such table.
+     * @throws \RuntimeException when askr was started without tables.
+     */
+    public static function open(string $name, ?TableNatives $natives = null): static
+    {
+        $natives ??= new RuntimeNatives;
+
+        return new static($natives, $name, $natives->tableOpen($name));
+    }
+
+    /**
+     * Writes the given columns of the row $key, creating it if needed (its other columns start
+     * at 0 or ''). Columns the table does not declare are ignored; a string longer than its
+     * column throws Octane's ValueTooLargeForColumnException, as Octane's SwooleTable does.
+     *
+     * @throws \Laravel\Octane\Exceptions\ValueTooLargeForColumnException
+     * @throws \RuntimeException when the row is new and the table is full.
+     */
+    public function set(string $key, array $value): bool
+    {
+        // Only string columns can be too large: check those, with Octane's own check (and message).
+        foreach ($this->stringColumns as $column => $size) {
+            if (isset($value[$column]) && strlen($value[$column]) > $size) {
+                ($this->ensureColumnsSize())($value[$column], $column);
+            }
+        }
+
+        try {
+            return $this->natives->tableSet($this->handle, $key, $value);
+        } catch (ValueError $e) {
+            throw $this->clearer($e, $key);
+        }
+    }
+
+    /**
+     * The row $key (every column), one column of it, or false when the key or the column does not exist.
+     */
+    public function get(string $key, ?string $field = null): array|false|string|float|int
+    {
+        try {
+            return $this->natives->tableGet($this->handle, $key, $field);
+        } catch (ValueError $e) {
+            throw $this->clearer($e, $key);
+        }
+    }
+
+    public function exists(string $key): bool
+    {
+        try {
+            return $this->natives->tableExists($this->handle, $key);
+        } catch (ValueError $e) {
+            throw $this->clearer($e, $key);
+        }
+    }
+
+    /** Alias of exists(), as Swoole\Table has it. */
+    public function exist(string $key): bool
+    {
+        return $this->exists($key);
+    }
+
+    /**
+     * Deletes the row $key; false when it did not exist.
+     */
+    public function del(string $key): bool
+    {
+        try {
+            return $this->natives->tableDel($this->handle, $key);
+        } catch (ValueError $e) {
+            throw $this->clearer($e, $key);
+        }
+    }
+
+    /** Alias of del(), as Swoole\Table has it. */
+    public function delete(string $key): bool
+    {
+        return $this->del($key);
+    }
+
+    /**
+     * Adds $incrby to the int or float column $column of the row $key, atomically across every
+     * worker of the node, creating the row if needed. Returns the new value.
+     *
+     * @throws \ValueError when $column is not an int or float column of the table.
+     * @throws \RuntimeException when the row is new and the table is full.
+     */
+    public function incr(string $key, string $column, int|float $incrby = 1): int|float
+    {
+        try {
+            return $this->natives->tableIncr($this->handle, $key, $column, $incrby);
+        } catch (ValueError $e) {
+            throw $this->clearer($e, $key);
+        }
+    }
+
+    /**
+     * Subtracts $incrby from the int or float column $column of the row $key (see incr()).
+     */
+    public function decr(string $key, string $column, int|float $incrby = 1): int|float
+    {
+        return $this->incr($key, $column, -$incrby);
+    }
+
+    /**
+     * The number of rows in use.
+     */
+    public function count(): int
+    {
+        return $this->natives->tableCount($this->handle);
+    }
+
+    /**
+     * Swoole's column(): askr's tables are created by the runtime from config/octane.php before
+     * any worker starts, so this only confirms that the column is declared with this type (and,
+     * for a string column, this size).
+     *
+     * @throws LogicException when the table was declared otherwise.
+     */
+    public function column(string $name, int $type, int $size = 0): bool
+    {
+        [$declaredType, $declaredSize] = $this->columns[$name] ?? [null, null];
+
+        if ($declaredType !== $type || ($type === static::TYPE_STRING && $declaredSize !== $size)) {
+            throw new LogicException(sprintf(
+                'Table [%s] was created by askr from config/octane.php and its columns cannot change at run time: '
+                .'column [%s] %s. Declare it in config/octane.php (\'%s:%d\' => [...]) and restart the server.',
+                $this->name,
+                $name,
+                $declaredType === null ? 'is not declared' : 'is declared with another type or size',
+                $this->name,
+                $this->rows,
+            ));
+        }
+
+        return true;
+    }
+
+    /**
+     * Swoole's create(): the table already exists in the node's store.
+     */
+    public function create(): bool
+    {
+        return true;
+    }
+
+    /**
+     * The capacity in rows, as declared ('name:rows').
+     */
+    public function getSize(): int
+    {
+        return $this->rows;
+    }
+
+    /** The table's name in the node's store. */
+    public function name(): string
+    {
+        return $this->name;
+    }
+
+    /**
+     * The declared columns: name => [Swoole\Table::TYPE_*, size].
+     *
+     * @return array<string, array{0: int, 1: int}>
+     */
+    public function columns(): array
+    {
+        return $this->columns;
+    }
+
+    // Iteration (foreach ($table as $key => $row)), in table_scan() batches. Rows present for
+    // the whole walk are seen exactly once; rows may be deleted while iterating.
+
+    public function rewind(): void
+    {
+        $this->scanCursor = 0;
+        $this->fetchBatch();
+    }
+
+    public function valid(): bool
+    {
+        return $this->position < count($this->batchKeys);
+    }
+
+    public function current(): mixed
+    {
+        return $this->valid() ? $this->batchRows[$this->batchKeys[$this->position]] : null;
+    }
+
+    public function key(): mixed
+    {
+        // PHP turns numeric string keys into ints in arrays; Swoole's keys are strings.
+        return $this->valid() ? (string) $this->batchKeys[$this->position] : null;
+    }
+
+    public function next(): void
+    {
+        $this->position++;
+
+        if ($this->position >= count($this->batchKeys) && $this->scanCursor !== 0) {
+            $this->fetchBatch();
+        }
+    }
+
+    /**
+     * Loads the next non-empty batch from the scan cursor (or nothing when the walk is over).
+     */
+    private function fetchBatch(): void
+    {
+        $this->batchKeys = [];
+        $this->batchRows = [];
+        $this->position = 0;
+
+        do {
+            [$this->scanCursor, $rows] = $this->natives->tableScan($this->handle, $this->scanCursor, $this->scanBatch);
+        } while ($rows === [] && $this->scanCursor !== 0);
+
+        $this->batchRows = $rows;
+        $this->batchKeys = array_keys($rows);
+    }
+
+    /**
+     * A key of the wrong length gets an error that names the table and the rule; other
+     * ValueErrors of the natives are already clear and are passed on as they are.
+     */
+    private function clearer(ValueError $e, string $key): ValueError
+    {
+        $length = strlen($key);
+
+        if ($length >= 1 && $length <= static::MAX_KEY_BYTES) {
+            return $e;
+        }
+
+        return new InvalidKeyException(sprintf(
+            'Key [%s] is %d bytes: keys of table [%s] must be 1 to %d bytes (Swoole\Table\'s limit; askr rejects '
+            .'longer keys instead of truncating them). Hash long keys, e.g. md5($key).',
+            $length > 40 ? substr($key, 0, 40).'...' : $key,
+            $length,
+            $this->name,
+            static::MAX_KEY_BYTES,
+        ), 0, $e);
+    }
+}
