@@ -33,6 +33,8 @@ return [
         // Port of askr's admin endpoint on 127.0.0.1; null: a free port, recorded in the state file.
         'admin_port' => env('ASKR_ADMIN_PORT'),
         'log_level' => env('ASKR_LOG_LEVEL'),
+        // Port of askr's RESP (Redis protocol) endpoint over the tables, on 127.0.0.1; null: none.
+        'resp_port' => env('ASKR_RESP_PORT'),
     ],
 
     'listeners' => [
@@ -85,7 +87,19 @@ return [
         'bytes' => 10000,
     ],
 
-    'tables' => [],
+    // Shared by every worker of the node (askr's shared-memory store): Octane::table('visits').
+    // 'limited' is deliberately tiny: the tests fill it and write too-long values to it.
+    'tables' => [
+        'visits:1000' => [
+            'page' => 'string:100',
+            'count' => 'int',
+            'last_seen' => 'float',
+        ],
+        'limited:3' => [
+            'name' => 'string:10',
+            'n' => 'int',
+        ],
+    ],
 
     'watch' => [
         'app',

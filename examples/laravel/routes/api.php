@@ -13,3 +13,23 @@ Route::post('/validate', function (Request $request) {
 });
 
 Route::get('/json', fn () => ['hello' => 'world']);
+
+// Shared state across workers (askr's shared-memory tables): Octane::table() and Cache::store('octane').
+Route::controller(\App\Http\Controllers\SharedStateController::class)->group(function () {
+    Route::get('/tables/visits/hit', 'hit');
+    Route::get('/tables/visits/incr', 'incr');
+    Route::get('/tables/visits/read', 'read');
+    Route::get('/tables/visits/write', 'write');
+    Route::get('/tables/visits/forget', 'forget');
+    Route::get('/tables/visits', 'all');
+    Route::get('/tables/limited/set', 'limitedSet');
+    Route::get('/tables/limited/clear', 'limitedClear');
+    Route::get('/cache/put', 'cachePut');
+    Route::get('/cache/forever', 'cacheForever');
+    Route::get('/cache/get', 'cacheGet');
+    Route::get('/cache/increment', 'cacheIncrement');
+    Route::get('/cache/decrement', 'cacheDecrement');
+    Route::get('/cache/forget', 'cacheForget');
+    Route::get('/cache/many', 'cacheMany');
+    Route::get('/cache/interval', 'cacheInterval');
+});
