@@ -21,7 +21,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH=$(dirname "$HERE")
 REPO=$(dirname "$BENCH")
-# shellcheck source=../lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 source "$BENCH/lib/common.sh"
 
 ASKR_BINARY=${ASKR_BINARY:-$REPO/build/askr/askr}
@@ -137,9 +137,8 @@ load_wait "$BENCH_TMP/warmup.txt"
 log "warm-up: $R_requests requests, $R_non2xx non-2xx, $R_socket_errors socket errors"
 
 WORKER=$(worker_pid)
-[[ -n $WORKER ]] && is_alive "$WORKER" || die "cannot find the askr worker process"
+if [[ -z $WORKER ]] || ! is_alive "$WORKER"; then die "cannot find the askr worker process"; fi
 RSS_BEFORE=$(rss_kb "$WORKER")
-STATUS_BEFORE=$(status_json 2>/dev/null || echo '{}')
 log "worker pid $WORKER: RSS after warm-up $RSS_BEFORE kB"
 
 if [[ -n $DURATION ]]; then

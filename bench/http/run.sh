@@ -24,7 +24,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH=$(dirname "$HERE")
 REPO=$(dirname "$BENCH")
-# shellcheck source=../lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 source "$BENCH/lib/common.sh"
 
 ASKR_BINARY=${ASKR_BINARY:-$REPO/build/askr/askr}
@@ -265,14 +265,14 @@ declare -A ROUND
 for ((round = 1; round <= ROUNDS; round++)); do
     ((ROUNDS > 1)) && log "round $round of $ROUNDS"
     for t in "${target_list[@]}"; do
-        for f in "${FIELDS[@]}"; do unset "$f[$t]"; done
+        for f in "${FIELDS[@]}"; do unset "${f}[$t]"; done
         case $t in
             fpm) run_fpm || true ;;
             askr) run_askr || true ;;
             kestrel) run_kestrel || true ;;
         esac
         for f in "${FIELDS[@]}"; do
-            v="$f[$t]"; ROUND[$f:$t:$round]=${!v:-}
+            v="${f}[$t]"; ROUND[$f:$t:$round]=${!v:-}
         done
         [[ -n ${ROUND[STATUS:$t:$round]} ]] || ROUND[STATUS:$t:$round]="not run"
     done
@@ -289,7 +289,10 @@ for t in "${target_list[@]}"; do
     fi
     median=${ok_rounds[$(((${#ok_rounds[@]} - 1) / 2))]}
     for f in "${FIELDS[@]}"; do
-        declare -n field=$f; field[$t]=${ROUND[$f:$t:$median]}; unset -n field
+        declare -n field=$f  # the per-server array named by $f (STATUS, RPS, ...)
+        # shellcheck disable=SC2034,SC2004  # written through the nameref
+        field[$t]=${ROUND[$f:$t:$median]}
+        unset -n field
     done
     failed=$((ROUNDS - ${#ok_rounds[@]}))
     if ((failed > 0)); then

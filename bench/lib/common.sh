@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sets globals (R_*, CPU_SNAP, ...) that the scripts read
 # Shared helpers for the bench scripts (sourced, not run).
 #
 # Process rule: every server a script starts goes through start_server, which runs it in a
@@ -149,11 +150,22 @@ other_cpu_pct() {
 # parse_result FILE: reads the BENCH_RESULT line written by lib/report.lua or lib/count.lua
 # into R_requests, R_rps, R_p50_ms, R_p99_ms, R_non2xx, R_socket_errors. False if absent.
 parse_result() {
-    local line
+    local line kv p50_us='' p99_us=''
     line=$(grep -m1 '^BENCH_RESULT ' "$1") || return 1
-    eval "$(awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); printf "R_%s=%s\n", kv[1], kv[2] } }' <<<"$line")"
-    R_p50_ms=$(awk -v u="$R_p50_us" 'BEGIN { printf "%.3f", u / 1000 }')
-    R_p99_ms=$(awk -v u="$R_p99_us" 'BEGIN { printf "%.3f", u / 1000 }')
+    R_requests='' R_rps='' R_non2xx='' R_socket_errors=''
+    for kv in ${line#BENCH_RESULT }; do
+        case ${kv%%=*} in
+            requests) R_requests=${kv#*=} ;;
+            rps) R_rps=${kv#*=} ;;
+            p50_us) p50_us=${kv#*=} ;;
+            p99_us) p99_us=${kv#*=} ;;
+            non2xx) R_non2xx=${kv#*=} ;;
+            socket_errors) R_socket_errors=${kv#*=} ;;
+        esac
+    done
+    [[ -n $R_requests && -n $R_rps && -n $p50_us && -n $p99_us ]] || return 1
+    R_p50_ms=$(awk -v u="$p50_us" 'BEGIN { printf "%.3f", u / 1000 }')
+    R_p99_ms=$(awk -v u="$p99_us" 'BEGIN { printf "%.3f", u / 1000 }')
 }
 
 json_str() {
