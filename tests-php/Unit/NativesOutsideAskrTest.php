@@ -22,6 +22,14 @@ class NativesOutsideAskrTest extends TestCase
             'finish_response' => ['finish_response()'],
             'send_file' => ['send_file(200, [], "/etc/hostname")'],
             'on_tick' => ['on_tick(1000, fn () => null)'],
+            'table_open' => ['table_open("visits")'],
+            'table_get' => ['table_get(1, "k")'],
+            'table_set' => ['table_set(1, "k", [])'],
+            'table_incr' => ['table_incr(1, "k", "n")'],
+            'table_del' => ['table_del(1, "k")'],
+            'table_exists' => ['table_exists(1, "k")'],
+            'table_count' => ['table_count(1)'],
+            'table_scan' => ['table_scan(1, 0, 10)'],
         ];
     }
 

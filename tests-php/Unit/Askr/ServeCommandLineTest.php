@@ -38,6 +38,25 @@ class ServeCommandLineTest extends TestCase
         ], ServeCommandLine::arguments($this->options()));
     }
 
+    public function test_the_tables_file_and_the_resp_port_are_passed_when_given(): void
+    {
+        $arguments = ServeCommandLine::arguments($this->options(['tables' => '/srv/app/storage/logs/askr-tables.json', 'respPort' => '6380']));
+
+        $this->assertSame(['--tables', '/srv/app/storage/logs/askr-tables.json', '--resp-port', '6380'], array_slice($arguments, -4));
+
+        $none = ServeCommandLine::arguments($this->options(['tables' => null, 'respPort' => '']));
+        $this->assertNotContains('--tables', $none);
+        $this->assertNotContains('--resp-port', $none);
+    }
+
+    public function test_a_resp_port_must_be_a_port_number(): void
+    {
+        $this->expectException(InvalidArgumentException::class);
+        $this->expectExceptionMessage('--resp-port must be a positive number, [redis] given.');
+
+        ServeCommandLine::arguments($this->options(['respPort' => 'redis']));
+    }
+
     public function test_auto_workers_leave_the_count_to_askr(): void
     {
         $this->assertNotContains('--workers', ServeCommandLine::arguments($this->options(['workers' => 'auto'])));

@@ -41,7 +41,7 @@ class AskrCommandsTest extends TestCase
     {
         $definition = $this->app->make(Octane\StartCommand::class)->getDefinition();
 
-        foreach (['server', 'host', 'port', 'workers', 'task-workers', 'max-requests', 'watch', 'poll', 'rr-config', 'admin-port', 'log-level'] as $option) {
+        foreach (['server', 'host', 'port', 'workers', 'task-workers', 'max-requests', 'watch', 'poll', 'rr-config', 'admin-port', 'log-level', 'resp-port'] as $option) {
             $this->assertTrue($definition->hasOption($option), "octane:start lacks --{$option}");
         }
 
