@@ -1,0 +1,80 @@
+using System.Text;
+
+namespace Askr.Resp;
+
+/// <summary>The commands askr answers (docs/resp.md lists their semantics here).</summary>
+internal enum RespCommandId : byte
+{
+    Unknown,
+    // connection and server
+    Auth, Hello, Ping, Echo, Quit, Select, Command, Info, Client, Config, Time,
+    // keys
+    Del, Unlink, Exists, Type, Scan, Keys, DbSize, FlushDb, FlushAll, Ttl, Pttl,
+    // strings: the octane cache table
+    Get, Set, MGet, MSet, Incr, Decr, IncrBy, DecrBy,
+    // hashes: table rows
+    HGet, HGetAll, HMGet, HSet, HMSet, HIncrBy, HIncrByFloat, HDel, HExists, HLen, HKeys, HVals, HStrLen, HScan,
+}
+
+/// <summary>
+/// Name → command lookup without allocating: the name is upper-cased into a stack buffer and
+/// compared with the names of its length only. Arity follows Redis' command table: positive is
+/// exact, negative is a minimum, both counting the command name.
+/// </summary>
+internal static class RespCommands
+{
+    internal readonly record struct Entry(RespCommandId Id, string Name, int Arity, byte[] Upper);
+
+    private static readonly Entry[] s_all = Build(
+        (RespCommandId.Auth, "auth", -2), (RespCommandId.Hello, "hello", -1), (RespCommandId.Ping, "ping", -1),
+        (RespCommandId.Echo, "echo", 2), (RespCommandId.Quit, "quit", -1), (RespCommandId.Select, "select", 2),
+        (RespCommandId.Command, "command", -1), (RespCommandId.Info, "info", -1), (RespCommandId.Client, "client", -2),
+        (RespCommandId.Config, "config", -2), (RespCommandId.Time, "time", 1),
+        (RespCommandId.Del, "del", -2), (RespCommandId.Unlink, "unlink", -2), (RespCommandId.Exists, "exists", -2),
+        (RespCommandId.Type, "type", 2), (RespCommandId.Scan, "scan", -2), (RespCommandId.Keys, "keys", 2),
+        (RespCommandId.DbSize, "dbsize", 1), (RespCommandId.FlushDb, "flushdb", -1), (RespCommandId.FlushAll, "flushall", -1),
+        (RespCommandId.Ttl, "ttl", 2), (RespCommandId.Pttl, "pttl", 2),
+        (RespCommandId.Get, "get", 2), (RespCommandId.Set, "set", -3), (RespCommandId.MGet, "mget", -2),
+        (RespCommandId.MSet, "mset", -3), (RespCommandId.Incr, "incr", 2), (RespCommandId.Decr, "decr", 2),
+        (RespCommandId.IncrBy, "incrby", 3), (RespCommandId.DecrBy, "decrby", 3),
+        (RespCommandId.HGet, "hget", 3), (RespCommandId.HGetAll, "hgetall", 2), (RespCommandId.HMGet, "hmget", -3),
+        (RespCommandId.HSet, "hset", -4), (RespCommandId.HMSet, "hmset", -4), (RespCommandId.HIncrBy, "hincrby", 4),
+        (RespCommandId.HIncrByFloat, "hincrbyfloat", 4), (RespCommandId.HDel, "hdel", -3), (RespCommandId.HExists, "hexists", 3),
+        (RespCommandId.HLen, "hlen", 2), (RespCommandId.HKeys, "hkeys", 2), (RespCommandId.HVals, "hvals", 2),
+        (RespCommandId.HStrLen, "hstrlen", 3), (RespCommandId.HScan, "hscan", -3));
+
+    private const int MaxNameLength = 16;
+    private static readonly Entry[][] s_byLength = Enumerable.Range(0, MaxNameLength + 1)
+        .Select(n => s_all.Where(e => e.Name.Length == n).ToArray()).ToArray();
+
+    private static Entry[] Build(params (RespCommandId Id, string Name, int Arity)[] commands) =>
+        commands.Select(c => new Entry(c.Id, c.Name, c.Arity, Encoding.ASCII.GetBytes(c.Name.ToUpperInvariant()))).ToArray();
+
+    public static IReadOnlyList<Entry> All => s_all;
+
+    /// <summary>The command named <paramref name="name"/> (any case); false if askr has none.</summary>
+    public static bool TryFind(ReadOnlySpan<byte> name, out Entry entry)
+    {
+        entry = default;
+        if (name.Length > MaxNameLength) return false;
+        Span<byte> upper = stackalloc byte[MaxNameLength];
+        for (var i = 0; i < name.Length; i++)
+        {
+            var b = name[i];
+            upper[i] = (uint)(b - 'a') <= 'z' - 'a' ? (byte)(b - 32) : b;
+        }
+        var key = upper[..name.Length];
+        foreach (var e in s_byLength[name.Length])
+        {
+            if (key.SequenceEqual(e.Upper))
+            {
+                entry = e;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Arity check as Redis does it: exact for positive arity, at least |arity| for negative.</summary>
+    public static bool ArityOk(int arity, int count) => arity >= 0 ? count == arity : count >= -arity;
+}
