@@ -915,6 +915,80 @@ PHP_FUNCTION(table_scan)
     add_next_index_zval(return_value, &rows);
 }
 
+/* ---------- tasks ---------- */
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_dispatch_tasks, 0, 1, IS_ARRAY, 0)
+    ZEND_ARG_TYPE_INFO(0, payloads, IS_ARRAY, 0)
+    ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, timeoutMs, IS_LONG, 0, "3000")
+    ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, wait, _IS_BOOL, 0, "true")
+ZEND_END_ARG_INFO()
+
+PHP_FUNCTION(dispatch_tasks)
+{
+    HashTable *payloads;
+    zend_long timeout = 3000;
+    bool wait = true;
+    ZEND_PARSE_PARAMETERS_START(1, 3)
+        Z_PARAM_ARRAY_HT(payloads)
+        Z_PARAM_OPTIONAL
+        Z_PARAM_LONG(timeout)
+        Z_PARAM_BOOL(wait)
+    ZEND_PARSE_PARAMETERS_END();
+    if (timeout < 0) {
+        zend_argument_value_error(2, "must be at least 0 (milliseconds)");
+        RETURN_THROWS();
+    }
+    uint32_t n = zend_hash_num_elements(payloads);
+    if (n == 0) {
+        RETURN_EMPTY_ARRAY();
+    }
+    if (!g_cb.dispatch) {
+        zend_throw_exception_ex(spl_ce_RuntimeException, 0, "Ephpm\\Octane\\dispatch_tasks(): this worker cannot dispatch tasks");
+        RETURN_THROWS();
+    }
+    askr_str *items = safe_emalloc(n, sizeof(askr_str), 0);
+    uint32_t i = 0;
+    zval *value;
+    ZEND_HASH_FOREACH_VAL(payloads, value) {
+        ZVAL_DEREF(value);
+        if (Z_TYPE_P(value) != IS_STRING) {
+            efree(items);
+            zend_argument_type_error(1, "must be an array of strings (serialized tasks), %s found", zend_zval_type_name(value));
+            RETURN_THROWS();
+        }
+        items[i].ptr = Z_STRVAL_P(value);
+        items[i].len = (int64_t)Z_STRLEN_P(value);
+        i++;
+    } ZEND_HASH_FOREACH_END();
+    const askr_task_result *results = NULL;
+    int32_t rc = g_cb.dispatch(items, n, timeout, wait ? 1 : 0, &results);
+    efree(items);
+    if (rc < 0) {
+        zend_throw_exception_ex(spl_ce_RuntimeException, 0, "Ephpm\\Octane\\dispatch_tasks(): the runtime could not dispatch the tasks (code %d)", rc);
+        RETURN_THROWS();
+    }
+    if (!wait) {
+        RETURN_EMPTY_ARRAY();
+    }
+    static const char *names[] = {"ok", "error", "timeout", "unavailable"};
+    array_init_size(return_value, n);
+    i = 0;
+    zend_string *key;
+    zend_ulong index;
+    ZEND_HASH_FOREACH_KEY(payloads, index, key) {
+        const askr_task_result *r = &results[i++];
+        zval entry;
+        array_init_size(&entry, 2);
+        add_assoc_string_ex(&entry, "status", 6, (char *)names[r->status >= 0 && r->status <= 3 ? r->status : 1]);
+        add_assoc_stringl_ex(&entry, "data", 4, r->data.ptr ? r->data.ptr : "", (size_t)r->data.len);
+        if (key) {
+            zend_hash_update(Z_ARRVAL_P(return_value), key, &entry);
+        } else {
+            zend_hash_index_update(Z_ARRVAL_P(return_value), index, &entry);
+        }
+    } ZEND_HASH_FOREACH_END();
+}
+
 static const zend_function_entry askr_functions[] = {
     ZEND_NS_FE("Ephpm\\Octane", take_request, arginfo_take_request)
     ZEND_NS_FE("Ephpm\\Octane", send_response, arginfo_send_response)
@@ -930,6 +1004,7 @@ static const zend_function_entry askr_functions[] = {
     ZEND_NS_FE("Ephpm\\Octane", table_exists, arginfo_table_key_op)
     ZEND_NS_FE("Ephpm\\Octane", table_count, arginfo_table_count)
     ZEND_NS_FE("Ephpm\\Octane", table_scan, arginfo_table_scan)
+    ZEND_NS_FE("Ephpm\\Octane", dispatch_tasks, arginfo_dispatch_tasks)
     ZEND_FE_END
 };
 

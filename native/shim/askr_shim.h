@@ -18,7 +18,7 @@
 
 #include <stdint.h>
 
-#define ASKR_SHIM_ABI 2
+#define ASKR_SHIM_ABI 3
 
 #define ASKR_API __attribute__((visibility("default")))
 
@@ -107,6 +107,18 @@ typedef struct askr_scan {
 #define ASKR_TABLE_NO_TABLE (-1)
 #define ASKR_TABLE_NO_STORE (-2)
 
+/* Outcome of one task of Ephpm\Octane\dispatch_tasks (C#'s TaskOutcomeStatus). */
+#define ASKR_TASK_OK 0
+#define ASKR_TASK_ERROR 1
+#define ASKR_TASK_TIMEOUT 2
+#define ASKR_TASK_UNAVAILABLE 3
+
+typedef struct askr_task_result {
+    int32_t status;
+    int32_t reserved;
+    askr_str data;     /* the task worker's answer (ASKR_TASK_OK), or a message */
+} askr_task_result;
+
 typedef struct askr_callbacks {
     /* Blocks up to timeout_ms (-1: no limit) for the next request; fills *out on ASKR_TAKE_REQUEST. */
     int32_t (*take)(int64_t timeout_ms, askr_envelope *out);
@@ -134,6 +146,12 @@ typedef struct askr_callbacks {
                           int32_t is_float, int64_t by_long, double by_double, int64_t *out_long, double *out_double);
     int64_t (*table_count)(int64_t handle);
     int32_t (*table_scan)(int64_t handle, int64_t cursor, int64_t count, askr_scan *out);
+
+    /* Runs payloads on the node's task workers; with wait, blocks up to timeout_ms and fills
+     * *results with count entries (valid until the next call). Returns 0, or < 0 when this
+     * worker cannot dispatch (no supervisor). */
+    int32_t (*dispatch)(const askr_str *payloads, int64_t count, int64_t timeout_ms, int32_t wait,
+                        const askr_task_result **results);
 } askr_callbacks;
 
 /* Results of askr_php_run. */

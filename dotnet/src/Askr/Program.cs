@@ -34,16 +34,23 @@ public static class Program
         var slot = new Option<int>("--slot") { Description = "Worker slot (0-based)." };
         var listenFd = new Option<int?>("--listen-fd") { Description = "Inherited listening socket; without it the worker binds --host/--port itself." };
         var control = new Option<string?>("--control") { Description = "The supervisor's control socket." };
+        var kind = new Option<string>("--kind") { Description = "http (default) or task.", DefaultValueFactory = _ => "http" };
         var worker = new Command("worker", "Run one worker process (started by `askr serve`).") { Hidden = true };
         workerOptions.AddTo(worker);
         worker.Options.Add(slot);
         worker.Options.Add(listenFd);
         worker.Options.Add(control);
+        worker.Options.Add(kind);
         worker.SetAction(async (parse, _) =>
         {
             var options = workerOptions.Bind(parse);
             if (options is null) return 2;
             LogWriter.Current = new LogWriter(options.LogFormat, options.LogLevel);
+            if (parse.GetValue(kind) == "task")
+            {
+                if (parse.GetValue(control) is not { } path) { Console.Error.WriteLine("askr: a task worker needs --control"); return 2; }
+                return await TaskWorkerHost.RunAsync(options, parse.GetValue(slot), path);
+            }
             return await WorkerHost.RunAsync(options, parse.GetValue(slot), parse.GetValue(listenFd), parse.GetValue(control));
         });
         root.Subcommands.Add(worker);
@@ -79,11 +86,12 @@ public static class Program
         private readonly Option<int> _respPort = new("--resp-port") { Description = "Port of the RESP (Redis protocol) endpoint over the tables (0: none).", DefaultValueFactory = _ => 0 };
         private readonly Option<string> _respHost = new("--resp-host") { Description = "Address of the RESP endpoint.", DefaultValueFactory = _ => "127.0.0.1" };
         private readonly Option<string?> _respPassword = new("--resp-password") { Description = "Password for RESP clients (AUTH); default: env ASKR_RESP_PASSWORD." };
+        private readonly Option<int> _taskWorkers = new("--task-workers") { Description = "Task worker processes for Octane::concurrently() and ticks (0: none).", DefaultValueFactory = _ => 0 };
         private readonly Option<string?> _store = new("--store") { Description = "Table store file (given to workers by the supervisor).", Hidden = true };
 
         public void AddTo(Command command)
         {
-            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _store })
+            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _taskWorkers, _store })
                 command.Options.Add(o);
         }
 
@@ -132,6 +140,7 @@ public static class Program
                 RespHost = parse.GetValue(_respHost)!,
                 RespPassword = parse.GetValue(_respPassword) ?? (Environment.GetEnvironmentVariable("ASKR_RESP_PASSWORD") is { Length: > 0 } pw ? pw : null),
                 StorePath = parse.GetValue(_store),
+                TaskWorkers = Math.Max(0, parse.GetValue(_taskWorkers)),
             };
         }
     }

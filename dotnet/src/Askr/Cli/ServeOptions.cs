@@ -39,6 +39,8 @@ public sealed record ServeOptions
     public string RespHost { get; init; } = "127.0.0.1";
     /// <summary>Password RESP clients must give with AUTH; null = none. Also from ASKR_RESP_PASSWORD.</summary>
     public string? RespPassword { get; init; }
+    /// <summary>Task worker processes (Octane::concurrently, ticks); 0 = none.</summary>
+    public int TaskWorkers { get; init; }
     /// <summary>The store file a worker maps (set by the supervisor, not by users).</summary>
     public string? StorePath { get; init; }
 

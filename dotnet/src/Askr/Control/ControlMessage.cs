@@ -16,12 +16,31 @@ public sealed class ControlMessage
     public const string Ready = "ready";
     public const string Stats = "stats";
     public const string Recycle = "recycle";
-    public const int MaxFrameBytes = 16 * 1024 * 1024;
+    /// <summary>HTTP worker → supervisor: run <see cref="Payloads"/> on task workers (batch <see cref="Batch"/>).</summary>
+    public const string Tasks = "tasks";
+    /// <summary>Supervisor → task worker: run one task or tick (<see cref="Kind"/>), id <see cref="TaskId"/>.</summary>
+    public const string Task = "task";
+    /// <summary>Task worker → supervisor: the outcome of task <see cref="TaskId"/>.</summary>
+    public const string Result = "result";
+    /// <summary>Supervisor → HTTP worker: the outcome of task <see cref="Index"/> of batch <see cref="Batch"/>.</summary>
+    public const string TaskResult = "task-result";
+    public const int MaxFrameBytes = 64 * 1024 * 1024;
 
     [JsonPropertyName("type")] public string Type { get; set; } = "";
     [JsonPropertyName("slot")] public int Slot { get; set; }
     [JsonPropertyName("pid")] public int Pid { get; set; }
     [JsonPropertyName("requests")] public long Requests { get; set; }
+    /// <summary>"http" or "task" in a hello; "task" or "tick" in a task message.</summary>
+    [JsonPropertyName("kind")] public string? Kind { get; set; }
+    [JsonPropertyName("batch")] public long Batch { get; set; }
+    [JsonPropertyName("index")] public int Index { get; set; }
+    [JsonPropertyName("task_id")] public long TaskId { get; set; }
+    [JsonPropertyName("wait")] public bool Wait { get; set; }
+    /// <summary>"ok" (the task worker answered 200), "error" (it failed: fatal error, crash), "unavailable" (no task workers).</summary>
+    [JsonPropertyName("status")] public string? Status { get; set; }
+    [JsonPropertyName("message")] public string? Message { get; set; }
+    [JsonPropertyName("payload")] public byte[]? Payload { get; set; }
+    [JsonPropertyName("payloads")] public List<byte[]>? Payloads { get; set; }
 
     public byte[] ToFrame()
     {
@@ -42,6 +61,29 @@ public sealed class ControlMessage
             throw new InvalidDataException($"control frame of {length} bytes (allowed: 1..{MaxFrameBytes})");
         var body = new byte[length];
         if (!await ReadExactlyOrEndAsync(stream, body, ct))
+            throw new InvalidDataException("control stream ended inside a frame");
+        try
+        {
+            return JsonSerializer.Deserialize<ControlMessage>(body) ?? throw new InvalidDataException("empty control message");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"control frame is not a JSON message: {e.Message}", e);
+        }
+    }
+
+    /// <summary>As <see cref="ReadAsync"/>, blocking (for a dedicated reader thread).</summary>
+    public static ControlMessage? Read(Stream stream)
+    {
+        Span<byte> header = stackalloc byte[4];
+        var read = stream.ReadAtLeast(header, 4, throwOnEndOfStream: false);
+        if (read == 0) return null;
+        if (read < 4) throw new InvalidDataException("control stream ended inside a frame");
+        var length = BinaryPrimitives.ReadInt32LittleEndian(header);
+        if (length <= 0 || length > MaxFrameBytes)
+            throw new InvalidDataException($"control frame of {length} bytes (allowed: 1..{MaxFrameBytes})");
+        var body = new byte[length];
+        if (stream.ReadAtLeast(body, length, throwOnEndOfStream: false) < length)
             throw new InvalidDataException("control stream ended inside a frame");
         try
         {
@@ -84,18 +126,26 @@ public sealed class ControlClient : IDisposable
         _socket = socket;
         _stream = new NetworkStream(socket, ownsSocket: true);
         _slot = slot;
-        _ = WatchAsync();
     }
+
+    /// <summary>
+    /// Starts reading the supervisor's messages (after <see cref="OnMessage"/> is set) on a
+    /// dedicated thread with blocking reads: one wake-up per message, no thread-pool hop.
+    /// </summary>
+    public void Start() => new Thread(Watch) { IsBackground = true, Name = "askr-control" }.Start();
 
     /// <summary>Completes when the supervisor closes the socket (it is gone: the worker stops).</summary>
     public Task Closed => _closed.Task;
 
-    public static async Task<ControlClient> ConnectAsync(string path, int slot)
+    /// <summary>Called on the receive loop for each message from the supervisor.</summary>
+    public Action<ControlMessage>? OnMessage { get; set; }
+
+    public static async Task<ControlClient> ConnectAsync(string path, int slot, string kind = "http")
     {
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
         var client = new ControlClient(socket, slot);
-        client.Send(new ControlMessage { Type = ControlMessage.Hello });
+        client.Send(new ControlMessage { Type = ControlMessage.Hello, Kind = kind });
         return client;
     }
 
@@ -111,11 +161,15 @@ public sealed class ControlClient : IDisposable
         }
     }
 
-    private async Task WatchAsync()
+    private void Watch()
     {
         try
         {
-            while (await ControlMessage.ReadAsync(_stream, CancellationToken.None) is not null) { }
+            while (ControlMessage.Read(_stream) is { } message)
+            {
+                try { OnMessage?.Invoke(message); }
+                catch (Exception e) { Askr.Logging.LogWriter.Current.Error($"control message {message.Type}: {e.Message}"); }
+            }
         }
         catch (Exception) { }
         _closed.TrySetResult();

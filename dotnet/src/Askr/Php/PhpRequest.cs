@@ -25,13 +25,20 @@ internal sealed class ResponseHead
     /// <summary>PHP's memory_get_usage() when it answered, in bytes.</summary>
     public long Memory { get; init; }
 
-    public static ResponseHead Error(int status, string message) => new()
+    /// <summary>An answer the runtime gives itself (500, 503, 504...): plain text, in a pooled buffer like PHP's.</summary>
+    public static ResponseHead Error(int status, string message)
     {
-        Status = status,
-        Headers = [new("Content-Type", "text/plain; charset=utf-8")],
-        Body = System.Text.Encoding.UTF8.GetBytes(message + "\n"),
-        BodyLength = System.Text.Encoding.UTF8.GetByteCount(message + "\n"),
-    };
+        var text = message + "\n";
+        var buffer = ArrayPool<byte>.Shared.Rent(System.Text.Encoding.UTF8.GetMaxByteCount(text.Length));
+        var length = System.Text.Encoding.UTF8.GetBytes(text, buffer);
+        return new ResponseHead
+        {
+            Status = status,
+            Headers = [new("Content-Type", "text/plain; charset=utf-8")],
+            Body = buffer,
+            BodyLength = length,
+        };
+    }
 }
 
 /// <summary>A chunk of a streamed body, in a pooled buffer that the consumer returns.</summary>
@@ -44,6 +51,9 @@ internal readonly record struct Chunk(byte[] Buffer, int Length)
         return new Chunk(buffer, data.Length);
     }
 }
+
+/// <summary>What a worker's PHP thread is asked to do (task workers get tasks and ticks).</summary>
+internal enum JobKind { Http, Task, Tick }
 
 /// <summary>
 /// One request on its way through a worker: queued by Kestrel's handler, taken by the PHP
@@ -59,9 +69,24 @@ internal sealed class PhpRequest
         Context = context;
         Body = body;
         BodyLength = bodyLength;
+        Kind = JobKind.Http;
     }
 
-    public HttpContext Context { get; }
+    /// <summary>A task or tick for a task worker; <paramref name="body"/> is the serialized task (not pooled).</summary>
+    public PhpRequest(JobKind kind, byte[]? body)
+    {
+        Kind = kind;
+        Body = body;
+        BodyLength = body?.Length ?? 0;
+    }
+
+    public JobKind Kind { get; }
+    /// <summary>The HTTP exchange; null for tasks and ticks.</summary>
+    public HttpContext? Context { get; }
+    /// <summary>For logs: "GET /path", "task", "tick".</summary>
+    public string Description => Context is { } c ? $"{c.Request.Method} {c.Request.Path}" : Kind == JobKind.Task ? "task" : "tick";
+    /// <summary>True when the client is gone before PHP took the request.</summary>
+    public bool Abandoned => Context?.RequestAborted.IsCancellationRequested ?? false;
     /// <summary>The request body, in a pooled buffer returned by the handler after the response.</summary>
     public byte[]? Body { get; }
     public int BodyLength { get; }
@@ -80,9 +105,18 @@ internal sealed class PhpRequest
     public bool TryAnswer(ResponseHead head)
     {
         if (Interlocked.Exchange(ref _answered, 1) != 0) return false;
+        if (OnAnswer is { } answer)
+        {
+            // Tasks: the result leaves from the answering (PHP) thread, without a thread-pool hop.
+            answer(head);
+            return true;
+        }
         _head.SetResult(head);
         return true;
     }
+
+    /// <summary>When set, receives the answer synchronously instead of <see cref="Head"/>.</summary>
+    public Action<ResponseHead>? OnAnswer { get; init; }
 
     public double ElapsedMilliseconds => TakenAt == 0 ? 0 : Stopwatch.GetElapsedTime(TakenAt).TotalMilliseconds;
 }

@@ -142,6 +142,7 @@ internal sealed unsafe partial class PhpWorker
             TableIncrement = &OnTableIncrement,
             TableCount = &OnTableCount,
             TableScan = &OnTableScan,
+            Dispatch = &OnDispatch,
         };
         var rc = ShimInterop.Startup(&callbacks, SapiName, _extraIni);
         if (rc != 0)
@@ -202,7 +203,7 @@ internal sealed unsafe partial class PhpWorker
         {
             var why = result == ShimInterop.RunBailout ? "a PHP fatal error" : $"the worker script ending (exit status {status})";
             request.TryAnswer(ResponseHead.Error(500, "Internal Server Error"));
-            _log.Error($"{request.Context.Request.Method} {request.Context.Request.Path}: answered 500 after {why}");
+            _log.Error($"{request.Description}: answered 500 after {why}");
             return true;
         }
         if (request.Stream is { } stream)
@@ -242,7 +243,7 @@ internal sealed unsafe partial class PhpWorker
                         r.Stream?.Writer.TryComplete(new TimeoutException("request timeout"));
                     ShimInterop.Interrupt(_timeoutSeconds);
                 }
-                _log.Error($"{r.Context.Request.Method} {r.Context.Request.Path}: ran past --request-timeout ({_timeoutSeconds} s); answered 504 and interrupted PHP");
+                _log.Error($"{r.Description}: ran past --request-timeout ({_timeoutSeconds} s); answered 504 and interrupted PHP");
             }
             else if (elapsed > _timeoutSeconds + 5)
             {
@@ -280,7 +281,7 @@ internal sealed unsafe partial class PhpWorker
         if (previous is not null && !previous.Answered)
         {
             previous.TryAnswer(ResponseHead.Error(500, "Internal Server Error"));
-            _log.Error($"{previous.Context.Request.Method} {previous.Context.Request.Path}: the worker script took the next request without answering this one; answered 500");
+            _log.Error($"{previous.Description}: the worker script took the next request without answering this one; answered 500");
         }
         _ready.TrySetResult();
         while (true)
@@ -288,7 +289,7 @@ internal sealed unsafe partial class PhpWorker
             if (_queue.TryDequeue(out var request))
             {
                 Interlocked.Decrement(ref _queued);
-                if (request.Context.RequestAborted.IsCancellationRequested)
+                if (request.Abandoned)
                 {
                     request.TryAnswer(ResponseHead.Error(499, "Client Closed Request"));
                     continue;

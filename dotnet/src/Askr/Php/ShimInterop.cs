@@ -9,7 +9,7 @@ namespace Askr.Php;
 internal static unsafe partial class ShimInterop
 {
     public const string Library = "askrshim";
-    public const int Abi = 2;
+    public const int Abi = 3;
 
     public const int TakeRequest = 1;
     public const int TakeTimeout = 0;
@@ -67,6 +67,15 @@ internal static unsafe partial class ShimInterop
         public delegate* unmanaged<long, byte*, long, long, int, long, double, long*, double*, int> TableIncrement;
         public delegate* unmanaged<long, long> TableCount;
         public delegate* unmanaged<long, long, long, Scan*, int> TableScan;
+        public delegate* unmanaged<Str*, long, long, int, TaskResult**, int> Dispatch;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct TaskResult
+    {
+        public int Status;
+        public int Reserved;
+        public Str Data;
     }
 
     public const int TableOk = 0;

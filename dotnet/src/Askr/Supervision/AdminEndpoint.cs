@@ -24,6 +24,8 @@ public sealed class SupervisorStatus
 public sealed class WorkerStatus
 {
     [JsonPropertyName("slot")] public int Slot { get; init; }
+    /// <summary>"http" or "task".</summary>
+    [JsonPropertyName("kind")] public string Kind { get; init; } = "http";
     [JsonPropertyName("pid")] public int Pid { get; init; }
     [JsonPropertyName("state")] public string State { get; init; } = "";
     /// <summary>Requests answered by this process, as it last reported (once a second).</summary>

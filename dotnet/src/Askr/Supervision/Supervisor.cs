@@ -30,6 +30,7 @@ internal sealed class Supervisor : IAsyncDisposable
     private readonly DateTime _startedAt = DateTime.UtcNow;
     private readonly string _controlPath;
     private readonly object _lock = new();
+    private readonly TaskHub _hub;
     private ListenSockets? _sockets;
     private TableStore? _store;
 
@@ -45,9 +46,11 @@ internal sealed class Supervisor : IAsyncDisposable
     {
         _options = options;
         _log = log;
-        _slots = new WorkerProcess?[options.Workers];
-        _failures = new int[options.Workers];
-        _slotLocks = Enumerable.Range(0, options.Workers).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
+        var slots = options.Workers + options.TaskWorkers;
+        _slots = new WorkerProcess?[slots];
+        _failures = new int[slots];
+        _slotLocks = Enumerable.Range(0, slots).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
+        _hub = new TaskHub(log, ticks: options.TaskWorkers > 0) { TaskWorkers = options.TaskWorkers };
         _controlPath = Path.Combine(Path.GetTempPath(), $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");
     }
 
@@ -92,6 +95,7 @@ internal sealed class Supervisor : IAsyncDisposable
 
         for (var slot = 0; slot < _slots.Length; slot++) _slots[slot] = Spawn(slot);
         var allReady = Task.WhenAll(_slots.Select(w => w!.Ready));
+        if (_options.TaskWorkers > 0) _log.Info($"{_options.TaskWorkers} task worker(s) for Octane::concurrently() and ticks");
         await Task.WhenAny(allReady, _stopRequested.Task, Task.Delay(ReadyTimeout));
         if (allReady.IsCompletedSuccessfully)
             _log.Info($"askr listening on http://{_options.Host}:{Port} with {_slots.Length} worker(s) (supervisor pid {Environment.ProcessId}{(_options.AdminPort > 0 ? $", admin on 127.0.0.1:{_options.AdminPort}" : "")})");
@@ -114,6 +118,7 @@ internal sealed class Supervisor : IAsyncDisposable
     private WorkerProcess Spawn(int slot)
     {
         var id = Interlocked.Increment(ref _nextWorkerId);
+        var isTask = slot >= _options.Workers;
         var options = _options;
         if (options.MaxRequests > 0)
         {
@@ -125,13 +130,21 @@ internal sealed class Supervisor : IAsyncDisposable
         foreach (var a in prefix) psi.ArgumentList.Add(a);
         psi.ArgumentList.Add("worker");
         psi.ArgumentList.Add("--slot"); psi.ArgumentList.Add(slot.ToString());
-        psi.ArgumentList.Add("--listen-fd"); psi.ArgumentList.Add(_sockets!.Descriptor(slot).ToString());
+        if (isTask)
+        {
+            psi.ArgumentList.Add("--kind"); psi.ArgumentList.Add("task");
+        }
+        else
+        {
+            psi.ArgumentList.Add("--listen-fd"); psi.ArgumentList.Add(_sockets!.Descriptor(slot).ToString());
+        }
         psi.ArgumentList.Add("--control"); psi.ArgumentList.Add(_controlPath);
         foreach (var a in (options with { StorePath = _store?.Path }).ToArguments()) psi.ArgumentList.Add(a);
         psi.Environment["ASKR_WORKER_SLOT"] = slot.ToString();
         psi.Environment["ASKR_WORKER_ID"] = id.ToString();
+        psi.Environment["ASKR_WORKER_KIND"] = isTask ? "task" : "http";
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start a worker process");
-        var worker = new WorkerProcess(slot, id, process);
+        var worker = new WorkerProcess(slot, id, process) { IsTask = isTask };
         _live[worker.Pid] = worker;
         _ = MonitorAsync(worker);
         return worker;
@@ -149,6 +162,7 @@ internal sealed class Supervisor : IAsyncDisposable
     {
         var code = await worker.Exited;
         _live.TryRemove(worker.Pid, out _);
+        if (worker.IsTask) _hub.Gone(worker, $"exited (status {code})");
         if (worker.Retiring || _stopping) return;
         bool current;
         lock (_lock) current = ReferenceEquals(_slots[worker.Slot], worker);
@@ -206,6 +220,7 @@ internal sealed class Supervisor : IAsyncDisposable
             lock (_lock) _slots[slot] = fresh;
             if (old is not null)
             {
+                if (old.IsTask) _hub.Retire(old);
                 _log.Info($"{reason}: worker {old.Pid} (slot {slot}) replaced by {fresh.Pid}");
                 await old.StopAsync(TimeSpan.FromSeconds(Math.Max(30, _options.RequestTimeoutSeconds + 15)));
             }
@@ -242,6 +257,7 @@ internal sealed class Supervisor : IAsyncDisposable
     {
         var grace = TimeSpan.FromSeconds(Math.Max(30, _options.RequestTimeoutSeconds + 15));
         var workers = _live.Values.ToArray();
+        foreach (var w in workers.Where(w => w.IsTask)) _hub.Retire(w);
         await Task.WhenAll(workers.Select(async w =>
         {
             try { await w!.StopAsync(grace); }
@@ -283,9 +299,19 @@ internal sealed class Supervisor : IAsyncDisposable
                 if (worker is null) continue;
                 switch (message.Type)
                 {
+                    case ControlMessage.Hello:
+                        worker.Connection = new ControlConnection(stream);
+                        break;
                     case ControlMessage.Ready:
                         worker.MarkReady();
                         _failures[worker.Slot] = Math.Min(_failures[worker.Slot], 1);
+                        if (worker.IsTask) _hub.Idle(worker);
+                        break;
+                    case ControlMessage.Tasks:
+                        _hub.Submit(worker, message);
+                        break;
+                    case ControlMessage.Result:
+                        _hub.Completed(worker, message);
                         break;
                     case ControlMessage.Stats:
                         worker.Requests = message.Requests;
@@ -332,6 +358,7 @@ internal sealed class Supervisor : IAsyncDisposable
             Workers = workers.Where(w => w is not null).Select(w => new WorkerStatus
             {
                 Slot = w!.Slot,
+                Kind = w.IsTask ? "task" : "http",
                 Pid = w.Pid,
                 State = w.State.ToString().ToLowerInvariant(),
                 Requests = Interlocked.Read(ref w.Requests),
@@ -343,6 +370,7 @@ internal sealed class Supervisor : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _hub.Dispose();
         if (_admin is not null) await _admin.DisposeAsync();
         _controlListener?.Dispose();
         try { File.Delete(_controlPath); } catch (IOException) { }

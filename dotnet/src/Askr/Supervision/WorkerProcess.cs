@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Askr.Control;
 
 namespace Askr.Supervision;
 
@@ -26,6 +27,10 @@ internal sealed partial class WorkerProcess
     }
 
     public int Slot { get; }
+    /// <summary>True for a task worker (no HTTP).</summary>
+    public bool IsTask { get; init; }
+    /// <summary>The worker's end of the control socket, once it said hello.</summary>
+    public ControlConnection? Connection { get; set; }
     /// <summary>Unique per process start within this supervisor (ASKR_WORKER_ID).</summary>
     public int Id { get; }
     public int Pid { get; }

@@ -244,7 +244,7 @@ internal sealed class PhpRequestHandler
     /// <summary>Builds the take_request() envelope on the PHP thread (see the natives stub).</summary>
     public bool FillEnvelope(PhpRequest request, EnvelopeArena arena)
     {
-        var context = request.Context;
+        var context = request.Context!;
         var r = context.Request;
         var connection = context.Connection;
         var target = RawTarget(context);

@@ -35,10 +35,17 @@ internal static class WorkerHost
 
         PhpRequestHandler? handler = null;
         using var store = options.StorePath is null ? null : Tables.TableStore.Open(options.StorePath);
+        var tasks = control is null ? null : new TaskDispatcher(control);
+        if (control is not null)
+        {
+            control.OnMessage = tasks!.OnMessage;
+            control.Start();
+        }
         var php = new PhpWorker(options.WorkerScript, options.Root, options.MaxQueue, options.RequestTimeoutSeconds, options.PhpIni, log)
         {
             FillEnvelope = (request, arena) => handler!.FillEnvelope(request, arena),
             Store = store,
+            Tasks = tasks,
         };
         handler = new PhpRequestHandler(php, options, log);
 

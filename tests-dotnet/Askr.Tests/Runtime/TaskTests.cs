@@ -1,0 +1,103 @@
+using System.Text.Json;
+using Askr.Tests.Support;
+
+namespace Askr.Tests.Runtime;
+
+public sealed class TaskServer : IAsyncLifetime
+{
+    public AskrServer Server { get; private set; } = null!;
+    public async Task InitializeAsync() =>
+        Server = await AskrServer.StartAsync("tasks.php", workers: 1, "--task-workers", "3", "--tables", Path.Combine(AskrServer.PhpDir, "tasks.json"));
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+}
+
+/// <summary>dispatch_tasks() from an HTTP worker, run by task workers; ticks once a second per node.</summary>
+public sealed class TaskTests : IClassFixture<TaskServer>
+{
+    private readonly AskrServer _server;
+
+    public TaskTests(TaskServer fixture) => _server = fixture.Server;
+
+    private async Task<JsonElement> Concurrently(object tasks, int timeoutMs = 3000, bool wait = true)
+    {
+        var json = Uri.EscapeDataString(JsonSerializer.Serialize(tasks));
+        return await _server.GetJsonAsync($"/concurrently?tasks={json}&timeout={timeoutMs}&wait={(wait ? 1 : 0)}");
+    }
+
+    [Fact]
+    public async Task Tasks_run_in_parallel_in_other_processes_and_keep_their_keys_and_order()
+    {
+        var body = await Concurrently(new Dictionary<string, object>
+        {
+            ["first"] = new { sleep_ms = 300, value = 1 },
+            ["second"] = new { sleep_ms = 300, value = 2 },
+            ["third"] = new { sleep_ms = 300, value = 3 },
+        });
+        var results = body.GetProperty("results");
+        Assert.Equal(["first", "second", "third"], results.EnumerateObject().Select(p => p.Name));
+        Assert.Equal([1, 2, 3], results.EnumerateObject().Select(p => p.Value.GetProperty("data").GetProperty("value").GetInt32()));
+        var pids = results.EnumerateObject().Select(p => p.Value.GetProperty("data").GetProperty("pid").GetInt32()).ToHashSet();
+        Assert.Equal(3, pids.Count);
+        var httpPid = (await _server.GetJsonAsync("/")).GetProperty("pid").GetInt32();
+        Assert.DoesNotContain(httpPid, pids);
+        // Sequentially this is 900 ms; in parallel, close to the slowest task.
+        Assert.InRange(body.GetProperty("elapsed_ms").GetDouble(), 290, 800);
+    }
+
+    [Fact]
+    public async Task A_task_that_fails_reports_an_error_and_the_others_still_succeed()
+    {
+        var results = (await Concurrently(new object[] { new { value = 1 }, new { fail = true } })).GetProperty("results");
+        Assert.Equal("ok", results[0].GetProperty("status").GetString());
+        Assert.Equal("error", results[1].GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Tasks_past_the_deadline_time_out_without_holding_the_caller()
+    {
+        var body = await Concurrently(new object[] { new { value = 1 }, new { sleep_ms = 2000 } }, timeoutMs: 300);
+        var results = body.GetProperty("results");
+        Assert.Equal("ok", results[0].GetProperty("status").GetString());
+        Assert.Equal("timeout", results[1].GetProperty("status").GetString());
+        Assert.InRange(body.GetProperty("elapsed_ms").GetDouble(), 290, 1000);
+    }
+
+    [Fact]
+    public async Task Dispatch_without_waiting_returns_at_once_and_the_task_still_runs()
+    {
+        var before = (await _server.GetJsonAsync("/")).GetProperty("pid");
+        var body = await Concurrently(new object[] { new { sleep_ms = 500 } }, wait: false);
+        Assert.Empty(body.GetProperty("results").EnumerateArray());
+        Assert.True(body.GetProperty("elapsed_ms").GetDouble() < 300);
+    }
+
+    [Fact]
+    public async Task A_task_worker_crash_mid_task_gives_the_caller_an_error_and_the_pool_recovers()
+    {
+        var results = (await Concurrently(new object[] { new { crash = true, sleep_ms = 20 } })).GetProperty("results");
+        Assert.Equal("error", results[0].GetProperty("status").GetString());
+        Assert.Contains("exited", results[0].GetProperty("data").GetString());
+        Assert.True(await AskrServer.EventuallyAsync(async () =>
+        {
+            var status = await _server.StatusAsync();
+            return status.GetProperty("workers").EnumerateArray().Count(w => w.GetProperty("kind").GetString() == "task" && w.GetProperty("state").GetString() == "ready") == 3;
+        }, TimeSpan.FromSeconds(30)));
+        var after = (await Concurrently(new object[] { new { value = 7 }, new { value = 8 }, new { value = 9 } })).GetProperty("results");
+        Assert.All(after.EnumerateArray(), r => Assert.Equal("ok", r.GetProperty("status").GetString()));
+    }
+
+    [Fact]
+    public async Task Ticks_fire_about_once_a_second_for_the_node_not_once_per_worker()
+    {
+        var first = await _server.GetJsonAsync("/ticks");
+        var start = DateTime.UtcNow;
+        var firstCount = first.GetProperty("count").GetInt32();
+        Assert.True(await AskrServer.EventuallyAsync(async () =>
+            (await _server.GetJsonAsync("/ticks")).GetProperty("count").GetInt32() >= firstCount + 3, TimeSpan.FromSeconds(10)));
+        var later = await _server.GetJsonAsync("/ticks");
+        var ticks = later.GetProperty("count").GetInt32() - firstCount;
+        var seconds = (DateTime.UtcNow - start).TotalSeconds;
+        // With 3 task workers, once per worker would be 3 a second.
+        Assert.InRange(ticks / seconds, 0.5, 1.6);
+    }
+}

@@ -1,0 +1,50 @@
+<?php
+// Worker script for the task-worker tests (tests-dotnet/Askr.Tests/Runtime/TaskTests.cs): HTTP
+// workers dispatch tasks with dispatch_tasks(); task workers (ASKR_WORKER_KIND=task) run them.
+// A task payload is JSON: {"sleep_ms": n, "fail": bool, "crash": bool, "value": any}.
+
+use function Ephpm\Octane\{take_request, send_response, dispatch_tasks, table_open, table_incr, table_set, table_get};
+
+$ticks = table_open('ticks')['handle'];
+
+if (getenv('ASKR_WORKER_KIND') === 'task') {
+    while (($job = take_request()) !== null) {
+        if ($job['method'] === 'TICK') {
+            table_incr($ticks, 'node', 'count');
+            table_set($ticks, 'node', ['last' => microtime(true), 'pid' => getmypid()]);
+            send_response(200, [], '');
+            continue;
+        }
+        $task = json_decode($job['body'], true);
+        usleep(($task['sleep_ms'] ?? 0) * 1000);
+        if (!empty($task['crash'])) {
+            posix_kill(getmypid(), SIGKILL);
+        }
+        if (!empty($task['fail'])) {
+            throw new RuntimeException('task failed on purpose');
+        }
+        send_response(200, [], json_encode(['pid' => getmypid(), 'value' => $task['value'] ?? null]));
+    }
+    return;
+}
+
+while (($request = take_request()) !== null) {
+    parse_str(parse_url($request['uri'], PHP_URL_QUERY) ?? '', $q);
+    switch (parse_url($request['uri'], PHP_URL_PATH)) {
+        case '/concurrently':
+            $tasks = json_decode($q['tasks'], true);
+            $start = microtime(true);
+            $results = dispatch_tasks(array_map('json_encode', $tasks), (int) ($q['timeout'] ?? 3000), ($q['wait'] ?? '1') === '1');
+            $elapsed = (microtime(true) - $start) * 1000;
+            send_response(200, ['Content-Type' => 'application/json'], json_encode([
+                'elapsed_ms' => $elapsed,
+                'results' => array_map(fn ($r) => ['status' => $r['status'], 'data' => $r['status'] === 'ok' ? json_decode($r['data'], true) : $r['data']], $results),
+            ]));
+            break;
+        case '/ticks':
+            send_response(200, ['Content-Type' => 'application/json'], json_encode(table_get($ticks, 'node') ?: ['count' => 0]));
+            break;
+        default:
+            send_response(200, ['Content-Type' => 'application/json'], json_encode(['pid' => getmypid()]));
+    }
+}
