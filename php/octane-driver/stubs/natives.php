@@ -158,3 +158,24 @@ function table_count(int $handle): int {}
  * @return array{0: int, 1: array<string, array<string, int|float|string>>} [next cursor, key => row].
  */
 function table_scan(int $handle, int $cursor, int $count): array {}
+
+/**
+ * Runs serialized tasks on the node's task workers (askr serve --task-workers), in parallel,
+ * one task per task worker at a time; Octane::concurrently() on askr uses it.
+ *
+ * In a task worker (environment ASKR_WORKER_KIND=task) take_request() returns envelopes with
+ * method "TASK" (body: one payload given here) or "TICK" (once a second per node, to one task
+ * worker), and the script answers each with send_response(): status 200 and the serialized
+ * result, any other status for a failure.
+ *
+ * @param array<array-key, string> $payloads Serialized tasks, keyed as the caller likes.
+ * @param int $timeoutMs How long to wait for all results, in milliseconds.
+ * @param bool $wait false: return at once with [], the tasks still run.
+ * @return array<array-key, array{status: 'ok'|'error'|'timeout'|'unavailable', data: string}>
+ *         One entry per payload, same keys and order. data is the task's answer for 'ok', else
+ *         a message ('error': the task failed or its worker died; 'timeout': no result in time,
+ *         the task still runs to its end; 'unavailable': the server has no task workers).
+ *
+ * @throws \TypeError when a payload is not a string.
+ */
+function dispatch_tasks(array $payloads, int $timeoutMs = 3000, bool $wait = true): array {}
