@@ -71,11 +71,11 @@ measure() {
     fi
     log "$name: background CPU busy ${BUSY[$name]}% over 1 s while idle; warm-up ${WARMUP}s"
     if ((WARMUP > 0)); then
-        timeout $((WARMUP + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" "$url" >/dev/null 2>&1 || true
+        timeout --foreground $((WARMUP + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" "$url" >/dev/null 2>&1 || true
     fi
     log "$name: measuring ${DURATION}s: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency $url"
     cpu_snapshot; before=$CPU_SNAP
-    if ! timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
+    if ! timeout --foreground $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
             -s "$BENCH/lib/report.lua" "$url" >"$out" 2>&1; then
         STATUS[$name]="failed: wrk exited with an error"; sed 's/^/    /' "$out" >&2; return 1
     fi
