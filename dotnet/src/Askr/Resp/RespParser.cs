@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace Askr.Resp;
@@ -122,6 +123,32 @@ internal static class RespParser
             : TryParseInline(input, limits, args, out consumed, out needed, out error);
     }
 
+    /// <summary>
+    /// As <see cref="TryParseCommand(ReadOnlySpan{byte}, RespLimits, RespArgs, out int, out int, out string?)"/>
+    /// over buffered input in segments: in place when the command lies within the first segment
+    /// (the usual case), else from a copy of a growing prefix into <paramref name="copy"/>. The copy
+    /// is made only once the input is at least as long as the parser said it must be, so a large
+    /// value arriving in pieces is copied a bounded number of times, not once per piece.
+    /// </summary>
+    /// <param name="frame">On Complete: the bytes the arguments are slices of (with <paramref name="args"/>, a <see cref="RespCommand"/>).</param>
+    public static RespParseStatus TryParseCommand(scoped in ReadOnlySequence<byte> input, RespLimits limits, RespArgs args, ref byte[] copy,
+        out ReadOnlySpan<byte> frame, out int consumed, out int needed, out string? error)
+    {
+        frame = input.FirstSpan;
+        var status = TryParseCommand(frame, limits, args, out consumed, out needed, out error);
+        if (status != RespParseStatus.Incomplete || frame.Length == input.Length || needed > input.Length) return status;
+        var take = (int)Math.Min(input.Length, Math.Max(needed, Math.Max(frame.Length * 2L, 256)));
+        while (true)
+        {
+            if (copy.Length < take) copy = new byte[Math.Max(take, (int)Math.Min(copy.Length * 2L, limits.MaxCommandBytes + 64L))];
+            input.Slice(0, take).CopyTo(copy);
+            frame = copy.AsSpan(0, take);
+            status = TryParseCommand(frame, limits, args, out consumed, out needed, out error);
+            if (status != RespParseStatus.Incomplete || take == input.Length || needed > input.Length) return status;
+            take = (int)Math.Min(input.Length, Math.Max(needed, take * 2L));
+        }
+    }
+
     private static RespParseStatus TryParseArray(ReadOnlySpan<byte> input, RespLimits limits, RespArgs args,
         out int consumed, out int needed, out string? error)
     {
@@ -129,7 +156,7 @@ internal static class RespParser
         needed = 0;
         error = null;
         var pos = 1;
-        var status = TryReadLength(input, ref pos, out var count);
+        var status = TryReadLength(input, ref pos, limits.MaxArrayLength, out var count);
         if (status != RespParseStatus.Complete || count > limits.MaxArrayLength)
             return NotYetOr(status, input.Length, "invalid multibulk length", out needed, out error);
         if (count <= 0)
@@ -150,7 +177,7 @@ internal static class RespParser
                 return RespParseStatus.Invalid;
             }
             pos++;
-            status = TryReadLength(input, ref pos, out var length);
+            status = TryReadLength(input, ref pos, limits.MaxBulkBytes, out var length);
             if (status != RespParseStatus.Complete || length < 0 || length > limits.MaxBulkBytes)
                 return NotYetOr(status == RespParseStatus.Complete ? RespParseStatus.Invalid : status, input.Length, "invalid bulk length", out needed, out error);
             var end = pos + length + 2;
@@ -190,10 +217,11 @@ internal static class RespParser
     }
 
     /// <summary>
-    /// Reads a decimal integer (optional '-', 1 to 18 digits) and its CRLF at <paramref name="pos"/>,
-    /// moving past both. Anything else where a digit or CRLF belongs is Invalid.
+    /// Reads a decimal integer (optional '-', digits) and its CRLF at <paramref name="pos"/>,
+    /// moving past both. Anything else where a digit or CRLF belongs is Invalid, and so is a value
+    /// above <paramref name="max"/> as soon as its digits say so (no waiting for the rest).
     /// </summary>
-    internal static RespParseStatus TryReadLength(ReadOnlySpan<byte> input, ref int pos, out long value)
+    internal static RespParseStatus TryReadLength(ReadOnlySpan<byte> input, ref int pos, long max, out long value)
     {
         value = 0;
         var negative = false;
@@ -210,8 +238,8 @@ internal static class RespParser
             var d = (uint)(b - '0');
             if (d <= 9)
             {
-                if (++digits > 18) return RespParseStatus.Invalid;
                 value = value * 10 + d;
+                if (++digits > 18 || value > max) return RespParseStatus.Invalid;
                 p++;
                 continue;
             }

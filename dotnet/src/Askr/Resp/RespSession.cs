@@ -89,21 +89,7 @@ internal sealed partial class RespSession
         var open = true;
         while (open && !buffer.IsEmpty && buffer.Length >= _needed)
         {
-            var first = buffer.FirstSpan;
-            var status = RespParser.TryParseCommand(first, _limits, _args, out var consumed, out var needed, out var error);
-            if (status == RespParseStatus.Complete)
-            {
-                open = Execute(new RespCommand(first, _args), ref w);
-            }
-            else if (status == RespParseStatus.Incomplete && first.Length < buffer.Length)
-            {
-                status = ParseStraddling(buffer, needed, out consumed, out needed, out error);
-                if (status == RespParseStatus.Complete)
-                {
-                    open = Execute(new RespCommand(_frame.AsSpan(0, consumed), _args), ref w);
-                    if (_frame.Length > 1024 * 1024) _frame = [];
-                }
-            }
+            var status = RespParser.TryParseCommand(buffer, _limits, _args, ref _frame, out var frame, out var consumed, out var needed, out var error);
             if (status == RespParseStatus.Incomplete)
             {
                 _needed = needed;
@@ -116,26 +102,14 @@ internal sealed partial class RespSession
                 open = false;
                 break;
             }
+            open = Execute(new RespCommand(frame, _args), ref w);
+            if (_frame.Length > 1024 * 1024) _frame = []; // do not keep a large command's copy
             _needed = 0;
             buffer = buffer.Slice(consumed);
         }
         w.Commit();
         wrote = w.Written > 0;
         return open;
-    }
-
-    /// <summary>Parses a command spread over several segments by copying a growing prefix of the input into one buffer.</summary>
-    private RespParseStatus ParseStraddling(ReadOnlySequence<byte> buffer, int needed, out int consumed, out int stillNeeded, out string? error)
-    {
-        var take = (int)Math.Min(buffer.Length, Math.Max(needed, Math.Max(buffer.FirstSpan.Length * 2L, 256)));
-        while (true)
-        {
-            if (_frame.Length < take) _frame = new byte[Math.Max(take, Math.Min(_frame.Length * 2, _limits.MaxCommandBytes + 64))];
-            buffer.Slice(0, take).CopyTo(_frame);
-            var status = RespParser.TryParseCommand(_frame.AsSpan(0, take), _limits, _args, out consumed, out stillNeeded, out error);
-            if (status != RespParseStatus.Incomplete || take == buffer.Length || stillNeeded > buffer.Length) return status;
-            take = (int)Math.Min(buffer.Length, Math.Max(stillNeeded, take * 2L));
-        }
     }
 
     /// <summary>Runs one command, writing its reply. False when the connection must close.</summary>
