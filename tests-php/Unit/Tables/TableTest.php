@@ -73,6 +73,14 @@ class TableTest extends TestCase
         Table::open('nope', $this->natives);
     }
 
+    public function test_by_default_it_opens_the_runtimes_table_which_exists_only_inside_askr(): void
+    {
+        $this->expectException(RuntimeException::class);
+        $this->expectExceptionMessage('Ephpm\Octane\table_open() is only available inside the askr runtime');
+
+        Table::open('visits');
+    }
+
     /**
      * @return array<string, array{0: string}>
      */
@@ -129,8 +137,17 @@ class TableTest extends TestCase
             $this->assertSame(sprintf('Value [%s...] is too large for [string] column.', substr($value, 0, 20)), $e->getMessage());
         }
 
-        $this->assertSame(0, $this->natives->callsOf('tableSet'), 'nothing was written');
-        $this->assertFalse($table->exists('key'));
+        $this->assertFalse($table->exists('key'), 'nothing was written');
+
+        $table->set('key', ['string' => 'short', 'int' => 1]);
+
+        try {
+            $table->set('key', ['int' => 2, 'string' => $value]);
+            $this->fail('set() accepted a value longer than its column');
+        } catch (ValueTooLargeForColumnException) {
+        }
+
+        $this->assertSame(['string' => 'short', 'int' => 1, 'float' => 0.0], $table->get('key'), 'no column of the refused row was written');
     }
 
     public function test_columns_the_table_does_not_declare_are_ignored(): void

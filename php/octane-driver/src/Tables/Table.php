@@ -47,9 +47,6 @@ class Table extends \Swoole\Table
      */
     protected $columns = [];
 
-    /** @var array<string, int> String columns => their size in bytes: the columns set() checks. */
-    protected array $stringColumns = [];
-
     /** The native handle of the table. */
     protected int $handle;
 
@@ -89,25 +86,24 @@ class Table extends \Swoole\Table
             };
 
             $this->columns[$column] = [$swooleType, $size];
-
-            if ($type === 3) {
-                $this->stringColumns[$column] = $size;
-            }
         }
     }
 
     /**
      * Opens the table $name of the node's store (declared in config/octane.php 'tables',
-     * or "octane_cache" for the octane cache store).
+     * or "octane_cache" for the octane cache store). With the runtime's natives (the default)
+     * this is a RuntimeTable, which calls them directly.
      *
      * @throws \InvalidArgumentException when askr has no such table.
      * @throws \RuntimeException when askr was started without tables.
      */
-    public static function open(string $name, ?TableNatives $natives = null): static
+    public static function open(string $name, ?TableNatives $natives = null): self
     {
-        $natives ??= new RuntimeNatives;
+        if ($natives === null || $natives instanceof RuntimeNatives) {
+            return new RuntimeTable($name, (new RuntimeNatives)->tableOpen($name));
+        }
 
-        return new static($natives, $name, $natives->tableOpen($name));
+        return new self($natives, $name, $natives->tableOpen($name));
     }
 
     /**
@@ -115,22 +111,19 @@ class Table extends \Swoole\Table
      * at 0 or ''). Columns the table does not declare are ignored; a string longer than its
      * column throws Octane's ValueTooLargeForColumnException, as Octane's SwooleTable does.
      *
+     * The native checks every value before it writes anything (nothing is written when one is
+     * too long), so Octane's check runs only once the native has refused the row: the same
+     * outcome, without a check of every value on every successful set().
+     *
      * @throws \Laravel\Octane\Exceptions\ValueTooLargeForColumnException
      * @throws \RuntimeException when the row is new and the table is full.
      */
     public function set(string $key, array $value): bool
     {
-        // Only string columns can be too large: check those, with Octane's own check (and message).
-        foreach ($this->stringColumns as $column => $size) {
-            if (isset($value[$column]) && strlen($value[$column]) > $size) {
-                ($this->ensureColumnsSize())($value[$column], $column);
-            }
-        }
-
         try {
             return $this->natives->tableSet($this->handle, $key, $value);
         } catch (ValueError $e) {
-            throw $this->clearer($e, $key);
+            throw $this->setFailure($e, $key, $value);
         }
     }
 
@@ -321,10 +314,24 @@ class Table extends \Swoole\Table
     }
 
     /**
+     * What set() throws when the native refused the row: Octane's ValueTooLargeForColumnException
+     * (from Octane's own EnsuresColumnSizes check, as its SwooleTable runs it) when a string is
+     * longer than its column, else the native's error made clearer.
+     *
+     * @throws \Laravel\Octane\Exceptions\ValueTooLargeForColumnException
+     */
+    protected function setFailure(ValueError $e, string $key, array $value): ValueError
+    {
+        collect($value)->each($this->ensureColumnsSize());
+
+        return $this->clearer($e, $key);
+    }
+
+    /**
      * A key of the wrong length gets an error that names the table and the rule; other
      * ValueErrors of the natives are already clear and are passed on as they are.
      */
-    private function clearer(ValueError $e, string $key): ValueError
+    protected function clearer(ValueError $e, string $key): ValueError
     {
         $length = strlen($key);
 
