@@ -33,6 +33,7 @@ internal sealed class Supervisor : IAsyncDisposable
     private readonly TaskHub _hub;
     private ListenSockets? _sockets;
     private TableStore? _store;
+    private Resp.RespServer? _resp;
 
     /// <summary>The node's table store (null without --tables).</summary>
     public TableStore? Store => _store;
@@ -83,6 +84,25 @@ internal sealed class Supervisor : IAsyncDisposable
             }
         }
         StartControlServer();
+        if (_options.RespPort > 0)
+        {
+            if (_store is null)
+            {
+                _log.Error("--resp-port needs tables to serve: give --tables as well");
+                return 1;
+            }
+            try
+            {
+                _resp = new Resp.RespServer(_store, new System.Net.IPEndPoint(WorkerHost.ResolveHost(_options.RespHost), _options.RespPort), _options.RespPassword, _log.Info);
+                await _resp.StartAsync();
+                if (_options.RespPassword is not null) _log.Info("RESP clients must AUTH");
+            }
+            catch (Exception e) when (e is IOException or SocketException or InvalidOperationException)
+            {
+                _log.Error($"cannot serve RESP on {_options.RespHost}:{_options.RespPort}: {e.GetBaseException().Message}");
+                return 1;
+            }
+        }
         if (_options.AdminPort > 0)
         {
             _admin = new AdminEndpoint(this, _options.AdminPort);
@@ -371,6 +391,7 @@ internal sealed class Supervisor : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _hub.Dispose();
+        if (_resp is not null) await _resp.DisposeAsync();
         if (_admin is not null) await _admin.DisposeAsync();
         _controlListener?.Dispose();
         try { File.Delete(_controlPath); } catch (IOException) { }
