@@ -79,6 +79,46 @@ class AskrCommandsTest extends TestCase
         $this->assertStringContainsString('askr 0.1 listening', $this->render('askr 0.1 listening'));
     }
 
+    public function test_the_start_command_writes_the_tables_file_from_octanes_config(): void
+    {
+        $path = sys_get_temp_dir().'/askr-commands-test-'.getmypid().'.json';
+        $this->app['config']->set('octane.askr.tables_file', $path);
+        $this->app['config']->set('octane.tables', ['visits:100' => ['page' => 'string:50', 'count' => 'int']]);
+        $this->app['config']->set('octane.cache', ['rows' => 10, 'bytes' => 500]);
+
+        $this->assertSame($path, $this->writeTablesFile());
+        $this->assertSame([
+            'tables' => ['visits:100' => ['page' => 'string:50', 'count' => 'int']],
+            'cache' => ['rows' => 10, 'bytes' => 500],
+        ], json_decode(file_get_contents($path), true));
+
+        unlink($path);
+    }
+
+    public function test_without_tables_or_cache_no_tables_file_is_written(): void
+    {
+        $this->app['config']->set('octane.tables', []);
+        $this->app['config']->set('octane.cache', null);
+
+        $this->assertNull($this->writeTablesFile());
+    }
+
+    private function writeTablesFile(): ?string
+    {
+        $command = new Commands\StartAskrCommand;
+        $command->setLaravel($this->app);
+        Application::setInstance($this->app);
+
+        $method = new ReflectionMethod($command, 'writeTablesFile');
+        $method->setAccessible(true);
+
+        try {
+            return $method->invoke($command);
+        } finally {
+            Application::setInstance(null);
+        }
+    }
+
     private function render(string $line): string
     {
         $command = new Commands\StartAskrCommand;

@@ -85,7 +85,7 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'adminPort' => $adminPort,
             'logLevel' => $this->option('log-level') ?: config('octane.askr.log_level'),
             'tables' => $tablesFile,
-            'respPort' => $this->option('resp-port') ?: config('octane.askr.resp_port'),
+            'respPort' => $this->option('resp-port') ?: config('octane.askr.resp_port') ?: env('ASKR_RESP_PORT'),
         ]);
 
         $this->writeServerStateFile($serverStateFile, $adminPort);
