@@ -24,7 +24,11 @@ public enum WriteStatus
 /// Layout: a 64-byte header (count, free-list lock, free-list head, next never-used row), then
 /// the buckets (a power of two ≥ rows; each an int32 lock word and an int32 chain head), then
 /// the rows. A row: int32 next-in-chain, int32 flags, int64 hybrid clock of its last write,
-/// uint64 origin node, int32 key length, key[63] padded, then the column area.
+/// uint64 origin node, int32 key length, key[63] padded, then the column area (the values, see
+/// <see cref="ColumnSchema"/>), then 24 bytes of metadata per column: int64 clock of the
+/// column's last set, this node's counter share since then (int64 or double), int64 clock of
+/// this node's last increment of it. The metadata is what merging across nodes needs
+/// (docs/cluster.md): last writer wins per column, increments merge as per-node counters.
 ///
 /// Locking: a key's bucket lock guards its whole chain (lookups, inserts, unlinks and the rows'
 /// contents). The lock word holds the owner's pid, so a process that died holding it (kill -9)
@@ -37,6 +41,10 @@ public sealed unsafe partial class SharedTable
     private const int RowHeaderBytes = 96; // next, flags, clock, origin, key length, key[63] + pad
     private const int RowOffNext = 0, RowOffFlags = 4, RowOffClock = 8, RowOffOrigin = 16, RowOffKeyLength = 24, RowOffKey = 28;
     private const int FlagUsed = 1;
+    /// <summary>A deleted row kept so the delete can replicate (only in a replicated store).</summary>
+    private const int FlagTombstone = 2;
+    /// <summary>Bytes of metadata per column: set clock, this node's share, its clock.</summary>
+    internal const int ColumnMetaBytes = 24;
 
     private static readonly int s_pid = Environment.ProcessId;
 
@@ -58,7 +66,14 @@ public sealed unsafe partial class SharedTable
         _buckets = (int*)(at + HeaderBytes);
         _rows = at + HeaderBytes + (long)buckets * 8;
         _rowBytes = RowBytes(schema);
+        _offsets = schema.Columns.Select(c => c.Offset).ToArray();
+        _stringSizes = schema.Columns.Select(c => c.Type == ColumnType.String ? c.Size : 0).ToArray();
+        _allColumns = schema.Columns.Count == 64 ? ulong.MaxValue : (1UL << schema.Columns.Count) - 1;
     }
+
+    private readonly int[] _offsets;
+    private readonly int[] _stringSizes;
+    private readonly ulong _allColumns;
 
     public int Id { get; }
     public TableSchema Schema { get; }
@@ -68,7 +83,10 @@ public sealed unsafe partial class SharedTable
     public long Bytes => BytesFor(Schema);
 
     internal static int BucketCount(int rows) => (int)Math.Max(16, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)rows));
-    internal static int RowBytes(TableSchema s) => RowHeaderBytes + s.ColumnBytes;
+    internal static int RowBytes(TableSchema s) => RowHeaderBytes + s.ColumnBytes + s.Columns.Count * ColumnMetaBytes;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long* Meta(byte* row, int column) => (long*)(row + RowHeaderBytes + Schema.ColumnBytes + column * ColumnMetaBytes);
     internal static long BytesFor(TableSchema s) => HeaderBytes + (long)BucketCount(s.Rows) * 8 + (long)s.Rows * RowBytes(s);
 
     internal static void Format(byte* at, TableSchema s) => new Span<byte>(at, (int)Math.Min(int.MaxValue, HeaderBytes + (long)BucketCount(s.Rows) * 8)).Clear();
@@ -84,9 +102,9 @@ public sealed unsafe partial class SharedTable
         try
         {
             var row = Find(*head, key);
-            if (row == null) return false;
-            new ReadOnlySpan<byte>(row + RowHeaderBytes, Schema.ColumnBytes).CopyTo(new Span<byte>(into.Pointer, Schema.ColumnBytes));
-            into.Present = Schema.Columns.Count == 64 ? ulong.MaxValue : (1UL << Schema.Columns.Count) - 1;
+            if (row == null || IsTombstone(row)) return false;
+            CopyOut(row, into.Pointer);
+            into.Present = _allColumns;
             return true;
         }
         finally
@@ -99,7 +117,7 @@ public sealed unsafe partial class SharedTable
     {
         if (!KeyOk(key)) return false;
         var lockWord = LockBucket(Hash(key), out var head);
-        try { return Find(*head, key) != null; }
+        try { return Find(*head, key) is var row && row != null && !IsTombstone(row); }
         finally { Unlock(lockWord); }
     }
 
@@ -129,6 +147,10 @@ public sealed unsafe partial class SharedTable
                 row = Insert(head, key);
                 if (row == null) return WriteStatus.Full;
             }
+            else if (IsTombstone(row))
+            {
+                Revive(row);
+            }
             var columns = Schema.Columns;
             for (var i = 0; i < columns.Count; i++)
             {
@@ -145,10 +167,17 @@ public sealed unsafe partial class SharedTable
                 else
                 {
                     *(long*)dst = *(long*)src;
-                    *(long*)(dst + 8) = 0;
                 }
             }
             clock = Stamp(row);
+            for (var i = 0; i < columns.Count; i++)
+            {
+                if ((present & (1UL << i)) == 0) continue;
+                var meta = Meta(row, i);
+                meta[0] = clock;   // a new epoch for this column: earlier increments are folded into the value
+                meta[1] = 0;
+                meta[2] = 0;
+            }
         }
         finally
         {
@@ -163,18 +192,31 @@ public sealed unsafe partial class SharedTable
     {
         if (!KeyOk(key)) return false;
         var lockWord = LockBucket(Hash(key), out var head);
-        byte* removed;
+        byte* removed = null;
+        long clock;
         try
         {
-            removed = Unlink(head, key);
+            var row = Find(*head, key);
+            if (row == null || IsTombstone(row)) return false;
+            if (_store.Replicated)
+            {
+                // Keep the row as a tombstone, so the delete replicates and wins over older writes.
+                *(int*)(row + RowOffFlags) = FlagUsed | FlagTombstone;
+                Interlocked.Decrement(ref *(int*)(_header + OffCount));
+                clock = Stamp(row);
+            }
+            else
+            {
+                removed = Unlink(head, key);
+                clock = _store.Clock.Next();
+            }
         }
         finally
         {
             Unlock(lockWord);
         }
-        if (removed == null) return false;
-        Free(removed);
-        _store.Changes.Append(Id, ChangeKind.Delete, key, _store.Clock.Next());
+        if (removed != null) Free(removed);
+        _store.Changes.Append(Id, ChangeKind.Delete, key, clock);
         return true;
     }
 
@@ -200,10 +242,12 @@ public sealed unsafe partial class SharedTable
         try
         {
             var p = (long*)(row + RowHeaderBytes + c.Offset);
-            p[0] = unchecked(p[0] + by);
-            p[1] = unchecked(p[1] + by);
-            result = p[0];
+            *p = unchecked(*p + by);
+            result = *p;
             clock = Stamp(row);
+            var meta = Meta(row, column);
+            meta[1] = unchecked(meta[1] + by);
+            meta[2] = clock;
         }
         finally
         {
@@ -232,10 +276,12 @@ public sealed unsafe partial class SharedTable
         try
         {
             var p = (double*)(row + RowHeaderBytes + c.Offset);
-            p[0] += by;
-            p[1] += by;
-            result = p[0];
+            *p += by;
+            result = *p;
             clock = Stamp(row);
+            var meta = Meta(row, column);
+            *(double*)(meta + 1) += by;
+            meta[2] = clock;
         }
         finally
         {
@@ -257,6 +303,7 @@ public sealed unsafe partial class SharedTable
         lockWord = LockBucket(Hash(key), out var head);
         var row = Find(*head, key);
         if (row == null) row = Insert(head, key);
+        else if (IsTombstone(row)) Revive(row);
         if (row == null)
         {
             Unlock(lockWord);
@@ -290,9 +337,12 @@ public sealed unsafe partial class SharedTable
                 while (index != 0)
                 {
                     var row = Row(index);
-                    var klen = *(int*)(row + RowOffKeyLength);
-                    rows.Add((new ReadOnlySpan<byte>(row + RowOffKey, klen).ToArray(),
-                        new ReadOnlySpan<byte>(row + RowHeaderBytes, Schema.ColumnBytes).ToArray()));
+                    if (!IsTombstone(row))
+                    {
+                        var klen = *(int*)(row + RowOffKeyLength);
+                        rows.Add((new ReadOnlySpan<byte>(row + RowOffKey, klen).ToArray(),
+                            new ReadOnlySpan<byte>(row + RowHeaderBytes, Schema.ColumnBytes).ToArray()));
+                    }
                     index = *(int*)(row + RowOffNext);
                 }
             }
@@ -324,7 +374,7 @@ public sealed unsafe partial class SharedTable
         try
         {
             var row = Find(*head, key);
-            if (row == null) return false;
+            if (row == null || IsTombstone(row)) return false;
             clock = *(long*)(row + RowOffClock);
             origin = *(ulong*)(row + RowOffOrigin);
             return true;
@@ -353,6 +403,36 @@ public sealed unsafe partial class SharedTable
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private byte* Row(int index) => _rows + (long)(index - 1) * _rowBytes;
+
+    /// <summary>Copies a row's values out: numbers whole, strings only as long as they are (a cache value column may be 10 kB wide).</summary>
+    private void CopyOut(byte* row, byte* into)
+    {
+        var area = row + RowHeaderBytes;
+        for (var i = 0; i < _offsets.Length; i++)
+        {
+            var offset = _offsets[i];
+            if (_stringSizes[i] == 0)
+            {
+                *(long*)(into + offset) = *(long*)(area + offset);
+            }
+            else
+            {
+                var length = Math.Clamp(*(int*)(area + offset), 0, _stringSizes[i]);
+                Buffer.MemoryCopy(area + offset, into + offset, 4 + _stringSizes[i], 4 + length);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsTombstone(byte* row) => (*(int*)(row + RowOffFlags) & FlagTombstone) != 0;
+
+    /// <summary>Turns a tombstone back into an empty live row (a write after a delete). Bucket lock held.</summary>
+    private void Revive(byte* row)
+    {
+        new Span<byte>(row + RowHeaderBytes, _rowBytes - RowHeaderBytes).Clear();
+        *(int*)(row + RowOffFlags) = FlagUsed;
+        Interlocked.Increment(ref *(int*)(_header + OffCount));
+    }
 
     private byte* Find(int index, ReadOnlySpan<byte> key)
     {
@@ -393,8 +473,8 @@ public sealed unsafe partial class SharedTable
                 && key.SequenceEqual(new ReadOnlySpan<byte>(row + RowOffKey, key.Length)))
             {
                 *link = *(int*)(row + RowOffNext);
+                if (!IsTombstone(row)) Interlocked.Decrement(ref *(int*)(_header + OffCount));
                 *(int*)(row + RowOffFlags) = 0;
-                Interlocked.Decrement(ref *(int*)(_header + OffCount));
                 return row;
             }
             link = (int*)(row + RowOffNext);

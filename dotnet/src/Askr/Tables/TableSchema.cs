@@ -14,18 +14,19 @@ public enum ColumnType : byte
 /// <summary>
 /// One fixed-width column. Its bytes inside a row's column area, at <see cref="Offset"/>:
 /// <list type="bullet">
-/// <item>int: the value (int64), then this node's counter delta since the last set (int64);</item>
-/// <item>float: the value (double), then this node's counter delta (double);</item>
+/// <item>int: the value (int64);</item>
+/// <item>float: the value (double);</item>
 /// <item>string: its length in bytes (int32), then <see cref="Size"/> bytes, padded to 8.</item>
 /// </list>
-/// The deltas are what merging increments across nodes needs (per-node counters).
+/// What merging across nodes needs per column (the clock of its last set, this node's counter
+/// share) is kept beside the column area, in the row's column metadata (SharedTable).
 /// </summary>
 public sealed record ColumnSchema(string Name, ColumnType Type, int Size)
 {
     public int Offset { get; internal set; }
 
     /// <summary>Bytes this column takes in a row.</summary>
-    public int Width => Type == ColumnType.String ? Align8(4 + Size) : 16;
+    public int Width => Type == ColumnType.String ? Align8(4 + Size) : 8;
 
     internal static int Align8(int n) => (n + 7) & ~7;
 }

@@ -26,7 +26,7 @@ public sealed unsafe class TableStore : IDisposable
 
     // store header fields
     private const int OffMagic = 0, OffVersion = 8, OffTableCount = 12, OffNodeId = 16, OffClock = 24,
-        OffRingHead = 32, OffRingCapacity = 40, OffSchemaLength = 44, OffRingOffset = 48, OffCreatorPid = 56;
+        OffRingHead = 32, OffRingCapacity = 40, OffSchemaLength = 44, OffRingOffset = 48, OffCreatorPid = 56, OffReplicated = 60;
 
     private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
@@ -51,6 +51,16 @@ public sealed unsafe class TableStore : IDisposable
     public HybridClock Clock { get; private set; } = null!;
     /// <summary>This node's id (random per supervisor start), recorded as a row's origin.</summary>
     public ulong NodeId => *(ulong*)(_base + OffNodeId);
+    /// <summary>
+    /// Set by the supervisor of a cluster node before its workers start: deletes then keep the row
+    /// as a tombstone (so the delete can replicate) instead of freeing it at once.
+    /// </summary>
+    public bool Replicated
+    {
+        get => Volatile.Read(ref *(int*)(_base + OffReplicated)) != 0;
+        set => Volatile.Write(ref *(int*)(_base + OffReplicated), value ? 1 : 0);
+    }
+
     /// <summary>Size of the mapping in bytes.</summary>
     public long Bytes { get; private set; }
 
@@ -156,10 +166,19 @@ public sealed unsafe class HybridClock
 
     public long Last => Volatile.Read(ref *_state);
 
+    // Wall-clock milliseconds from the coarse monotonic clock (Environment.TickCount64, a few ns)
+    // anchored to the real-time clock once per process: reading the real-time clock on every
+    // write cost 25-80 ns here, more than the rest of an increment.
+    private static readonly long s_anchorUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+    private static readonly long s_anchorTicks = Environment.TickCount64;
+
+    /// <summary>Unix milliseconds, by the monotonic clock since this process's anchor.</summary>
+    public static long PhysicalMilliseconds => s_anchorUnixMs + (Environment.TickCount64 - s_anchorTicks);
+
     /// <summary>A new timestamp for a local write.</summary>
     public long Next()
     {
-        var physical = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 16;
+        var physical = PhysicalMilliseconds << 16;
         while (true)
         {
             var last = Volatile.Read(ref *_state);
