@@ -430,6 +430,9 @@ public sealed unsafe partial class SharedTable
     private void Revive(byte* row)
     {
         new Span<byte>(row + RowHeaderBytes, _rowBytes - RowHeaderBytes).Clear();
+        // Every column is set to empty now, so the other nodes drop what the row held before the delete.
+        var clock = _store.Clock.Next();
+        for (var i = 0; i < _offsets.Length; i++) Meta(row, i)[0] = clock;
         *(int*)(row + RowOffFlags) = FlagUsed;
         Interlocked.Increment(ref *(int*)(_header + OffCount));
     }
