@@ -86,12 +86,17 @@ public static class Program
         private readonly Option<int> _respPort = new("--resp-port") { Description = "Port of the RESP (Redis protocol) endpoint over the tables (0: none).", DefaultValueFactory = _ => 0 };
         private readonly Option<string> _respHost = new("--resp-host") { Description = "Address of the RESP endpoint.", DefaultValueFactory = _ => "127.0.0.1" };
         private readonly Option<string?> _respPassword = new("--resp-password") { Description = "Password for RESP clients (AUTH); default: env ASKR_RESP_PASSWORD." };
+        private readonly Option<int> _clusterPort = new("--cluster-port") { Description = "Port of this node's cluster endpoint (gRPC over HTTP/2); 0: no cluster.", DefaultValueFactory = _ => 0 };
+        private readonly Option<string> _clusterHost = new("--cluster-host") { Description = "Address the cluster endpoint binds.", DefaultValueFactory = _ => "127.0.0.1" };
+        private readonly Option<string?> _clusterAdvertise = new("--cluster-advertise") { Description = "host:port other nodes reach this one at (default: --cluster-host:--cluster-port)." };
+        private readonly Option<string?> _seeds = new("--seeds") { Description = "host:port,... of nodes to join through." };
+        private readonly Option<string?> _clusterSecret = new("--cluster-secret") { Description = "Shared secret of the cluster; default: env ASKR_CLUSTER_SECRET." };
         private readonly Option<int> _taskWorkers = new("--task-workers") { Description = "Task worker processes for Octane::concurrently() and ticks (0: none).", DefaultValueFactory = _ => 0 };
         private readonly Option<string?> _store = new("--store") { Description = "Table store file (given to workers by the supervisor).", Hidden = true };
 
         public void AddTo(Command command)
         {
-            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _taskWorkers, _store })
+            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _store })
                 command.Options.Add(o);
         }
 
@@ -114,6 +119,13 @@ public static class Program
             if (parse.GetValue(_maxQueue) < 1) error ??= "--max-queue must be at least 1";
             var tables = parse.GetValue(_tables);
             if (tables is not null && !File.Exists(tables)) error ??= $"--tables {tables}: no such file";
+            var clusterSecret = parse.GetValue(_clusterSecret) ?? (Environment.GetEnvironmentVariable("ASKR_CLUSTER_SECRET") is { Length: > 0 } cs ? cs : null);
+            if (parse.GetValue(_clusterPort) > 0 && parse.GetValue(_store) is null)
+            {
+                if (tables is null) error ??= "--cluster-port replicates tables: give --tables as well";
+                if (clusterSecret is null) error ??= "a cluster needs a shared secret: --cluster-secret or ASKR_CLUSTER_SECRET";
+                else if (clusterSecret.Length < 16) error ??= "the cluster secret must have at least 16 characters";
+            }
             if (error is not null)
             {
                 Console.Error.WriteLine($"askr: {error}");
@@ -141,6 +153,11 @@ public static class Program
                 RespPassword = parse.GetValue(_respPassword) ?? (Environment.GetEnvironmentVariable("ASKR_RESP_PASSWORD") is { Length: > 0 } pw ? pw : null),
                 StorePath = parse.GetValue(_store),
                 TaskWorkers = Math.Max(0, parse.GetValue(_taskWorkers)),
+                ClusterPort = parse.GetValue(_clusterPort),
+                ClusterHost = parse.GetValue(_clusterHost)!,
+                ClusterAdvertise = parse.GetValue(_clusterAdvertise),
+                Seeds = (parse.GetValue(_seeds) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                ClusterSecret = clusterSecret,
             };
         }
     }

@@ -41,6 +41,16 @@ public sealed record ServeOptions
     public string? RespPassword { get; init; }
     /// <summary>Task worker processes (Octane::concurrently, ticks); 0 = none.</summary>
     public int TaskWorkers { get; init; }
+    /// <summary>Port of the cluster endpoint (gRPC); 0 = this node is not in a cluster.</summary>
+    public int ClusterPort { get; init; }
+    /// <summary>Address the cluster endpoint binds.</summary>
+    public string ClusterHost { get; init; } = "127.0.0.1";
+    /// <summary>host:port other nodes reach this one at; default ClusterHost:ClusterPort.</summary>
+    public string? ClusterAdvertise { get; init; }
+    /// <summary>host:port of nodes to join through.</summary>
+    public IReadOnlyList<string> Seeds { get; init; } = [];
+    /// <summary>Shared secret of the cluster (--cluster-secret or ASKR_CLUSTER_SECRET).</summary>
+    public string? ClusterSecret { get; init; }
     /// <summary>The store file a worker maps (set by the supervisor, not by users).</summary>
     public string? StorePath { get; init; }
 

@@ -82,6 +82,7 @@ public sealed class LogWriter : IDisposable
         }
     }
 
+    public void Debug(string message) => Log(LogLevel.Debug, message);
     public void Info(string message) => Log(LogLevel.Info, message);
     public void Warning(string message) => Log(LogLevel.Warning, message);
     public void Error(string message) => Log(LogLevel.Error, message);

@@ -19,6 +19,23 @@ public sealed class SupervisorStatus
     [JsonPropertyName("workers")] public List<WorkerStatus> Workers { get; init; } = [];
     [JsonPropertyName("requests_total")] public long RequestsTotal => Workers.Sum(w => w.Requests);
     [JsonPropertyName("restarts")] public long Restarts { get; init; }
+    /// <summary>This node's view of its cluster; null when it is not in one.</summary>
+    [JsonPropertyName("cluster")] public ClusterStatus? Cluster { get; init; }
+}
+
+public sealed class ClusterStatus
+{
+    [JsonPropertyName("node_id")] public string NodeId { get; init; } = "";
+    [JsonPropertyName("members")] public List<MemberStatus> Members { get; init; } = [];
+}
+
+public sealed class MemberStatus
+{
+    [JsonPropertyName("node_id")] public string NodeId { get; init; } = "";
+    [JsonPropertyName("address")] public string Address { get; init; } = "";
+    /// <summary>alive, suspect, dead or left (SWIM).</summary>
+    [JsonPropertyName("status")] public string Status { get; init; } = "";
+    [JsonPropertyName("incarnation")] public ulong Incarnation { get; init; }
 }
 
 public sealed class WorkerStatus

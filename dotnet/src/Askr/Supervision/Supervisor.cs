@@ -34,6 +34,7 @@ internal sealed class Supervisor : IAsyncDisposable
     private ListenSockets? _sockets;
     private TableStore? _store;
     private Resp.RespServer? _resp;
+    private Cluster.ClusterNode? _cluster;
 
     /// <summary>The node's table store (null without --tables).</summary>
     public TableStore? Store => _store;
@@ -80,6 +81,26 @@ internal sealed class Supervisor : IAsyncDisposable
             catch (Exception e) when (e is FormatException or IOException or ArgumentException)
             {
                 _log.Error($"--tables {_options.TablesConfig}: {e.Message}");
+                return 1;
+            }
+        }
+        if (_options.ClusterPort > 0 && _store is not null)
+        {
+            var advertise = _options.ClusterAdvertise ?? $"{_options.ClusterHost}:{_options.ClusterPort}";
+            try
+            {
+                _cluster = new Cluster.ClusterNode(_store, new Cluster.ClusterOptions
+                {
+                    Bind = new System.Net.IPEndPoint(WorkerHost.ResolveHost(_options.ClusterHost), _options.ClusterPort),
+                    Advertise = advertise,
+                    Seeds = _options.Seeds,
+                    Secret = _options.ClusterSecret!,
+                }, _log);
+                await _cluster.StartAsync();
+            }
+            catch (Exception e) when (e is IOException or SocketException or InvalidOperationException)
+            {
+                _log.Error($"cannot serve the cluster endpoint on {_options.ClusterHost}:{_options.ClusterPort}: {e.GetBaseException().Message}");
                 return 1;
             }
         }
@@ -375,6 +396,11 @@ internal sealed class Supervisor : IAsyncDisposable
             Host = _options.Host,
             Port = Port,
             Restarts = Interlocked.Read(ref _restarts),
+            Cluster = _cluster is null ? null : new ClusterStatus
+            {
+                NodeId = _cluster.NodeId.ToString("x16"),
+                Members = _cluster.Members().Select(m => new MemberStatus { NodeId = m.Id.ToString("x16"), Address = m.Address, Status = m.Status.ToString().ToLowerInvariant(), Incarnation = m.Incarnation }).ToList(),
+            },
             Workers = workers.Where(w => w is not null).Select(w => new WorkerStatus
             {
                 Slot = w!.Slot,
@@ -392,6 +418,7 @@ internal sealed class Supervisor : IAsyncDisposable
     {
         _hub.Dispose();
         if (_resp is not null) await _resp.DisposeAsync();
+        if (_cluster is not null) await _cluster.DisposeAsync();
         if (_admin is not null) await _admin.DisposeAsync();
         _controlListener?.Dispose();
         try { File.Delete(_controlPath); } catch (IOException) { }

@@ -19,6 +19,8 @@ public sealed class ColumnState
     public long SetClock { get; init; }
     public long IntBase { get; init; }
     public double FloatBase { get; init; }
+    /// <summary>A float column (its base is <see cref="FloatBase"/>); false for int and string columns.</summary>
+    public bool IsFloat { get; init; }
     public byte[]? Bytes { get; init; }
     public IReadOnlyList<CounterShare> Shares { get; init; } = [];
 }

@@ -87,7 +87,7 @@ public sealed unsafe partial class SharedTable
                     ? new CounterShare(self, epoch, meta[2], 0, *(double*)(meta + 1))
                     : new CounterShare(self, epoch, meta[2], meta[1], 0));
             columns[i] = isFloat
-                ? new ColumnState { Index = i, SetClock = epoch, FloatBase = *(double*)value - *(double*)(meta + 1) - remote.Float, Shares = shares }
+                ? new ColumnState { Index = i, SetClock = epoch, IsFloat = true, FloatBase = *(double*)value - *(double*)(meta + 1) - remote.Float, Shares = shares }
                 : new ColumnState { Index = i, SetClock = epoch, IntBase = unchecked(*(long*)value - meta[1] - remote.Int), Shares = shares };
         }
         return new RowState
