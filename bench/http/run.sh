@@ -341,6 +341,13 @@ label() { case $1 in fpm) echo "nginx + php-fpm";; askr) echo "askr";; kestrel) 
     echo "(W=$WORKERS, $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s on the same machine, $ROUNDS round(s), median shown;"
     echo " bg idle = CPUs busy in the 1 s before the server's run, while it sat idle;"
     echo " bg run  = CPUs used by processes other than the server and wrk during the measurement)"
+    for t in "${target_list[@]}"; do
+        if [[ ${STATUS[$t]:-} == ok ]] && ((OTHER[$t] > 10)); then
+            echo "NOTE: other processes took more than 10 % of the CPUs while some servers were measured:"
+            echo "      these figures are disturbed (see bench/README.md, BENCH_QUIET_WAIT, BENCH_ROUNDS)."
+            break
+        fi
+    done
 } 
 
 mkdir -p "$RESULTS_DIR"
