@@ -11,6 +11,14 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "serve")
+        {
+            // The supervisor's sockets (RESP, cluster, control) complete on the socket engine's
+            // own threads instead of a thread-pool hop per read: half the CPU per RESP request
+            // (docs/resp.md). Read once, when the socket engine starts, hence here. Workers are
+            // started without it (Supervisor.Spawn).
+            Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+        }
         NativeLoader.Register();
 
         var root = new RootCommand("askr: a C# runtime that embeds PHP and serves Laravel Octane apps with Kestrel.");

@@ -116,11 +116,10 @@ internal sealed partial class RespSession
         {
             if (!TryEncodeColumn(ref w, table, row, cmd[i], cmd[i + 1])) return;
         }
-        var existed = table.Table.Exists(key);
-        var status = table.Table.Set(key, row);
+        var status = table.Table.Set(key, row, out var created);
         if (status != WriteStatus.Ok) WriteWriteError(ref w, status, table);
         else if (hmset) w.WriteOk();
-        else w.WriteInteger(existed ? 0 : BitOperations.PopCount(row.Present));
+        else w.WriteInteger(created ? BitOperations.PopCount(row.Present) : 0);
     }
 
     /// <summary>Puts a field's value into the row buffer, parsed to its column's type; false (error written) if it does not fit.</summary>

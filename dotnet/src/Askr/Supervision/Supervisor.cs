@@ -181,6 +181,7 @@ internal sealed class Supervisor : IAsyncDisposable
         }
         psi.ArgumentList.Add("--control"); psi.ArgumentList.Add(_controlPath);
         foreach (var a in (options with { StorePath = _store?.Path }).ToArguments()) psi.ArgumentList.Add(a);
+        psi.Environment.Remove("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS");
         psi.Environment["ASKR_WORKER_SLOT"] = slot.ToString();
         psi.Environment["ASKR_WORKER_ID"] = id.ToString();
         psi.Environment["ASKR_WORKER_KIND"] = isTask ? "task" : "http";

@@ -133,8 +133,14 @@ public sealed unsafe partial class SharedTable
     /// schema says (the shim encodes PHP values straight into one); bit i of
     /// <paramref name="present"/> marks column i as given.
     /// </summary>
-    public WriteStatus Set(ReadOnlySpan<byte> key, byte* columnArea, ulong present)
+    public WriteStatus Set(ReadOnlySpan<byte> key, byte* columnArea, ulong present) => Set(key, columnArea, present, out _);
+
+    /// <summary>As <see cref="Set(ReadOnlySpan{byte}, RowBuffer)"/>, telling whether the row was created (atomically with the write).</summary>
+    public WriteStatus Set(ReadOnlySpan<byte> key, RowBuffer values, out bool created) => Set(key, values.Pointer, values.Present, out created);
+
+    private WriteStatus Set(ReadOnlySpan<byte> key, byte* columnArea, ulong present, out bool created)
     {
+        created = false;
         if (!KeyOk(key)) return WriteStatus.BadKey;
         var hash = Hash(key);
         var lockWord = LockBucket(hash, out var head);
@@ -146,10 +152,12 @@ public sealed unsafe partial class SharedTable
             {
                 row = Insert(head, key);
                 if (row == null) return WriteStatus.Full;
+                created = true;
             }
             else if (IsTombstone(row))
             {
                 Revive(row);
+                created = true;
             }
             var columns = Schema.Columns;
             for (var i = 0; i < columns.Count; i++)
