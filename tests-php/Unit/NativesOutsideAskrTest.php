@@ -30,6 +30,7 @@ class NativesOutsideAskrTest extends TestCase
             'table_exists' => ['table_exists(1, "k")'],
             'table_count' => ['table_count(1)'],
             'table_scan' => ['table_scan(1, 0, 10)'],
+            'dispatch_tasks' => ['dispatch_tasks(["x"])'],
         ];
     }
 

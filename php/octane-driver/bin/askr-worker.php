@@ -15,12 +15,19 @@
 | `octane:start --server=askr`), MAX_REQUESTS (optional, 0 or unset: no limit),
 | ASKR_TABLES_FILE (optional: the tables JSON askr was started with; its tables are
 | opened and given to the application as Octane's WorkerState->tables and
-| 'octane.cacheTable', see docs/tables-php.md).
+| 'octane.cacheTable', see docs/tables-php.md), ASKR_WORKER_KIND (set by the
+| runtime: "task" in the task workers of `askr serve --task-workers`, which run
+| Octane's tasks and ticks instead of HTTP requests, see docs/tasks.md),
+| ASKR_TASK_WORKERS (set by octane:start: how many task workers askr runs).
 |
 */
 
 use Askr\Octane\Askr\AskrClient;
+use Askr\Octane\Askr\RuntimeNatives;
 use Askr\Octane\Tables\WorkerTables;
+use Askr\Octane\Tasks\TaskWorkerClient;
+use Askr\Octane\Tasks\TaskWorkerLoop;
+use Askr\Octane\Tasks\WorkerTasks;
 use Laravel\Octane\ApplicationFactory;
 use Laravel\Octane\Exceptions\DdException;
 use Laravel\Octane\Stream;
@@ -65,7 +72,8 @@ if (! is_file($autoloadFile = $basePath.'/vendor/autoload.php')) {
 
 require_once $autoloadFile;
 
-$client = new AskrClient();
+$isTaskWorker = WorkerTasks::isTaskWorker($askrEnv('ASKR_WORKER_KIND'));
+$client = $isTaskWorker ? new TaskWorkerClient() : new AskrClient();
 $maxRequests = (int) ($askrEnv('MAX_REQUESTS') ?? 0);
 $requestCount = 0;
 
@@ -73,7 +81,10 @@ try {
     $tables = WorkerTables::fromFile($askrEnv('ASKR_TABLES_FILE'));
 
     $worker = new Worker(new ApplicationFactory($basePath), $client);
-    $worker->boot($tables->initialInstances());
+    $worker->boot(array_merge(
+        $tables->initialInstances(),
+        WorkerTasks::initialInstances($isTaskWorker, null, $askrEnv('ASKR_TASK_WORKERS')),
+    ));
 
     unset($tables);
 } catch (Throwable $e) {
@@ -86,7 +97,12 @@ try {
     Stream::shutdown($e);
 
     try {
-        if ($client->nextRequest() !== null) {
+        if ($isTaskWorker) {
+            // The task (or tick) waiting for this worker fails at once instead of at its deadline.
+            if ((new RuntimeNatives())->takeRequest() !== null) {
+                (new RuntimeNatives())->sendResponse(500, [], 'the application could not boot in the task worker: '.$e->getMessage());
+            }
+        } elseif ($client->nextRequest() !== null) {
             $client->sendError();
         }
     } catch (Throwable $answerFailure) {
@@ -94,6 +110,26 @@ try {
     }
 
     exit(1);
+}
+
+if ($isTaskWorker) {
+    try {
+        $reportFailure = static function (Throwable $e) use ($worker): void {
+            Stream::throwable($e);
+            $worker->application()->make(Illuminate\Contracts\Debug\ExceptionHandler::class)->report($e);
+        };
+
+        (new TaskWorkerLoop(
+            $worker,
+            new RuntimeNatives(),
+            $reportFailure,
+            (bool) $worker->application()->make('config')->get('octane.tick', true),
+        ))->run($maxRequests);
+    } finally {
+        $worker->terminate();
+    }
+
+    return;
 }
 
 try {

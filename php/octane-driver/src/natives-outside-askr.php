@@ -100,3 +100,10 @@ if (! \function_exists('Ephpm\Octane\table_open')) {
         throw outside_askr('table_scan');
     }
 }
+
+if (! \function_exists('Ephpm\Octane\dispatch_tasks')) {
+    function dispatch_tasks(array $payloads, int $timeoutMs = 3000, bool $wait = true): array
+    {
+        throw outside_askr('dispatch_tasks');
+    }
+}

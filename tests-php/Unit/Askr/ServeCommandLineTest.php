@@ -38,6 +38,37 @@ class ServeCommandLineTest extends TestCase
         ], ServeCommandLine::arguments($this->options()));
     }
 
+    public function test_task_workers_are_passed_when_given(): void
+    {
+        $this->assertSame(['--task-workers', '3'], array_slice(ServeCommandLine::arguments($this->options(['taskWorkers' => 3])), -2));
+        $this->assertSame(['--task-workers', '0'], array_slice(ServeCommandLine::arguments($this->options(['taskWorkers' => '0'])), -2));
+        $this->assertNotContains('--task-workers', ServeCommandLine::arguments($this->options()));
+    }
+
+    public function test_task_workers_auto_is_one_per_core_and_zero_means_none(): void
+    {
+        $cores = fn () => 6;
+
+        $this->assertSame(6, ServeCommandLine::taskWorkers('auto', $cores));
+        $this->assertSame(6, ServeCommandLine::taskWorkers(null, $cores));
+        $this->assertSame(6, ServeCommandLine::taskWorkers('', $cores));
+        $this->assertSame(0, ServeCommandLine::taskWorkers('0', $cores));
+        $this->assertSame(2, ServeCommandLine::taskWorkers(2, $cores));
+        $this->assertGreaterThanOrEqual(1, ServeCommandLine::cores());
+    }
+
+    public function test_task_workers_refuse_anything_else(): void
+    {
+        foreach (['-1', 'many', '1.5'] as $value) {
+            try {
+                ServeCommandLine::taskWorkers($value);
+                $this->fail("--task-workers={$value} was accepted");
+            } catch (InvalidArgumentException $e) {
+                $this->assertStringContainsString('--task-workers must be auto, 0 (none) or a positive number', $e->getMessage());
+            }
+        }
+    }
+
     public function test_the_tables_file_and_the_resp_port_are_passed_when_given(): void
     {
         $arguments = ServeCommandLine::arguments($this->options(['tables' => '/srv/app/storage/logs/askr-tables.json', 'respPort' => '6380']));

@@ -2,6 +2,9 @@
 
 namespace Askr\Octane\Askr;
 
+use Askr\Octane\Tasks\TaskNatives;
+
+use function Ephpm\Octane\dispatch_tasks;
 use function Ephpm\Octane\finish_response;
 use function Ephpm\Octane\on_tick;
 use function Ephpm\Octane\send_chunk;
@@ -21,7 +24,7 @@ use function Ephpm\Octane\take_request;
  * The natives as the askr runtime registers them. Outside `askr serve` every call
  * throws the RuntimeException of src/natives-outside-askr.php.
  */
-final class RuntimeNatives implements Natives, TableNatives
+final class RuntimeNatives implements Natives, TableNatives, TaskNatives
 {
     public function takeRequest(): ?array
     {
@@ -91,5 +94,10 @@ final class RuntimeNatives implements Natives, TableNatives
     public function tableScan(int $handle, int $cursor, int $count): array
     {
         return table_scan($handle, $cursor, $count);
+    }
+
+    public function dispatchTasks(array $payloads, int $timeoutMs = 3000, bool $wait = true): array
+    {
+        return dispatch_tasks($payloads, $timeoutMs, $wait);
     }
 }

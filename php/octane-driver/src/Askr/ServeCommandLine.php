@@ -23,9 +23,10 @@ class ServeCommandLine
     /**
      * @param  array{binary: string, root: string, workerScript: string, host: string, port: int|string,
      *     workers?: int|string|null, maxRequests?: int|string|null, adminPort: int|string, logLevel?: string|null,
-     *     tables?: string|null, respPort?: int|string|null}  $options
+     *     tables?: string|null, respPort?: int|string|null, taskWorkers?: int|string|null}  $options
      *        `workers` "auto" or empty leaves the count to askr (one per core); `maxRequests` 0 never recycles;
-     *        `tables` is the tables JSON file (docs/tables-php.md); `respPort` the RESP endpoint's port (empty: none).
+     *        `tables` is the tables JSON file (docs/tables-php.md); `respPort` the RESP endpoint's port (empty: none);
+     *        `taskWorkers` the task worker count (docs/tasks.md): a number (0: none), "auto" / empty: one per core.
      * @return list<string>
      *
      * @throws InvalidArgumentException for a value askr would reject.
@@ -73,7 +74,46 @@ class ServeCommandLine
             array_push($arguments, '--resp-port', (string) static::positive('resp-port', $respPort));
         }
 
+        if (array_key_exists('taskWorkers', $options)) {
+            array_push($arguments, '--task-workers', (string) static::taskWorkers($options['taskWorkers']));
+        }
+
         return $arguments;
+    }
+
+    /**
+     * The number of task workers for Octane's --task-workers: "auto" (Octane's default) or empty
+     * is one per core, as Octane's Swoole server counts them; 0 runs none.
+     *
+     * @param  (callable(): int)|null  $cores
+     *
+     * @throws InvalidArgumentException for anything else than "auto" or a number >= 0.
+     */
+    public static function taskWorkers(int|string|null $value, ?callable $cores = null): int
+    {
+        if ($value === null || $value === '' || $value === 'auto') {
+            return max(1, ($cores ?? [static::class, 'cores'])());
+        }
+
+        if (filter_var($value, FILTER_VALIDATE_INT, ['options' => ['min_range' => 0]]) === false) {
+            throw new InvalidArgumentException("--task-workers must be auto, 0 (none) or a positive number, [{$value}] given.");
+        }
+
+        return (int) $value;
+    }
+
+    /**
+     * The CPUs this process may run on (nproc), else the processors in /proc/cpuinfo, else 1.
+     */
+    public static function cores(): int
+    {
+        if (function_exists('shell_exec') && is_numeric($nproc = trim((string) @shell_exec('nproc 2>/dev/null')))) {
+            return max(1, (int) $nproc);
+        }
+
+        $cpuinfo = @file_get_contents('/proc/cpuinfo');
+
+        return $cpuinfo ? max(1, preg_match_all('/^processor\s*:/m', $cpuinfo)) : 1;
     }
 
     protected static function positive(string $option, int|string $value): int

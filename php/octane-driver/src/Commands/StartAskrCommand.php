@@ -29,7 +29,7 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
                     {--host=127.0.0.1 : The IP address the server should bind to}
                     {--port= : The port the server should be available on}
                     {--workers=auto : The number of workers that should be available to handle requests}
-                    {--task-workers=auto : The number of task workers (askr: not used yet)}
+                    {--task-workers=auto : The number of task workers that should be available to handle tasks (auto: one per core; 0: none)}
                     {--max-requests=500 : The number of requests a worker handles before it is recycled}
                     {--admin-port= : The port of askr\'s admin endpoint on 127.0.0.1 [default: a free port]}
                     {--log-level= : Log messages at or above the specified log level}
@@ -60,15 +60,19 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             return 1;
         }
 
-        if (! in_array($this->option('task-workers'), ['auto', null, ''], true)) {
-            $this->warn('askr does not run task workers yet (Octane::concurrently arrives later); --task-workers is ignored.');
-        }
-
         $adminPort = (int) ($this->option('admin-port') ?: config('octane.askr.admin_port') ?: static::freePort());
 
         try {
             $tablesFile = $this->writeTablesFile();
         } catch (InvalidArgumentException|RuntimeException $e) {
+            $this->error($e->getMessage());
+
+            return 1;
+        }
+
+        try {
+            $taskWorkers = ServeCommandLine::taskWorkers($this->option('task-workers'));
+        } catch (InvalidArgumentException $e) {
             $this->error($e->getMessage());
 
             return 1;
@@ -86,9 +90,10 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'logLevel' => $this->option('log-level') ?: config('octane.askr.log_level'),
             'tables' => $tablesFile,
             'respPort' => $this->option('resp-port') ?: config('octane.askr.resp_port') ?: env('ASKR_RESP_PORT'),
+            'taskWorkers' => $taskWorkers,
         ]);
 
-        $this->writeServerStateFile($serverStateFile, $adminPort);
+        $this->writeServerStateFile($serverStateFile, $adminPort, $taskWorkers);
 
         $this->forgetEnvironmentVariables();
 
@@ -97,6 +102,7 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'APP_BASE_PATH' => base_path(),
             'LARAVEL_OCTANE' => 1,
             'ASKR_TABLES_FILE' => $tablesFile,
+            'ASKR_TASK_WORKERS' => $taskWorkers,
         ], null, null))->start();
 
         $serverStateFile->writeProcessId($server->getPid());
@@ -170,7 +176,7 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
         return $port;
     }
 
-    protected function writeServerStateFile(ServerStateFile $serverStateFile, int $adminPort): void
+    protected function writeServerStateFile(ServerStateFile $serverStateFile, int $adminPort, int $taskWorkers): void
     {
         $serverStateFile->writeState([
             'appName' => config('app.name', 'Laravel'),
@@ -179,6 +185,7 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'adminHost' => '127.0.0.1',
             'adminPort' => $adminPort,
             'workers' => $this->option('workers'),
+            'taskWorkers' => $taskWorkers,
             'maxRequests' => $this->option('max-requests'),
             'octaneConfig' => config('octane'),
         ]);

@@ -1,0 +1,131 @@
+<?php
+
+namespace Askr\Octane\Tasks;
+
+use Askr\Octane\Askr\Natives;
+use Closure;
+use Laravel\Octane\Exceptions\TaskExceptionResult;
+use Laravel\Octane\Worker;
+use Throwable;
+
+/**
+ * The loop of an askr task worker (ASKR_WORKER_KIND=task), what Swoole's onTask handler is for
+ * Octane's Swoole server: take_request() hands it envelopes with method
+ *
+ * - "TASK": the body is one task serialized by AskrTaskDispatcher. It runs through Octane's
+ *   Worker::handleTask() (TaskReceived / TaskTerminated, the app's state reset, a task's
+ *   exception reported and returned as a TaskExceptionResult), and the serialized result is the
+ *   answer. A result that cannot be serialized, or a payload that cannot be unserialized, is
+ *   answered with a TaskExceptionResult that says so: the caller gets a TaskException.
+ * - "TICK": once a second per node, to one task worker. Worker::handleTick() fires Octane's
+ *   TickReceived, on which Octane::tick() callbacks and the octane cache store's interval()
+ *   entries run. Exceptions are reported; the next tick runs as usual.
+ *
+ * Every envelope is answered exactly once with status 200, whatever happens in between: nothing a
+ * task does (short of killing the process) ends the loop.
+ */
+final class TaskWorkerLoop
+{
+    /** Tasks handled (ticks not counted). */
+    public int $tasks = 0;
+
+    public int $ticks = 0;
+
+    /**
+     * @param  Closure(Throwable): void  $report  How failures outside the application's own handling are reported.
+     * @param  bool  $handleTicks  false: ticks are answered without running (config('octane.tick') === false).
+     */
+    public function __construct(
+        private Worker $worker,
+        private Natives $natives,
+        private Closure $report,
+        private bool $handleTicks = true,
+    ) {
+    }
+
+    /**
+     * Handles envelopes until the runtime shuts the worker down (take_request() returns null), or
+     * after $maxTasks tasks (0: no limit).
+     */
+    public function run(int $maxTasks = 0): void
+    {
+        while (($maxTasks <= 0 || $this->tasks < $maxTasks) && ($envelope = $this->natives->takeRequest()) !== null) {
+            $this->handle($envelope);
+        }
+    }
+
+    public function handle(array $envelope): void
+    {
+        $method = $envelope['method'] ?? null;
+
+        if ($method === 'TICK') {
+            $this->ticks++;
+            $this->tick();
+            $this->natives->sendResponse(200, [], '');
+
+            return;
+        }
+
+        $this->tasks++;
+
+        try {
+            $answer = $method === 'TASK'
+                ? $this->task((string) ($envelope['body'] ?? ''))
+                : $this->failure(new InvalidTaskPayloadException(sprintf(
+                    "askr's task worker received an envelope with method [%s]; it only handles TASK and TICK.",
+                    is_string($method) ? $method : get_debug_type($method)
+                )));
+        } catch (Throwable $e) {
+            // Not the task's own exception (handleTask() returns those): a failure around it,
+            // e.g. in a WorkerErrorOccurred listener.
+            $answer = $this->failure($e);
+        }
+
+        $this->natives->sendResponse(200, [], $answer);
+    }
+
+    private function task(string $payload): string
+    {
+        try {
+            $task = TaskPayloads::decodeTask($payload);
+        } catch (InvalidTaskPayloadException $e) {
+            return $this->failure($e);
+        }
+
+        return TaskPayloads::encodeResult($this->worker->handleTask($task));
+    }
+
+    private function tick(): void
+    {
+        if (! $this->handleTicks) {
+            return;
+        }
+
+        try {
+            // handleTick() reports what TickReceived listeners throw (WorkerErrorOccurred), and
+            // Octane::tick() callbacks report their own exceptions.
+            $this->worker->handleTick();
+        } catch (Throwable $e) {
+            $this->reportSafely($e);
+        }
+    }
+
+    /**
+     * Reports $e and returns the answer that rethrows it in the caller.
+     */
+    private function failure(Throwable $e): string
+    {
+        $this->reportSafely($e);
+
+        return TaskPayloads::encodeResult(TaskExceptionResult::from($e));
+    }
+
+    private function reportSafely(Throwable $e): void
+    {
+        try {
+            ($this->report)($e);
+        } catch (Throwable) {
+            // Reporting must not take the task worker down.
+        }
+    }
+}
