@@ -99,6 +99,16 @@ return [
             'name' => 'string:10',
             'n' => 'int',
         ],
+        // Counted by the ticks of AppServiceProvider (rows 'every-second', 'every-two-seconds').
+        'ticks:10' => [
+            'count' => 'int',
+            'last' => 'float',
+        ],
+        // Written by the fire-and-forget task of /api/tasks/dispatch.
+        'dispatched:100' => [
+            'pid' => 'int',
+            'at' => 'float',
+        ],
     ],
 
     'watch' => [

@@ -33,3 +33,19 @@ Route::controller(\App\Http\Controllers\SharedStateController::class)->group(fun
     Route::get('/cache/many', 'cacheMany');
     Route::get('/cache/interval', 'cacheInterval');
 });
+
+// Octane's tasks and ticks (askr's task workers): docs/tasks.md.
+Route::controller(\App\Http\Controllers\TasksController::class)->prefix('tasks')->group(function () {
+    Route::get('/concurrently', 'concurrently');
+    Route::get('/trivial', 'trivial');
+    Route::get('/exception', 'throwing'); // not 'exception': class_exists('exception') is true, Laravel would take it for a class
+    Route::get('/timeout', 'timeout');
+    Route::get('/partial', 'partial');
+    Route::get('/crash', 'crash');
+    Route::get('/unserializable', 'unserializable');
+    Route::get('/nested', 'nested');
+    Route::get('/dispatch', 'dispatch');
+    Route::get('/dispatched', 'dispatched');
+    Route::get('/ticks', 'ticks');
+    Route::get('/interval', 'interval');
+});
