@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Octane::concurrently() on askr's task workers: starts the example app (examples/laravel) with
+# `php artisan octane:start --server=askr --workers 1 --task-workers 3` and measures, from inside
+# PHP (the route times the concurrently() call with hrtime and returns it):
+#   sleep100  three tasks that each sleep 100 ms   (target: resolved in <= 130 ms)
+#   trivial   three tasks that return a constant   (target: <= 1 ms at p50)
+# over BENCH_REQUESTS requests each, one at a time, the two cases interleaved, after a warm-up.
+# Prints p50/p90/p99/max in ms (and the client-side request latency), writes the JSON to
+# bench/results/tasks-<date>.json. See docs/tasks.md.
+#
+# Environment (all optional):
+#   ASKR_BINARY         askr executable (default: <repo>/build/askr/askr)
+#   OCTANE_PATH         laravel/octane source (default ~/.cache/askr/octane-1.5.6)
+#   BENCH_REQUESTS      measured requests per case (default 200)
+#   BENCH_WARMUP        warm-up requests per case, not measured (default 30)
+#   BENCH_TASK_WORKERS  task workers (default 3)
+#   BENCH_PORT          first port tried on 127.0.0.1 (default 18480)
+#   BENCH_RESULTS_DIR   where the JSON goes (default: <repo>/bench/results)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BENCH=$(dirname "$HERE")
+REPO=$(dirname "$BENCH")
+APP=$REPO/examples/laravel
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+source "$BENCH/lib/common.sh"
+
+ASKR_BINARY=${ASKR_BINARY:-$REPO/build/askr/askr}
+REQUESTS=${BENCH_REQUESTS:-200}
+WARMUP=${BENCH_WARMUP:-30}
+TASK_WORKERS=${BENCH_TASK_WORKERS:-3}
+RESULTS_DIR=${BENCH_RESULTS_DIR:-$REPO/bench/results}
+
+[[ -x $ASKR_BINARY ]] || die "askr not found at $ASKR_BINARY: run scripts/build.sh (or set ASKR_BINARY)"
+need curl curl
+need php php8.2-cli
+[[ -f $APP/vendor/autoload.php && -f $APP/.env ]] || sh "$APP/setup.sh" >&2 || die "examples/laravel/setup.sh failed"
+
+trap stop_all EXIT
+bench_init_tmp
+
+PORT=$(free_port "${BENCH_PORT:-18480}") || die "no free port"
+ADMIN_PORT=$(free_port $((PORT + 1))) || die "no free admin port"
+log "octane:start --server=askr --workers 1 --task-workers $TASK_WORKERS on 127.0.0.1:$PORT ($REQUESTS requests per case, $WARMUP warm-up)"
+cd "$APP"
+start_server "$BENCH_TMP/server.log" env ASKR_BINARY="$ASKR_BINARY" php artisan octane:start --server=askr \
+    --host=127.0.0.1 --port="$PORT" --admin-port="$ADMIN_PORT" --workers=1 --task-workers="$TASK_WORKERS" --max-requests=0
+SERVER=$SERVER_PID
+wait_http "$SERVER" "http://127.0.0.1:$PORT/api/json" '{"hello":"world"}' 60 || { cat "$BENCH_TMP/server.log" >&2; die "the server did not start"; }
+
+mkdir -p "$RESULTS_DIR"
+OUT="$RESULTS_DIR/tasks-$(date +%Y%m%d-%H%M%S).json"
+php -r '
+    [, $base, $requests, $warmup, $taskWorkers, $out, $askr] = $argv;
+    $cases = ["sleep100" => "/api/tasks/concurrently?ms=100", "trivial" => "/api/tasks/trivial"];
+    $get = function (string $path) use ($base): array {
+        $start = hrtime(true);
+        $body = file_get_contents($base.$path);
+        $client = (hrtime(true) - $start) / 1e6;
+        $answer = json_decode((string) $body, true);
+        if (! isset($answer["results"], $answer["elapsed_ms"])) {
+            fwrite(STDERR, "unexpected answer from {$path}: {$body}\n");
+            exit(1);
+        }
+        return [$answer["elapsed_ms"], $client, $answer["results"]];
+    };
+    for ($i = 0; $i < $warmup; $i++) {
+        foreach ($cases as $path) { $get($path); }
+    }
+    $samples = array_fill_keys(array_keys($cases), ["concurrently" => [], "request" => []]);
+    $pids = [];
+    for ($i = 0; $i < $requests; $i++) {
+        foreach ($cases as $case => $path) {
+            [$elapsed, $client, $results] = $get($path);
+            $samples[$case]["concurrently"][] = $elapsed;
+            $samples[$case]["request"][] = $client;
+            if ($case === "sleep100") { foreach ($results as $r) { $pids[$r["pid"]] = true; } }
+        }
+    }
+    $pct = function (array $values, float $p): float {
+        sort($values);
+        return $values[(int) min(count($values) - 1, max(0, ceil($p / 100 * count($values)) - 1))];
+    };
+    $summary = [];
+    foreach ($samples as $case => $series) {
+        foreach ($series as $what => $values) {
+            $summary[$case][$what] = [
+                "p50" => $pct($values, 50), "p90" => $pct($values, 90), "p99" => $pct($values, 99),
+                "min" => min($values), "max" => max($values), "mean" => array_sum($values) / count($values),
+            ];
+        }
+    }
+    $result = [
+        "date" => date(DATE_ATOM), "requests" => (int) $requests, "warmup" => (int) $warmup,
+        "http_workers" => 1, "task_workers" => (int) $taskWorkers, "task_worker_pids_seen" => count($pids),
+        "targets" => ["sleep100_p50_ms" => 130, "trivial_p50_ms" => 1],
+        "summary_ms" => $summary, "samples_ms" => $samples,
+        "machine" => ["nproc" => (int) shell_exec("nproc"), "loadavg" => trim(file_get_contents("/proc/loadavg")), "php" => PHP_VERSION, "askr" => $askr],
+    ];
+    file_put_contents($out, json_encode($result, JSON_PRETTY_PRINT | JSON_PRESERVE_ZERO_FRACTION)."\n");
+    printf("%-10s %-26s %9s %9s %9s %9s\n", "case", "measured", "p50", "p90", "p99", "max");
+    foreach ($summary as $case => $series) {
+        foreach ($series as $what => $s) {
+            printf("%-10s %-26s %9.2f %9.2f %9.2f %9.2f\n", $case, $what === "concurrently" ? "concurrently() (in PHP)" : "request (client)", $s["p50"], $s["p90"], $s["p99"], $s["max"]);
+        }
+    }
+    printf("targets: 3 x 100 ms resolved in <= 130 ms (p50 %.2f: %s); trivial overhead <= 1 ms at p50 (%.2f: %s)\n",
+        $summary["sleep100"]["concurrently"]["p50"], $summary["sleep100"]["concurrently"]["p50"] <= 130 ? "met" : "NOT met",
+        $summary["trivial"]["concurrently"]["p50"], $summary["trivial"]["concurrently"]["p50"] <= 1 ? "met" : "NOT met");
+    printf("%d requests per case, 1 HTTP worker, %d task workers (%d seen), load average before: %s\n", $requests, $taskWorkers, count($pids), $result["machine"]["loadavg"]);
+' "http://127.0.0.1:$PORT" "$REQUESTS" "$WARMUP" "$TASK_WORKERS" "$OUT" "$ASKR_BINARY"
+log "wrote $OUT"
