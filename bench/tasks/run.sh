@@ -50,6 +50,7 @@ wait_http "$SERVER" "http://127.0.0.1:$PORT/api/json" '{"hello":"world"}' 60 || 
 
 mkdir -p "$RESULTS_DIR"
 OUT="$RESULTS_DIR/tasks-$(date +%Y%m%d-%H%M%S).json"
+# shellcheck disable=SC2016  # the single-quoted text is PHP code, not shell
 php -r '
     [, $base, $requests, $warmup, $taskWorkers, $out, $askr] = $argv;
     $cases = ["sleep100" => "/api/tasks/concurrently?ms=100", "trivial" => "/api/tasks/trivial"];
