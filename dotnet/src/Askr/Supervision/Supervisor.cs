@@ -185,6 +185,7 @@ internal sealed class Supervisor : IAsyncDisposable
         psi.Environment["ASKR_WORKER_SLOT"] = slot.ToString();
         psi.Environment["ASKR_WORKER_ID"] = id.ToString();
         psi.Environment["ASKR_WORKER_KIND"] = isTask ? "task" : "http";
+        psi.Environment["ASKR_TASK_WORKERS"] = _options.TaskWorkers.ToString();
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start a worker process");
         var worker = new WorkerProcess(slot, id, process) { IsTask = isTask };
         _live[worker.Pid] = worker;
