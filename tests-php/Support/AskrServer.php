@@ -19,6 +19,9 @@ final class AskrServer
 
     public ?int $supervisorPid = null;
 
+    /** Environment the server was started with (and octane:stop needs). */
+    public array $env = [];
+
     private function __construct(public Process $process)
     {
     }
@@ -79,7 +82,7 @@ final class AskrServer
      *
      * @param  list<string>  $options  More octane:start options.
      */
-    public static function start(int $workers = 2, int $maxRequests = 500, array $options = []): self
+    public static function start(int $workers = 2, int $maxRequests = 500, array $options = [], array $env = []): self
     {
         self::skipUnlessRunnable();
 
@@ -94,11 +97,12 @@ final class AskrServer
             "--admin-port={$adminPort}",
             "--workers={$workers}",
             "--max-requests={$maxRequests}",
-        ], $options), self::appPath(), ['ASKR_BINARY' => self::binary(), 'OCTANE_PATH' => ASKR_TESTS_OCTANE_PATH], null, null);
+        ], $options), self::appPath(), ['ASKR_BINARY' => self::binary(), 'OCTANE_PATH' => ASKR_TESTS_OCTANE_PATH] + $env, null, null);
 
         $process->start();
 
         $server = new self($process);
+        $server->env = $env;
         $server->port = $port;
         $server->adminPort = $adminPort;
 
@@ -110,7 +114,7 @@ final class AskrServer
             }
         }, 60, 'the server to answer GET /json');
 
-        $state = json_decode((string) @file_get_contents(self::appPath().'/storage/logs/octane-server-state.json'), true);
+        $state = json_decode((string) @file_get_contents($env['OCTANE_STATE_FILE'] ?? self::appPath().'/storage/logs/octane-server-state.json'), true);
         $server->supervisorPid = $state['masterProcessId'] ?? null;
 
         return $server;
@@ -126,10 +130,16 @@ final class AskrServer
      */
     public static function artisan(string ...$arguments): Process
     {
+        return self::artisanWith([], ...$arguments);
+    }
+
+    /** As artisan(), with more environment variables (e.g. OCTANE_STATE_FILE of one of several servers). */
+    public static function artisanWith(array $env, string ...$arguments): Process
+    {
         $process = new Process(
             array_merge([(new PhpExecutableFinder)->find(), 'artisan'], $arguments),
             self::appPath(),
-            ['ASKR_BINARY' => self::binary()],
+            ['ASKR_BINARY' => self::binary()] + $env,
             null,
             60
         );
@@ -169,7 +179,7 @@ final class AskrServer
     public function stop(): void
     {
         if ($this->process->isRunning()) {
-            self::artisan('octane:stop', '--server=askr');
+            self::artisanWith($this->env, 'octane:stop', '--server=askr');
 
             $deadline = microtime(true) + 20;
 

@@ -24,6 +24,10 @@ use Laravel\Octane\Octane;
 return [
     'server' => env('OCTANE_SERVER', 'askr'),
 
+    // Where octane:start records the running server for octane:status/reload/stop; one per
+    // server when several run from this directory (the three-node cluster test does).
+    'state_file' => env('OCTANE_STATE_FILE', storage_path('logs/octane-server-state.json')),
+
     'https' => env('OCTANE_HTTPS', false),
 
     'askr' => [
@@ -35,6 +39,14 @@ return [
         'log_level' => env('ASKR_LOG_LEVEL'),
         // Port of askr's RESP (Redis protocol) endpoint over the tables, on 127.0.0.1; null: none.
         'resp_port' => env('ASKR_RESP_PORT'),
+        // Replicate the tables with other nodes (docs/cluster.md of the askr repository); port null: alone.
+        'cluster' => [
+            'port' => env('ASKR_CLUSTER_PORT'),
+            'host' => env('ASKR_CLUSTER_HOST'),
+            'advertise' => env('ASKR_CLUSTER_ADVERTISE'),
+            'seeds' => env('ASKR_CLUSTER_SEEDS'),
+            'secret' => env('ASKR_CLUSTER_SECRET'),
+        ],
     ],
 
     'listeners' => [

@@ -80,6 +80,20 @@ class ServeCommandLineTest extends TestCase
         $this->assertNotContains('--resp-port', $none);
     }
 
+    public function test_cluster_settings_are_passed_when_a_cluster_port_is_given_and_the_secret_never_is(): void
+    {
+        $arguments = ServeCommandLine::arguments($this->options(['cluster' => [
+            'port' => '7946', 'host' => '10.0.0.2', 'advertise' => 'node2:7946', 'seeds' => 'node1:7946', 'secret' => 'do-not-show-me-in-ps',
+        ]]));
+
+        $this->assertSame(['--cluster-port', '7946', '--cluster-host', '10.0.0.2', '--cluster-advertise', 'node2:7946', '--seeds', 'node1:7946'], array_slice($arguments, -8));
+        $this->assertNotContains('do-not-show-me-in-ps', $arguments);
+
+        $alone = ServeCommandLine::arguments($this->options(['cluster' => ['port' => null, 'seeds' => 'node1:7946']]));
+        $this->assertNotContains('--cluster-port', $alone);
+        $this->assertNotContains('--seeds', $alone);
+    }
+
     public function test_a_resp_port_must_be_a_port_number(): void
     {
         $this->expectException(InvalidArgumentException::class);

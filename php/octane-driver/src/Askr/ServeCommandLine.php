@@ -23,10 +23,13 @@ class ServeCommandLine
     /**
      * @param  array{binary: string, root: string, workerScript: string, host: string, port: int|string,
      *     workers?: int|string|null, maxRequests?: int|string|null, adminPort: int|string, logLevel?: string|null,
-     *     tables?: string|null, respPort?: int|string|null, taskWorkers?: int|string|null}  $options
+     *     tables?: string|null, respPort?: int|string|null, taskWorkers?: int|string|null,
+     *     cluster?: array{port?: int|string|null, host?: string|null, advertise?: string|null, seeds?: string|null}}  $options
      *        `workers` "auto" or empty leaves the count to askr (one per core); `maxRequests` 0 never recycles;
      *        `tables` is the tables JSON file (docs/tables-php.md); `respPort` the RESP endpoint's port (empty: none);
-     *        `taskWorkers` the task worker count (docs/tasks.md): a number (0: none), "auto" / empty: one per core.
+     *        `taskWorkers` the task worker count (docs/tasks.md): a number (0: none), "auto" / empty: one per core;
+     *        `cluster` this node's cluster endpoint and seeds (docs/cluster.md; empty port: not clustered). The
+     *        cluster secret is not a command-line argument: askr reads it from ASKR_CLUSTER_SECRET.
      * @return list<string>
      *
      * @throws InvalidArgumentException for a value askr would reject.
@@ -76,6 +79,18 @@ class ServeCommandLine
 
         if (array_key_exists('taskWorkers', $options)) {
             array_push($arguments, '--task-workers', (string) static::taskWorkers($options['taskWorkers']));
+        }
+
+        $cluster = $options['cluster'] ?? [];
+
+        if (($clusterPort = $cluster['port'] ?? null) !== null && $clusterPort !== '') {
+            array_push($arguments, '--cluster-port', (string) static::positive('cluster-port', $clusterPort));
+
+            foreach (['host' => '--cluster-host', 'advertise' => '--cluster-advertise', 'seeds' => '--seeds'] as $key => $flag) {
+                if (($value = $cluster[$key] ?? null) !== null && $value !== '') {
+                    array_push($arguments, $flag, (string) $value);
+                }
+            }
         }
 
         return $arguments;

@@ -91,6 +91,7 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'tables' => $tablesFile,
             'respPort' => $this->option('resp-port') ?: config('octane.askr.resp_port') ?: env('ASKR_RESP_PORT'),
             'taskWorkers' => $taskWorkers,
+            'cluster' => $cluster = static::clusterConfig(),
         ]);
 
         $this->writeServerStateFile($serverStateFile, $adminPort, $taskWorkers);
@@ -103,11 +104,33 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'LARAVEL_OCTANE' => 1,
             'ASKR_TABLES_FILE' => $tablesFile,
             'ASKR_TASK_WORKERS' => $taskWorkers,
+            // The secret reaches askr through its environment, never on its command line (ps).
+            'ASKR_CLUSTER_SECRET' => $cluster['secret'] ?? false,
         ], null, null))->start();
 
         $serverStateFile->writeProcessId($server->getPid());
 
         return $this->runServer($server, $inspector, 'askr');
+    }
+
+    /**
+     * This node's cluster settings (docs/cluster.md of the askr repository): config('octane.askr.cluster.*'),
+     * each falling back to its environment variable (ASKR_CLUSTER_PORT, _HOST, _ADVERTISE, _SEEDS, _SECRET).
+     *
+     * @return array{port: ?string, host: ?string, advertise: ?string, seeds: ?string, secret: ?string}
+     */
+    public static function clusterConfig(): array
+    {
+        $config = (array) config('octane.askr.cluster', []);
+        $value = static fn (string $key, string $env) => ($config[$key] ?? null) ?: (getenv($env) ?: null);
+
+        return [
+            'port' => $value('port', 'ASKR_CLUSTER_PORT'),
+            'host' => $value('host', 'ASKR_CLUSTER_HOST'),
+            'advertise' => $value('advertise', 'ASKR_CLUSTER_ADVERTISE'),
+            'seeds' => $value('seeds', 'ASKR_CLUSTER_SEEDS'),
+            'secret' => $value('secret', 'ASKR_CLUSTER_SECRET'),
+        ];
     }
 
     /**
