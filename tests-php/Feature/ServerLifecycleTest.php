@@ -19,27 +19,37 @@ class ServerLifecycleTest extends TestCase
         $this->server?->stop();
     }
 
-    public function test_a_worker_is_recycled_after_max_requests_without_failing_a_request(): void
+    public function test_a_worker_boots_the_app_again_after_max_requests_without_failing_a_request(): void
     {
         $this->server = AskrServer::start(workers: 1, maxRequests: 5);
 
-        // askr replaces a worker after --max-requests (plus up to 20 % jitter) with a freshly
-        // started process, which takes over once it is ready: keep asking until two
-        // replacements happened, and let no request fail meanwhile.
+        // After --max-requests (plus up to 20 % jitter) the worker script leaves its loop and askr
+        // runs it again in the same process: a fresh application boot. Keep asking until two
+        // such boots happened, and let no request fail meanwhile.
+        $boots = [];
         $pids = [];
         $requests = 0;
 
-        $this->server->waitUntil(function () use (&$pids, &$requests) {
+        $this->server->waitUntil(function () use (&$boots, &$pids, &$requests) {
             $response = Http::get($this->server->url('/pid'), ['Accept' => 'application/json']);
             $requests++;
 
             $this->assertSame(200, $response['status'], "request {$requests} failed: {$response['body']}");
-            $pids[json_decode($response['body'], true)['pid']] = true;
+            $answer = json_decode($response['body'], true);
+            $boots[$answer['boot']] = ($boots[$answer['boot']] ?? 0) + 1;
+            $pids[$answer['pid']] = true;
 
-            return count($pids) >= 3;
-        }, 60, 'two worker recycles');
+            return count($boots) >= 3;
+        }, 60, 'two application reboots');
 
-        $this->assertGreaterThanOrEqual(3, count($pids));
+        $this->assertGreaterThanOrEqual(3, count($boots));
+        // A whole boot served 5 or 6 requests (the first also answered the start-up probe,
+        // unseen here; the last may still be counting).
+        foreach (array_slice($boots, 1, -1) as $served) {
+            $this->assertGreaterThanOrEqual(5, $served);
+            $this->assertLessThanOrEqual(6, $served);
+        }
+        $this->assertCount(1, $pids, 'the app was booted again in the same process');
     }
 
     public function test_status_reload_and_stop_drive_the_running_server(): void

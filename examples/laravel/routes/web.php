@@ -18,7 +18,8 @@ Route::get('/', fn () => 'askr example: see routes/web.php');
 // JSON through the whole web middleware group (session, cookies, CSRF): also the benchmark route.
 Route::get('/json', fn () => response()->json(['hello' => 'world']));
 
-Route::get('/pid', fn () => ['pid' => getmypid(), 'slot' => getenv('ASKR_WORKER_SLOT') ?: null]);
+// boot: a random id per application boot, to tell a worker that booted the app again (max requests) from one that did not.
+Route::get('/pid', fn () => ['pid' => getmypid(), 'slot' => getenv('ASKR_WORKER_SLOT') ?: null, 'boot' => app('example.boot_id')]);
 
 Route::get('/boom', function () {
     throw new RuntimeException('boom: this message must not reach the client');

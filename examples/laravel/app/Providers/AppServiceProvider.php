@@ -14,6 +14,9 @@ class AppServiceProvider extends ServiceProvider
     {
         // Resolved during requests only (not warmed), so Octane gives each request a fresh one.
         $this->app->singleton(Basket::class);
+
+        // Once per application boot: a worker that boots the app again gets a new one.
+        $this->app->instance('example.boot_id', bin2hex(random_bytes(6)));
     }
 
     public function boot()

@@ -85,7 +85,9 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'host' => $this->getHost(),
             'port' => $this->getPort(),
             'workers' => $this->option('workers'),
-            'maxRequests' => $this->option('max-requests'),
+            // Recycled inside the worker process (MAX_REQUESTS below): the app boots again without a
+            // new process, which costs a fresh .NET runtime and dropped keep-alive connections.
+            'maxRequests' => null,
             'adminPort' => $adminPort,
             'logLevel' => $this->option('log-level') ?: config('octane.askr.log_level'),
             'tables' => $tablesFile,
@@ -104,6 +106,7 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'LARAVEL_OCTANE' => 1,
             'ASKR_TABLES_FILE' => $tablesFile,
             'ASKR_TASK_WORKERS' => $taskWorkers,
+            'MAX_REQUESTS' => (string) (int) $this->option('max-requests'),
             // The secret reaches askr through its environment, never on its command line (ps).
             'ASKR_CLUSTER_SECRET' => $cluster['secret'] ?? false,
         ], null, null))->start();
@@ -209,7 +212,9 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'adminPort' => $adminPort,
             'workers' => $this->option('workers'),
             'taskWorkers' => $taskWorkers,
-            'maxRequests' => $this->option('max-requests'),
+            // Recycled inside the worker process (MAX_REQUESTS below): the app boots again without a
+            // new process, which costs a fresh .NET runtime and dropped keep-alive connections.
+            'maxRequests' => null,
             'octaneConfig' => config('octane'),
         ]);
     }
