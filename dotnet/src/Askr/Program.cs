@@ -99,12 +99,14 @@ public static class Program
         private readonly Option<string?> _clusterAdvertise = new("--cluster-advertise") { Description = "host:port other nodes reach this one at (default: --cluster-host:--cluster-port)." };
         private readonly Option<string?> _seeds = new("--seeds") { Description = "host:port,... of nodes to join through." };
         private readonly Option<string?> _clusterSecret = new("--cluster-secret") { Description = "Shared secret of the cluster; default: env ASKR_CLUSTER_SECRET." };
+        private readonly Option<string?> _clusterCertificate = new("--cluster-certificate") { Description = "PEM certificate of the cluster (the same on every node): cluster traffic uses TLS." };
+        private readonly Option<string?> _clusterKey = new("--cluster-key") { Description = "PEM private key of --cluster-certificate (default: in the certificate file)." };
         private readonly Option<int> _taskWorkers = new("--task-workers") { Description = "Task worker processes for Octane::concurrently() and ticks (0: none).", DefaultValueFactory = _ => 0 };
         private readonly Option<string?> _store = new("--store") { Description = "Table store file (given to workers by the supervisor).", Hidden = true };
 
         public void AddTo(Command command)
         {
-            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _store })
+            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _store })
                 command.Options.Add(o);
         }
 
@@ -166,6 +168,8 @@ public static class Program
                 ClusterAdvertise = parse.GetValue(_clusterAdvertise),
                 Seeds = (parse.GetValue(_seeds) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 ClusterSecret = clusterSecret,
+                ClusterCertificate = parse.GetValue(_clusterCertificate),
+                ClusterKey = parse.GetValue(_clusterKey),
             };
         }
     }

@@ -51,6 +51,10 @@ public sealed record ServeOptions
     public IReadOnlyList<string> Seeds { get; init; } = [];
     /// <summary>Shared secret of the cluster (--cluster-secret or ASKR_CLUSTER_SECRET).</summary>
     public string? ClusterSecret { get; init; }
+    /// <summary>PEM file of the cluster's TLS certificate (the same on every node); null: h2c.</summary>
+    public string? ClusterCertificate { get; init; }
+    /// <summary>PEM file of its private key (default: the certificate file itself).</summary>
+    public string? ClusterKey { get; init; }
     /// <summary>The store file a worker maps (set by the supervisor, not by users).</summary>
     public string? StorePath { get; init; }
 

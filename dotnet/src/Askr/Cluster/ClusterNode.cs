@@ -30,6 +30,11 @@ public sealed record ClusterOptions
     public TimeSpan TombstoneRetention { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>How long a call to a peer may take.</summary>
     public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>
+    /// The cluster's TLS certificate (with its key), the same on every node: the endpoint serves
+    /// TLS with it and peers are trusted when they present it (pinned by thumbprint). Null: h2c.
+    /// </summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; init; }
 }
 
 /// <summary>
@@ -86,7 +91,7 @@ internal sealed class ClusterNode : IAsyncDisposable
     public async Task StartAsync()
     {
         _store.Replicated = true;
-        _host = new GrpcHost(_options.Bind, new GrpcHostOptions { Secret = _options.Secret, Log = m => _log.Debug($"cluster: {m}") });
+        _host = new GrpcHost(_options.Bind, new GrpcHostOptions { Secret = _options.Secret, Certificate = _options.Certificate, Log = m => _log.Debug($"cluster: {m}") });
         _host.MapUnary<W.JoinRequest, W.JoinResponse>(MembershipService, "Join", OnJoin)
              .MapUnary<W.PingMessage, W.Ack>(MembershipService, "Ping", OnPing)
              .MapUnary<W.PingRequest, W.Ack>(MembershipService, "PingReq", OnPingReq)
@@ -95,7 +100,7 @@ internal sealed class ClusterNode : IAsyncDisposable
              .MapUnary<W.DigestRequest, W.DigestResponse>(ReplicationService, "Digest", OnDigest)
              .MapServerStreaming<W.RepairRequest, W.RowState>(ReplicationService, "Repair", OnRepair);
         await _host.StartAsync();
-        _log.Info($"cluster: node {NodeId:x16} listening on {_options.Bind.Address}:{_host.Port}, advertised as {_options.Advertise}");
+        _log.Info($"cluster: node {NodeId:x16} listening on {_options.Bind.Address}:{_host.Port} ({(_options.Certificate is null ? "h2c, unencrypted" : "TLS")}), advertised as {_options.Advertise}");
         _loops.Add(Task.Run(JoinLoopAsync));
         _loops.Add(Task.Run(ProbeLoopAsync));
         _loops.Add(Task.Run(PushLoopAsync));
@@ -105,7 +110,14 @@ internal sealed class ClusterNode : IAsyncDisposable
     private static long NowMs => Environment.TickCount64;
 
     private GrpcClient Client(string address) =>
-        _clients.GetOrAdd(address, a => new GrpcClient(new Uri($"http://{a}"), _options.Secret, new GrpcClientOptions { ConnectTimeout = _options.CallTimeout }));
+        _clients.GetOrAdd(address, a => _options.Certificate is { } certificate
+            ? new GrpcClient(new Uri($"https://{a}"), _options.Secret, new GrpcClientOptions
+            {
+                ConnectTimeout = _options.CallTimeout,
+                // Every node presents the cluster's certificate: trust exactly that one.
+                ServerCertificateValidation = (_, presented, _, _) => presented is not null && presented.GetCertHashString() == certificate.GetCertHashString(),
+            })
+            : new GrpcClient(new Uri($"http://{a}"), _options.Secret, new GrpcClientOptions { ConnectTimeout = _options.CallTimeout }));
 
     private Task<TResponse> Call<TRequest, TResponse>(string address, string service, string method, TRequest request, TimeSpan? timeout = null)
         where TRequest : class, Google.Protobuf.IMessage<TRequest>, new()

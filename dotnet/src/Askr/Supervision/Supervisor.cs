@@ -87,6 +87,21 @@ internal sealed class Supervisor : IAsyncDisposable
         if (_options.ClusterPort > 0 && _store is not null)
         {
             var advertise = _options.ClusterAdvertise ?? $"{_options.ClusterHost}:{_options.ClusterPort}";
+            System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null;
+            if (_options.ClusterCertificate is { } certFile)
+            {
+                try
+                {
+                    using var pem = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(certFile, _options.ClusterKey);
+                    // Kestrel on Linux wants the key in a form it can use for TLS: export and reload.
+                    certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(pem.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12), null);
+                }
+                catch (Exception e) when (e is IOException or System.Security.Cryptography.CryptographicException or UnauthorizedAccessException)
+                {
+                    _log.Error($"--cluster-certificate {certFile}: {e.Message}");
+                    return 1;
+                }
+            }
             try
             {
                 _cluster = new Cluster.ClusterNode(_store, new Cluster.ClusterOptions
@@ -95,6 +110,7 @@ internal sealed class Supervisor : IAsyncDisposable
                     Advertise = advertise,
                     Seeds = _options.Seeds,
                     Secret = _options.ClusterSecret!,
+                    Certificate = certificate,
                 }, _log);
                 await _cluster.StartAsync();
             }
