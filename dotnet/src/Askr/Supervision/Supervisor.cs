@@ -75,6 +75,7 @@ internal sealed class Supervisor : IAsyncDisposable
             {
                 var schemas = TableSchema.ParseConfig(File.ReadAllText(_options.TablesConfig));
                 var dir = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
+                RemoveStaleStores(dir);
                 _store = TableStore.Create(Path.Combine(dir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.store"), schemas, unchecked((ulong)Random.Shared.NextInt64()));
                 _log.Info($"tables: {string.Join(", ", _store.Tables.Select(t => $"{t.Schema.Name} ({t.Schema.Rows} rows)"))}; {_store.Bytes / 1024.0 / 1024.0:0.0} MiB of shared memory");
             }
@@ -162,6 +163,27 @@ internal sealed class Supervisor : IAsyncDisposable
         await _stopRequested.Task;
         await StopAllAsync();
         return 0;
+    }
+
+    /// <summary>
+    /// Deletes store files and control sockets left by supervisors that were killed (SIGKILL skips
+    /// the cleanup): the name holds the creator's pid (askr-PID-ID.store, .sock), and a pid with no
+    /// process is gone.
+    /// </summary>
+    private void RemoveStaleStores(string dir, string pattern = "askr-*.store")
+    {
+        foreach (var file in Directory.EnumerateFiles(dir, pattern))
+        {
+            var parts = Path.GetFileName(file).Split('-');
+            if (parts.Length < 3 || !int.TryParse(parts[1], out var pid) || Directory.Exists($"/proc/{pid}")) continue;
+            try
+            {
+                File.Delete(file);
+                _log.Debug($"removed {file}, left by supervisor {pid} which is gone");
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
     }
 
     public void RequestStop()
@@ -329,6 +351,7 @@ internal sealed class Supervisor : IAsyncDisposable
 
     private void StartControlServer()
     {
+        RemoveStaleStores(Path.GetTempPath(), "askr-*.sock");
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(_controlPath));
         listener.Listen(64);
