@@ -41,6 +41,20 @@ while (($request = take_request()) !== null) {
                 'results' => array_map(fn ($r) => ['status' => $r['status'], 'data' => $r['status'] === 'ok' ? json_decode($r['data'], true) : $r['data']], $results),
             ]));
             break;
+        case '/repeat':
+            // The runtime's own round trip: n dispatches of three trivial tasks, timed here.
+            $times = [];
+            for ($i = 0; $i < (int) ($q['n'] ?? 100); $i++) {
+                $start = hrtime(true);
+                dispatch_tasks(['a' => '{}', 'b' => '{}', 'c' => '{}'], 3000);
+                $times[] = (hrtime(true) - $start) / 1e6;
+            }
+            sort($times);
+            send_response(200, ['Content-Type' => 'application/json'], json_encode([
+                'p50_ms' => $times[intdiv(count($times), 2)],
+                'p90_ms' => $times[(int) (count($times) * 0.9)],
+            ]));
+            break;
         case '/ticks':
             send_response(200, ['Content-Type' => 'application/json'], json_encode(table_get($ticks, 'node') ?: ['count' => 0]));
             break;
