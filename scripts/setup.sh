@@ -15,6 +15,8 @@ packages=(
   php-laravel-framework php-laravel-serializable-closure php-opis-closure phpunit php-mockery composer
   # real clients and benchmark peers
   curl redis-tools redis-server nginx php8.2-fpm wrk
+  # the cluster tests put each node in its own network namespace
+  iproute2
 )
 sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
