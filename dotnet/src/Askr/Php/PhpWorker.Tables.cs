@@ -18,7 +18,16 @@ internal sealed unsafe partial class PhpWorker
 
     private sealed class OpenTable
     {
+        private bool[]? _float;
         public required SharedTable Table;
+
+        /// <summary>Whether a column is a float column (false for a column that does not exist: the store says so).</summary>
+        public bool ColumnIsFloat(int column)
+        {
+            _float ??= Table.Schema.Columns.Select(c => c.Type == ColumnType.Float).ToArray();
+            return (uint)column < (uint)_float.Length && _float[column];
+        }
+
         public required RowBuffer Row;
         public ShimInterop.Column* Columns;
         public ShimInterop.Str* ScanKeys;
@@ -126,9 +135,7 @@ internal sealed unsafe partial class PhpWorker
             var t = s_instance!.Handle(handle);
             if (t is null) return ShimInterop.TableNoTable;
             var k = new ReadOnlySpan<byte>(key, (int)keyLength);
-            var schema = t.Table.Schema;
-            if ((uint)column >= (uint)schema.Columns.Count) return (int)WriteStatus.NoColumn;
-            if (schema.Columns[(int)column].Type == ColumnType.Float)
+            if (t.ColumnIsFloat((int)column))
             {
                 var s = t.Table.Increment(k, (int)column, isFloat != 0 ? byDouble : byLong, out double d);
                 *outDouble = d;

@@ -67,11 +67,13 @@ public sealed unsafe partial class SharedTable
         _rows = at + HeaderBytes + (long)buckets * 8;
         _rowBytes = RowBytes(schema);
         _offsets = schema.Columns.Select(c => c.Offset).ToArray();
+        _types = schema.Columns.Select(c => c.Type).ToArray();
         _stringSizes = schema.Columns.Select(c => c.Type == ColumnType.String ? c.Size : 0).ToArray();
         _allColumns = schema.Columns.Count == 64 ? ulong.MaxValue : (1UL << schema.Columns.Count) - 1;
     }
 
     private readonly int[] _offsets;
+    private readonly ColumnType[] _types;
     private readonly int[] _stringSizes;
     private readonly ulong _allColumns;
 
@@ -235,10 +237,10 @@ public sealed unsafe partial class SharedTable
     public WriteStatus Increment(ReadOnlySpan<byte> key, int column, long by, out long result)
     {
         result = 0;
-        if ((uint)column >= (uint)Schema.Columns.Count) return WriteStatus.NoColumn;
-        var c = Schema.Columns[column];
-        if (c.Type == ColumnType.String) return WriteStatus.NotNumeric;
-        if (c.Type == ColumnType.Float)
+        if ((uint)column >= (uint)_types.Length) return WriteStatus.NoColumn;
+        var type = _types[column];
+        if (type == ColumnType.String) return WriteStatus.NotNumeric;
+        if (type == ColumnType.Float)
         {
             var floatStatus = Increment(key, column, (double)by, out var d);
             result = (long)d;
@@ -249,7 +251,7 @@ public sealed unsafe partial class SharedTable
         long clock;
         try
         {
-            var p = (long*)(row + RowHeaderBytes + c.Offset);
+            var p = (long*)(row + RowHeaderBytes + _offsets[column]);
             *p = unchecked(*p + by);
             result = *p;
             clock = Stamp(row);
