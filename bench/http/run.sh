@@ -55,50 +55,8 @@ trap stop_all EXIT
 trap 'exit 130' INT TERM
 bench_init_tmp
 
-declare -A STATUS RPS P50 P99 NON2XX SOCKERR REQS BUSY OTHER NOTE
+declare -A STATUS RPS P50 P99 NON2XX SOCKERR REQS BUSY OTHER LOAD NOTE
 
-# measure NAME URL SERVER_PID: warm up, then measure with wrk; fills the result arrays.
-measure() {
-    local name=$1 url=$2 pid=$3 out=$BENCH_TMP/wrk-$1.txt before
-    BUSY[$name]=$(cpu_busy_pct 1)
-    if ((QUIET_WAIT > 0 && BUSY[$name] > QUIET_PCT)); then
-        local until=$((SECONDS + QUIET_WAIT))
-        log "$name: CPUs ${BUSY[$name]}% busy; waiting up to ${QUIET_WAIT}s for <= ${QUIET_PCT}%"
-        while ((SECONDS < until)); do
-            BUSY[$name]=$(cpu_busy_pct 1)
-            ((BUSY[$name] <= QUIET_PCT)) && break
-        done
-    fi
-    log "$name: background CPU busy ${BUSY[$name]}% over 1 s while idle; warm-up ${WARMUP}s"
-    if ((WARMUP > 0)); then
-        timeout --foreground $((WARMUP + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" "$url" >/dev/null 2>&1 || true
-    fi
-    log "$name: measuring ${DURATION}s: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency $url"
-    cpu_snapshot; before=$CPU_SNAP
-    if ! timeout --foreground $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
-            -s "$BENCH/lib/report.lua" "$url" >"$out" 2>&1; then
-        STATUS[$name]="failed: wrk exited with an error"; sed 's/^/    /' "$out" >&2; return 1
-    fi
-    cpu_snapshot; OTHER[$name]=$(other_cpu_pct "$before" "$CPU_SNAP")
-    log "$name: other processes used ${OTHER[$name]}% of the CPUs during the measurement"
-    sed -e '/^BENCH_RESULT/d' -e 's/^/    /' "$out" >&2
-    parse_result "$out" || { STATUS[$name]="failed: no result from wrk"; return 1; }
-    is_alive "$pid" || { STATUS[$name]="failed: server exited during the run"; return 1; }
-    RPS[$name]=$R_rps P50[$name]=$R_p50_ms P99[$name]=$R_p99_ms
-    NON2XX[$name]=$R_non2xx SOCKERR[$name]=$R_socket_errors REQS[$name]=$R_requests
-    STATUS[$name]=ok
-    if ((R_non2xx > 0 || R_socket_errors > 0)); then
-        NOTE[$name]="$R_non2xx non-2xx responses, $R_socket_errors socket errors"
-        log "$name: WARNING ${NOTE[$name]}"
-    fi
-}
-
-startup_failed() {
-    local name=$1 logfile=$2
-    STATUS[$name]="failed: did not start (see log tail above)"
-    log "$name: did not come up; last lines of its output:"
-    tail -n 30 "$logfile" | sed 's/^/    /' >&2
-}
 
 run_fpm() {
     need nginx nginx
