@@ -318,6 +318,10 @@ PHP_FUNCTION(take_request)
             add_assoc_zval_ex(return_value, "server", 6, &server);
             add_assoc_stringl_ex(return_value, "body", 4, env.body.ptr ? env.body.ptr : "", (size_t)env.body.len);
             g_state = ASKR_OPEN;
+            /* A timeout the runtime signalled for the previous request (askr_php_interrupt) must not
+             * fail this one: C# switches the current request under the same lock it interrupts
+             * under, so any interrupt pending now was meant for a request that has ended. */
+            zend_atomic_bool_store_ex(&EG(timed_out), false);
             return;
         }
         if (rc == ASKR_TAKE_SHUTDOWN) {
