@@ -56,12 +56,22 @@ public sealed class ControlMessage
     {
         var header = new byte[4];
         if (!await ReadExactlyOrEndAsync(stream, header, ct)) return null;
+        var body = new byte[FrameLength(header)];
+        if (!await ReadExactlyOrEndAsync(stream, body, ct))
+            throw new InvalidDataException("control stream ended inside a frame");
+        return Parse(body);
+    }
+
+    private static int FrameLength(ReadOnlySpan<byte> header)
+    {
         var length = BinaryPrimitives.ReadInt32LittleEndian(header);
         if (length <= 0 || length > MaxFrameBytes)
             throw new InvalidDataException($"control frame of {length} bytes (allowed: 1..{MaxFrameBytes})");
-        var body = new byte[length];
-        if (!await ReadExactlyOrEndAsync(stream, body, ct))
-            throw new InvalidDataException("control stream ended inside a frame");
+        return length;
+    }
+
+    private static ControlMessage Parse(byte[] body)
+    {
         try
         {
             return JsonSerializer.Deserialize<ControlMessage>(body) ?? throw new InvalidDataException("empty control message");
@@ -79,20 +89,10 @@ public sealed class ControlMessage
         var read = stream.ReadAtLeast(header, 4, throwOnEndOfStream: false);
         if (read == 0) return null;
         if (read < 4) throw new InvalidDataException("control stream ended inside a frame");
-        var length = BinaryPrimitives.ReadInt32LittleEndian(header);
-        if (length <= 0 || length > MaxFrameBytes)
-            throw new InvalidDataException($"control frame of {length} bytes (allowed: 1..{MaxFrameBytes})");
-        var body = new byte[length];
-        if (stream.ReadAtLeast(body, length, throwOnEndOfStream: false) < length)
+        var body = new byte[FrameLength(header)];
+        if (stream.ReadAtLeast(body, body.Length, throwOnEndOfStream: false) < body.Length)
             throw new InvalidDataException("control stream ended inside a frame");
-        try
-        {
-            return JsonSerializer.Deserialize<ControlMessage>(body) ?? throw new InvalidDataException("empty control message");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"control frame is not a JSON message: {e.Message}", e);
-        }
+        return Parse(body);
     }
 
     private static async Task<bool> ReadExactlyOrEndAsync(Stream stream, byte[] buffer, CancellationToken ct)

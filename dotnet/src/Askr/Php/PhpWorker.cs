@@ -350,11 +350,11 @@ internal sealed unsafe partial class PhpWorker
             ArrayPool<byte>.Shared.Return(buffer);
             return request.TimedOut ? ShimInterop.SendClientGone : ShimInterop.SendNoRequest;
         }
-        Served_();
+        CountServed();
         return ShimInterop.SendOk;
     }
 
-    private void Served_()
+    private void CountServed()
     {
         var n = Interlocked.Increment(ref _served);
         RequestServed?.Invoke(n);
@@ -436,7 +436,7 @@ internal sealed unsafe partial class PhpWorker
             stream.Dispose();
             return request.TimedOut ? ShimInterop.SendClientGone : ShimInterop.SendNoRequest;
         }
-        Served_();
+        CountServed();
         return ShimInterop.SendOk;
     }
 

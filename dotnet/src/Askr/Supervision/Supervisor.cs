@@ -75,7 +75,7 @@ internal sealed class Supervisor : IAsyncDisposable
             {
                 var schemas = TableSchema.ParseConfig(File.ReadAllText(_options.TablesConfig));
                 var dir = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
-                RemoveStaleStores(dir);
+                RemoveStaleFiles(dir);
                 _store = TableStore.Create(Path.Combine(dir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.store"), schemas, unchecked((ulong)Random.Shared.NextInt64()));
                 _log.Info($"tables: {string.Join(", ", _store.Tables.Select(t => $"{t.Schema.Name} ({t.Schema.Rows} rows)"))}; {_store.Bytes / 1024.0 / 1024.0:0.0} MiB of shared memory");
             }
@@ -170,7 +170,7 @@ internal sealed class Supervisor : IAsyncDisposable
     /// the cleanup): the name holds the creator's pid (askr-PID-ID.store, .sock), and a pid with no
     /// process is gone.
     /// </summary>
-    private void RemoveStaleStores(string dir, string pattern = "askr-*.store")
+    private void RemoveStaleFiles(string dir, string pattern = "askr-*.store")
     {
         foreach (var file in Directory.EnumerateFiles(dir, pattern))
         {
@@ -351,7 +351,7 @@ internal sealed class Supervisor : IAsyncDisposable
 
     private void StartControlServer()
     {
-        RemoveStaleStores(Path.GetTempPath(), "askr-*.sock");
+        RemoveStaleFiles(Path.GetTempPath(), "askr-*.sock");
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(_controlPath));
         listener.Listen(64);

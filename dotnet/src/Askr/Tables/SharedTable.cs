@@ -334,8 +334,6 @@ public sealed unsafe partial class SharedTable
     {
         var visited = 0;
         var bucket = cursor;
-        var keyBuffer = stackalloc byte[TableSchema.MaxKeyBytes];
-        var keys = new List<byte[]>();
         while (bucket <= _bucketMask && visited < count)
         {
             var lockWord = _buckets + bucket * 2;

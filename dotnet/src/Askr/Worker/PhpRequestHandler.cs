@@ -78,7 +78,8 @@ internal sealed class PhpRequestHandler
             if (_options.AccessLog && status != 0)
             {
                 var r = context.Request;
-                _log.Request(r.Method, $"{r.Scheme}://{r.Host}{RawTarget(context)}", RawTarget(context), status,
+                var target = RawTarget(context);
+                _log.Request(r.Method, $"{r.Scheme}://{r.Host}{target}", target, status,
                     request?.ElapsedMilliseconds ?? 0, memory);
             }
         }

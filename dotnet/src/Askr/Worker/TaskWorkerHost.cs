@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Askr.Cli;
 using Askr.Control;
 using Askr.Logging;
@@ -41,16 +40,8 @@ internal static class TaskWorkerHost
         };
         php.Start();
 
-        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });
-        using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.TrySetResult(); });
-        using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => c.Cancel = true);
-        _ = php.Ready.ContinueWith(_ => control.Send(new ControlMessage { Type = ControlMessage.Ready }), TaskScheduler.Default);
-        using var stats = new Timer(_ => control.Send(new ControlMessage { Type = ControlMessage.Stats, Requests = php.Served }), null, 1000, 1000);
-        _ = control.Closed.ContinueWith(_ => stop.TrySetResult(), TaskScheduler.Default);
-
-        var finished = await Task.WhenAny(stop.Task, php.Exited);
-        if (finished == php.Exited)
+        var stopRequested = await WorkerLifecycle.RunUntilStopAsync(php, control);
+        if (!stopRequested)
         {
             log.Flush(TimeSpan.FromSeconds(1));
             return php.Exited.Result == 0 ? 70 : php.Exited.Result;

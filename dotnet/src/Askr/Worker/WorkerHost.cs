@@ -1,5 +1,4 @@
 using System.Net;
-using System.Runtime.InteropServices;
 using System.Text;
 using Askr.Cli;
 using Askr.Control;
@@ -90,18 +89,8 @@ internal static class WorkerHost
         php.Start();
         await app.StartAsync();
 
-        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });
-        using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.TrySetResult(); });
-        // SIGHUP is for the supervisor (rolling reload); a worker ignores it.
-        using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => c.Cancel = true);
-
-        var ready = php.Ready.ContinueWith(_ => control?.Send(new ControlMessage { Type = ControlMessage.Ready }), TaskScheduler.Default);
-        using var stats = new Timer(_ => control?.Send(new ControlMessage { Type = ControlMessage.Stats, Requests = php.Served }), null, 1000, 1000);
-        if (control is not null) _ = control.Closed.ContinueWith(_ => stop.TrySetResult(), TaskScheduler.Default);
-
-        var finished = await Task.WhenAny(stop.Task, php.Exited);
-        if (finished == php.Exited)
+        var stopRequested = await WorkerLifecycle.RunUntilStopAsync(php, control);
+        if (!stopRequested)
         {
             // PHP stopped by itself (boot failure, exit status, stuck in a system call).
             var code = php.Exited.Result;

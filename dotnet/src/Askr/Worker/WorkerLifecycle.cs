@@ -1,0 +1,27 @@
+using System.Runtime.InteropServices;
+using Askr.Control;
+using Askr.Php;
+
+namespace Askr.Worker;
+
+/// <summary>What every worker process (HTTP or task) does while it runs: tells the supervisor when PHP is
+/// ready and how many requests it answered (once a second), and waits for a reason to stop.</summary>
+internal static class WorkerLifecycle
+{
+    /// <summary>
+    /// Waits until SIGTERM or SIGINT arrives, the supervisor's control socket closes (it is gone), or PHP
+    /// stops by itself. SIGHUP is the supervisor's (rolling reload) and is ignored here.
+    /// Returns true when asked to stop, false when PHP stopped first.
+    /// </summary>
+    public static async Task<bool> RunUntilStopAsync(PhpWorker php, ControlClient? control)
+    {
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });
+        using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.TrySetResult(); });
+        using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => c.Cancel = true);
+        _ = php.Ready.ContinueWith(_ => control?.Send(new ControlMessage { Type = ControlMessage.Ready }), TaskScheduler.Default);
+        using var stats = new Timer(_ => control?.Send(new ControlMessage { Type = ControlMessage.Stats, Requests = php.Served }), null, 1000, 1000);
+        if (control is not null) _ = control.Closed.ContinueWith(_ => stop.TrySetResult(), TaskScheduler.Default);
+        return await Task.WhenAny(stop.Task, php.Exited) == stop.Task;
+    }
+}
