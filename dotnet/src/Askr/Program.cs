@@ -43,12 +43,16 @@ public static class Program
         var listenFd = new Option<int?>("--listen-fd") { Description = "Inherited listening socket; without it the worker binds --host/--port itself." };
         var control = new Option<string?>("--control") { Description = "The supervisor's control socket." };
         var kind = new Option<string>("--kind") { Description = "http (default) or task.", DefaultValueFactory = _ => "http" };
+        var taskSocket = new Option<string?>("--task-socket") { Description = "Task worker: the Unix socket HTTP workers send tasks to directly." };
+        var boardSlot = new Option<int>("--board-slot") { Description = "Task worker: its record on the task board.", DefaultValueFactory = _ => -1 };
         var worker = new Command("worker", "Run one worker process (started by `askr serve`).") { Hidden = true };
         workerOptions.AddTo(worker);
         worker.Options.Add(slot);
         worker.Options.Add(listenFd);
         worker.Options.Add(control);
         worker.Options.Add(kind);
+        worker.Options.Add(taskSocket);
+        worker.Options.Add(boardSlot);
         worker.SetAction(async (parse, _) =>
         {
             var options = workerOptions.Bind(parse);
@@ -57,7 +61,7 @@ public static class Program
             if (parse.GetValue(kind) == "task")
             {
                 if (parse.GetValue(control) is not { } path) { Console.Error.WriteLine("askr: a task worker needs --control"); return 2; }
-                return await TaskWorkerHost.RunAsync(options, parse.GetValue(slot), path);
+                return await TaskWorkerHost.RunAsync(options, parse.GetValue(slot), path, parse.GetValue(taskSocket), parse.GetValue(boardSlot));
             }
             return await WorkerHost.RunAsync(options, parse.GetValue(slot), parse.GetValue(listenFd), parse.GetValue(control));
         });
@@ -103,10 +107,11 @@ public static class Program
         private readonly Option<string?> _clusterKey = new("--cluster-key") { Description = "PEM private key of --cluster-certificate (default: in the certificate file)." };
         private readonly Option<int> _taskWorkers = new("--task-workers") { Description = "Task worker processes for Octane::concurrently() and ticks (0: none).", DefaultValueFactory = _ => 0 };
         private readonly Option<string?> _store = new("--store") { Description = "Table store file (given to workers by the supervisor).", Hidden = true };
+        private readonly Option<string?> _taskBoard = new("--task-board") { Description = "Task board file (given to workers by the supervisor).", Hidden = true };
 
         public void AddTo(Command command)
         {
-            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _store })
+            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _store, _taskBoard })
                 command.Options.Add(o);
         }
 
@@ -162,6 +167,7 @@ public static class Program
                 RespHost = parse.GetValue(_respHost)!,
                 RespPassword = parse.GetValue(_respPassword) ?? (Environment.GetEnvironmentVariable("ASKR_RESP_PASSWORD") is { Length: > 0 } pw ? pw : null),
                 StorePath = parse.GetValue(_store),
+                TaskBoardPath = parse.GetValue(_taskBoard),
                 TaskWorkers = Math.Max(0, parse.GetValue(_taskWorkers)),
                 ClusterPort = parse.GetValue(_clusterPort),
                 ClusterHost = parse.GetValue(_clusterHost)!,

@@ -45,6 +45,21 @@ public sealed class TaskTests : IClassFixture<TaskServer>
     }
 
     [Fact]
+    public async Task More_tasks_than_task_workers_wait_their_turn_and_all_come_back_in_order()
+    {
+        // Three go straight to the three idle task workers; the other four queue at the supervisor.
+        var tasks = Enumerable.Range(0, 7).ToDictionary(i => $"t{i}", i => (object)new { sleep_ms = 150, value = i });
+        var body = await Concurrently(tasks, timeoutMs: 5000);
+        var results = body.GetProperty("results");
+        Assert.Equal(tasks.Keys, results.EnumerateObject().Select(p => p.Name));
+        Assert.All(results.EnumerateObject(), p => Assert.Equal("ok", p.Value.GetProperty("status").GetString()));
+        Assert.Equal(Enumerable.Range(0, 7), results.EnumerateObject().Select(p => p.Value.GetProperty("data").GetProperty("value").GetInt32()));
+        Assert.InRange(results.EnumerateObject().Select(p => p.Value.GetProperty("data").GetProperty("pid").GetInt32()).Distinct().Count(), 1, 3);
+        // Three rounds of 150 ms on three workers; sequentially it would be 1050 ms.
+        Assert.InRange(body.GetProperty("elapsed_ms").GetDouble(), 440, 1000);
+    }
+
+    [Fact]
     public async Task A_task_that_fails_reports_an_error_and_the_others_still_succeed()
     {
         var results = (await Concurrently(new object[] { new { value = 1 }, new { fail = true } })).GetProperty("results");

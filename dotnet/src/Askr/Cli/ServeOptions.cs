@@ -57,6 +57,8 @@ public sealed record ServeOptions
     public string? ClusterKey { get; init; }
     /// <summary>The store file a worker maps (set by the supervisor, not by users).</summary>
     public string? StorePath { get; init; }
+    /// <summary>The task board file (docs/tasks.md) workers map (set by the supervisor, not by users).</summary>
+    public string? TaskBoardPath { get; init; }
 
     /// <summary>The options as command-line arguments, for a worker process.</summary>
     public IEnumerable<string> ToArguments()
@@ -74,5 +76,6 @@ public sealed record ServeOptions
         if (!AccessLog) yield return "--no-access-log";
         foreach (var ini in PhpIni) { yield return "--php-ini"; yield return ini; }
         if (StorePath is not null) { yield return "--store"; yield return StorePath; }
+        if (TaskBoardPath is not null) { yield return "--task-board"; yield return TaskBoardPath; }
     }
 }

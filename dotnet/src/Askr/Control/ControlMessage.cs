@@ -24,6 +24,8 @@ public sealed class ControlMessage
     public const string Result = "result";
     /// <summary>Supervisor → HTTP worker: the outcome of task <see cref="Index"/> of batch <see cref="Batch"/>.</summary>
     public const string TaskResult = "task-result";
+    /// <summary>Task worker → supervisor: it is idle again and the supervisor's queue is not empty (see <see cref="TaskBoard"/>).</summary>
+    public const string Idle = "idle";
     public const int MaxFrameBytes = 64 * 1024 * 1024;
 
     [JsonPropertyName("type")] public string Type { get; set; } = "";
@@ -41,6 +43,8 @@ public sealed class ControlMessage
     [JsonPropertyName("message")] public string? Message { get; set; }
     [JsonPropertyName("payload")] public byte[]? Payload { get; set; }
     [JsonPropertyName("payloads")] public List<byte[]>? Payloads { get; set; }
+    /// <summary>In a "tasks" message: the index in the caller's batch of each payload (absent: 0, 1, 2, ...).</summary>
+    [JsonPropertyName("indices")] public List<int>? Indices { get; set; }
 
     public byte[] ToFrame()
     {

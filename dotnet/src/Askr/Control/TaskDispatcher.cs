@@ -17,18 +17,29 @@ public enum TaskOutcomeStatus
 public readonly record struct TaskOutcome(TaskOutcomeStatus Status, byte[]? Data, string? Message);
 
 /// <summary>
-/// An HTTP worker's side of Octane::concurrently(): sends a batch of serialized tasks to the
-/// supervisor, which spreads them over free task workers, and blocks the calling (PHP) thread
-/// until every result is back or the deadline passes. Results arriving after the deadline are
-/// dropped; the tasks themselves run to their end in the task workers.
+/// An HTTP worker's side of Octane::concurrently(): hands a batch of serialized tasks to task
+/// workers and blocks the calling (PHP) thread until every result is back or the deadline
+/// passes. Each task goes straight to an idle task worker claimed on the <see cref="TaskBoard"/>
+/// (over that worker's socket, <see cref="DirectTaskChannel"/>); the tasks that find none idle go
+/// to the supervisor, which queues them (FIFO) until a task worker is free. Results arriving
+/// after the deadline are dropped; the tasks themselves run to their end in the task workers.
 /// </summary>
-public sealed class TaskDispatcher
+public sealed class TaskDispatcher : IDisposable
 {
     private readonly ControlClient _control;
+    private readonly TaskBoard? _board;
     private readonly ConcurrentDictionary<long, Batch> _pending = new();
+    private readonly DirectTaskChannel?[] _channels;
+    private readonly int _pid = Environment.ProcessId;
     private long _nextBatch;
 
-    public TaskDispatcher(ControlClient control) => _control = control;
+    /// <param name="board">The node's task board; null: every task goes through the supervisor.</param>
+    public TaskDispatcher(ControlClient control, TaskBoard? board = null)
+    {
+        _control = control;
+        _board = board;
+        _channels = new DirectTaskChannel?[board?.Slots ?? 0];
+    }
 
     private sealed class Batch(int count)
     {
@@ -59,7 +70,16 @@ public sealed class TaskDispatcher
         var id = Interlocked.Increment(ref _nextBatch);
         var batch = new Batch(payloads.Count);
         if (wait) _pending[id] = batch;
-        _control.Send(new ControlMessage { Type = ControlMessage.Tasks, Batch = id, Payloads = payloads.ToList(), Wait = wait });
+        List<byte[]>? queued = null;
+        List<int>? indices = null;
+        for (var i = 0; i < payloads.Count; i++)
+        {
+            if (TrySendDirect(id, i, payloads[i])) continue;
+            (queued ??= []).Add(payloads[i]);
+            (indices ??= []).Add(i);
+        }
+        if (queued is not null)
+            _control.Send(new ControlMessage { Type = ControlMessage.Tasks, Batch = id, Payloads = queued, Indices = indices, Wait = wait });
         if (!wait) return [];
         batch.Done.Wait(Math.Max(0, timeoutMilliseconds));
         _pending.TryRemove(id, out _);
@@ -70,6 +90,37 @@ public sealed class TaskDispatcher
                 results[i] = batch.Results[i] ?? new TaskOutcome(TaskOutcomeStatus.Timeout, null, $"no result within {timeoutMilliseconds} ms");
         }
         return results;
+    }
+
+    /// <summary>Claims an idle task worker on the board and sends it the task; false if none is idle or reachable.</summary>
+    private bool TrySendDirect(long batch, int index, byte[] payload)
+    {
+        if (_board is null) return false;
+        var slot = _board.ClaimAny(_pid);
+        if (slot < 0) return false;
+        var workerId = _board.WorkerId(slot);
+        var channel = _channels[slot];
+        if (channel is null || channel.WorkerId != workerId || channel.Broken)
+        {
+            // A replaced worker's channel is left to its reader: it may still bring back results
+            // of tasks the old worker runs while it drains, and closes when that worker exits.
+            channel = _channels[slot] = DirectTaskChannel.Connect(_board.SocketPath(slot), workerId, OnDirectResult);
+        }
+        if (channel is not null && channel.TrySend(batch, index, payload)) return true;
+        // The worker is going or gone (the supervisor takes its slot off the board): give the
+        // claim back and let the supervisor's queue run the task.
+        _board.Release(slot);
+        return false;
+    }
+
+    private void OnDirectResult(long batch, int index, TaskOutcome outcome)
+    {
+        if (_pending.TryGetValue(batch, out var b)) b.Set(index, outcome);
+    }
+
+    public void Dispose()
+    {
+        foreach (var channel in _channels) channel?.Dispose();
     }
 
     /// <summary>Takes a task-result message from the supervisor.</summary>

@@ -33,6 +33,7 @@ internal sealed class Supervisor : IAsyncDisposable
     private readonly TaskHub _hub;
     private ListenSockets? _sockets;
     private TableStore? _store;
+    private TaskBoard? _board;
     private Resp.RespServer? _resp;
     private Cluster.ClusterNode? _cluster;
 
@@ -120,6 +121,13 @@ internal sealed class Supervisor : IAsyncDisposable
                 _log.Error($"cannot serve the cluster endpoint on {_options.ClusterHost}:{_options.ClusterPort}: {e.GetBaseException().Message}");
                 return 1;
             }
+        }
+        if (_options.TaskWorkers > 0)
+        {
+            var dir = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
+            RemoveStaleFiles(dir, "askr-*.tasks*");
+            _board = TaskBoard.Create(Path.Combine(dir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.tasks"), _options.TaskWorkers);
+            _hub.Board = _board;
         }
         StartControlServer();
         if (_options.RespPort > 0)
@@ -209,23 +217,30 @@ internal sealed class Supervisor : IAsyncDisposable
         foreach (var a in prefix) psi.ArgumentList.Add(a);
         psi.ArgumentList.Add("worker");
         psi.ArgumentList.Add("--slot"); psi.ArgumentList.Add(slot.ToString());
+        string? taskSocket = null;
         if (isTask)
         {
             psi.ArgumentList.Add("--kind"); psi.ArgumentList.Add("task");
+            if (_board is not null)
+            {
+                taskSocket = $"{_board.Path}-{id}.sock";
+                psi.ArgumentList.Add("--task-socket"); psi.ArgumentList.Add(taskSocket);
+                psi.ArgumentList.Add("--board-slot"); psi.ArgumentList.Add((slot - _options.Workers).ToString());
+            }
         }
         else
         {
             psi.ArgumentList.Add("--listen-fd"); psi.ArgumentList.Add(_sockets!.Descriptor(slot).ToString());
         }
         psi.ArgumentList.Add("--control"); psi.ArgumentList.Add(_controlPath);
-        foreach (var a in (options with { StorePath = _store?.Path }).ToArguments()) psi.ArgumentList.Add(a);
+        foreach (var a in (options with { StorePath = _store?.Path, TaskBoardPath = _board?.Path }).ToArguments()) psi.ArgumentList.Add(a);
         psi.Environment.Remove("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS");
         psi.Environment["ASKR_WORKER_SLOT"] = slot.ToString();
         psi.Environment["ASKR_WORKER_ID"] = id.ToString();
         psi.Environment["ASKR_WORKER_KIND"] = isTask ? "task" : "http";
         psi.Environment["ASKR_TASK_WORKERS"] = _options.TaskWorkers.ToString();
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start a worker process");
-        var worker = new WorkerProcess(slot, id, process) { IsTask = isTask };
+        var worker = new WorkerProcess(slot, id, process) { IsTask = isTask, TaskIndex = slot - _options.Workers, TaskSocket = taskSocket };
         _live[worker.Pid] = worker;
         _ = MonitorAsync(worker);
         return worker;
@@ -243,7 +258,11 @@ internal sealed class Supervisor : IAsyncDisposable
     {
         var code = await worker.Exited;
         _live.TryRemove(worker.Pid, out _);
-        if (worker.IsTask) _hub.Gone(worker, $"exited (status {code})");
+        if (worker.IsTask)
+        {
+            _hub.Gone(worker, $"exited (status {code})");
+            if (worker.TaskSocket is { } socket) try { File.Delete(socket); } catch (IOException) { }
+        }
         if (worker.Retiring || _stopping) return;
         bool current;
         lock (_lock) current = ReferenceEquals(_slots[worker.Slot], worker);
@@ -387,7 +406,10 @@ internal sealed class Supervisor : IAsyncDisposable
                     case ControlMessage.Ready:
                         worker.MarkReady();
                         _failures[worker.Slot] = Math.Min(_failures[worker.Slot], 1);
-                        if (worker.IsTask) _hub.Idle(worker);
+                        if (worker.IsTask) _hub.Ready(worker, worker.TaskSocket ?? "");
+                        break;
+                    case ControlMessage.Idle:
+                        _hub.Idle();
                         break;
                     case ControlMessage.Tasks:
                         _hub.Submit(worker, message);
@@ -465,5 +487,6 @@ internal sealed class Supervisor : IAsyncDisposable
         try { File.Delete(_controlPath); } catch (IOException) { }
         _sockets?.Dispose();
         _store?.Dispose();
+        _board?.Dispose();
     }
 }

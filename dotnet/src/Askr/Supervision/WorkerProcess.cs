@@ -29,6 +29,10 @@ internal sealed partial class WorkerProcess
     public int Slot { get; }
     /// <summary>True for a task worker (no HTTP).</summary>
     public bool IsTask { get; init; }
+    /// <summary>A task worker's slot on the task board (0-based among the task workers).</summary>
+    public int TaskIndex { get; init; }
+    /// <summary>The Unix socket a task worker takes direct tasks on (TaskBoard); null for HTTP workers.</summary>
+    public string? TaskSocket { get; init; }
     /// <summary>The worker's end of the control socket, once it said hello.</summary>
     public ControlConnection? Connection { get; set; }
     /// <summary>Unique per process start within this supervisor (ASKR_WORKER_ID).</summary>

@@ -34,7 +34,8 @@ internal static class WorkerHost
 
         PhpRequestHandler? handler = null;
         using var store = options.StorePath is null ? null : Tables.TableStore.Open(options.StorePath);
-        var tasks = control is null ? null : new TaskDispatcher(control);
+        using var board = control is null || options.TaskBoardPath is null ? null : TaskBoard.Open(options.TaskBoardPath);
+        using var tasks = control is null ? null : new TaskDispatcher(control, board);
         if (control is not null)
         {
             control.OnMessage = tasks!.OnMessage;
