@@ -617,12 +617,24 @@ static void row_to_array(const askr_shim_table *t, const uint8_t *area, zval *ou
     }
 }
 
-static int64_t column_index(const askr_shim_table *t, zend_string *name)
+static int64_t column_index_slow(const askr_shim_table *t, zend_string *name)
 {
+    zend_ulong h = zend_string_hash_val(name);
     for (int64_t i = 0; i < t->column_count; i++) {
-        if (zend_string_equals(t->columns[i].name, name)) return i;
+        zend_string *c = t->columns[i].name;
+        if (ZSTR_H(c) == h && zend_string_equal_content(c, name)) return i;
     }
     return -1;
+}
+
+/* The column names are interned at table_open, so a name written in the script (an interned
+ * literal) is usually the very same zend_string: compared by pointer first, then by hash and bytes. */
+static zend_always_inline int64_t column_index(const askr_shim_table *t, zend_string *name)
+{
+    for (int64_t i = 0; i < t->column_count; i++) {
+        if (t->columns[i].name == name) return i;
+    }
+    return column_index_slow(t, name);
 }
 
 static void throw_table_status(const askr_shim_table *t, int32_t rc)
@@ -685,7 +697,8 @@ PHP_FUNCTION(table_open)
         t->columns = ecalloc((size_t)(info.column_count ? info.column_count : 1), sizeof(askr_shim_column));
         for (int64_t i = 0; i < info.column_count; i++) {
             const askr_column *c = &info.columns[i];
-            t->columns[i].name = zend_string_init(c->name.ptr, (size_t)c->name.len, 0);
+            t->columns[i].name = zend_new_interned_string(zend_string_init(c->name.ptr, (size_t)c->name.len, 0));
+            zend_string_hash_val(t->columns[i].name);
             t->columns[i].type = c->type;
             t->columns[i].size = c->size;
             t->columns[i].offset = c->offset;
