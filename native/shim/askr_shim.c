@@ -804,17 +804,19 @@ static void table_incr_op(zend_long handle, const askr_shim_table *t, zend_strin
             ZSTR_VAL(column), ZSTR_VAL(t->name));
         return;
     }
-    int32_t is_float = by && Z_TYPE_P(by) == IS_DOUBLE;
-    int64_t by_long = by ? (is_float ? (int64_t)Z_DVAL_P(by) : (int64_t)Z_LVAL_P(by)) : 1;
-    double by_double = by ? (is_float ? Z_DVAL_P(by) : (double)Z_LVAL_P(by)) : 1.0;
+    /* A float column adds by as a double; an int column adds it as an int (a float by truncated). */
+    int32_t by_is_float = by && Z_TYPE_P(by) == IS_DOUBLE;
+    int64_t by_long = by ? (by_is_float ? (int64_t)Z_DVAL_P(by) : (int64_t)Z_LVAL_P(by)) : 1;
+    double by_double = by ? (by_is_float ? Z_DVAL_P(by) : (double)Z_LVAL_P(by)) : 1.0;
+    int32_t float_column = t->columns[i].type == ASKR_COLUMN_FLOAT;
     int64_t out_long = 0;
     double out_double = 0;
-    int32_t rc = g_cb.table_incr(handle, ZSTR_VAL(key), (int64_t)ZSTR_LEN(key), i, is_float, by_long, by_double, &out_long, &out_double);
+    int32_t rc = g_cb.table_incr(handle, ZSTR_VAL(key), (int64_t)ZSTR_LEN(key), i, float_column, by_long, by_double, &out_long, &out_double);
     if (UNEXPECTED(rc != ASKR_TABLE_OK)) {
         throw_table_status(t, rc);
         return;
     }
-    if (t->columns[i].type == ASKR_COLUMN_FLOAT) RETURN_DOUBLE(out_double);
+    if (float_column) RETURN_DOUBLE(out_double);
     RETURN_LONG((zend_long)out_long);
 }
 
