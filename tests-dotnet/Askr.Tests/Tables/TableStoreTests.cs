@@ -176,6 +176,32 @@ public sealed class TableStoreTests : IDisposable
         Assert.Equal(WriteStatus.Ok, write.Result);
     }
 
+    [Theory]
+    [InlineData("sequential")]
+    [InlineData("byte 7 only")]
+    [InlineData("last byte only")]
+    [InlineData("short")]
+    [InlineData("md5")]
+    public void Keys_spread_over_the_buckets_as_if_at_random(string shape)
+    {
+        // 4096 distinct keys into 4096 buckets: at random, ~63% of the buckets are used and the
+        // longest chain is 6 or 7. A hash that ignored some of the key's bytes would do far worse.
+        const int n = 4096;
+        var keys = Enumerable.Range(0, n).Select(i => shape switch
+        {
+            "sequential" => K($"bench:key:{i}"),
+            "byte 7 only" => [.. K("abcdefg"), (byte)i, (byte)(i >> 8), .. K("12345678")],
+            "last byte only" => [.. new byte[60], (byte)i, (byte)(i >> 8), (byte)(i >> 16)],
+            "short" => i < 256 ? [(byte)i] : [(byte)i, (byte)(i >> 8)],
+            _ => K(Convert.ToHexString(System.Security.Cryptography.MD5.HashData(K(i.ToString())))),
+        }).ToList();
+        Assert.Equal(n, keys.Select(Convert.ToHexString).Distinct().Count());
+        var chains = new int[n];
+        foreach (var key in keys) chains[SharedTable.BucketHash(key) & (n - 1)]++;
+        Assert.InRange(chains.Count(c => c > 0), n * 55 / 100, n * 70 / 100);
+        Assert.InRange(chains.Max(), 1, 12);
+    }
+
     [Fact]
     public void Opening_a_file_that_is_not_a_store_fails_clearly()
     {
