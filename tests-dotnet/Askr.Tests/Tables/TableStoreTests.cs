@@ -133,6 +133,7 @@ public sealed class TableStoreTests : IDisposable
     [Fact]
     public void Every_write_is_in_the_change_ring_with_a_growing_hybrid_clock_and_the_origin_node()
     {
+        _store.Replicated = true; // only replication reads the ring
         var users = _store.Find("users")!;
         var start = _store.Changes.Head;
         using var row = new RowBuffer(users.Schema);
@@ -152,8 +153,23 @@ public sealed class TableStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_store_that_is_not_replicated_leaves_the_change_ring_alone()
+    {
+        var users = _store.Find("users")!;
+        var start = _store.Changes.Head;
+        using var row = new RowBuffer(users.Schema);
+        users.Set(K("a"), row);
+        users.Increment(K("a"), 1, 1L, out _);
+        users.Increment(K("a"), 2, 0.5, out double _);
+        users.Delete(K("a"));
+        Assert.Equal(start, _store.Changes.Head);
+        Assert.False(_store.Changes.TryRead(start + 1, out _, out _));
+    }
+
+    [Fact]
     public void A_reader_lapped_by_the_writers_learns_it_lost_changes()
     {
+        _store.Replicated = true;
         var users = _store.Find("users")!;
         using var row = new RowBuffer(users.Schema);
         var start = _store.Changes.Head + 1;
