@@ -1199,7 +1199,7 @@ ZEND_METHOD(Ephpm_Octane_Table, bindHandle)
     ZEND_PARSE_PARAMETERS_END();
     askr_table_object *o = table_object(Z_OBJ_P(ZEND_THIS));
     if (o->handle != 0) {
-        zend_throw_error(NULL, "%s::bindHandle(): this table object is already bound to a table", ZSTR_VAL(Z_OBJCE_P(ZEND_THIS)->name));
+        zend_throw_error(NULL, "Ephpm\\Octane\\Table::bindHandle(): this %s is already bound to a table", ZSTR_VAL(Z_OBJCE_P(ZEND_THIS)->name));
         RETURN_THROWS();
     }
     if (!table_of(handle)) RETURN_THROWS();
