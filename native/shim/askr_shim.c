@@ -542,19 +542,26 @@ typedef struct askr_shim_table {
 static askr_shim_table *g_tables;   /* indexed by handle */
 static size_t g_tables_cap;
 
-static askr_shim_table *table_of(zend_long handle)
+/* A table handle as Ephpm\Octane\Table keeps it: no error, the caller says what is wrong. */
+static zend_always_inline askr_shim_table *table_at(zend_long handle)
 {
-    if (handle < 1 || (size_t)handle >= g_tables_cap || !g_tables[handle].name) {
-        zend_argument_value_error(1, "is not a table handle from Ephpm\\Octane\\table_open()");
-        return NULL;
-    }
+    if (UNEXPECTED(handle < 1 || (size_t)handle >= g_tables_cap || !g_tables[handle].name)) return NULL;
     return &g_tables[handle];
 }
 
-static bool key_ok(zend_string *key, uint32_t arg)
+static askr_shim_table *table_of(zend_long handle)
 {
-    if (ZSTR_LEN(key) == 0 || ZSTR_LEN(key) > 63) {
-        zend_argument_value_error(arg, "must be a key of 1 to 63 bytes, %zu bytes given", ZSTR_LEN(key));
+    askr_shim_table *t = table_at(handle);
+    if (!t) zend_argument_value_error(1, "is not a table handle from Ephpm\\Octane\\table_open()");
+    return t;
+}
+
+/* Keys are 1 to 63 bytes. The error names the native (fn) and its $key argument, also when an
+ * Ephpm\Octane\Table method is what was called: the message is the native's, whichever way in. */
+static zend_always_inline bool key_ok(zend_string *key, const char *fn)
+{
+    if (UNEXPECTED(ZSTR_LEN(key) == 0 || ZSTR_LEN(key) > 63)) {
+        zend_value_error("Ephpm\\Octane\\%s(): Argument #2 ($key) must be a key of 1 to 63 bytes, %zu bytes given", fn, ZSTR_LEN(key));
         return false;
     }
     return true;
@@ -610,12 +617,24 @@ static void row_to_array(const askr_shim_table *t, const uint8_t *area, zval *ou
     }
 }
 
-static int64_t column_index(const askr_shim_table *t, zend_string *name)
+static int64_t column_index_slow(const askr_shim_table *t, zend_string *name)
 {
+    zend_ulong h = zend_string_hash_val(name);
     for (int64_t i = 0; i < t->column_count; i++) {
-        if (zend_string_equals(t->columns[i].name, name)) return i;
+        zend_string *c = t->columns[i].name;
+        if (ZSTR_H(c) == h && zend_string_equal_content(c, name)) return i;
     }
     return -1;
+}
+
+/* The column names are interned at table_open, so a name written in the script (an interned
+ * literal) is usually the very same zend_string: compared by pointer first, then by hash and bytes. */
+static zend_always_inline int64_t column_index(const askr_shim_table *t, zend_string *name)
+{
+    for (int64_t i = 0; i < t->column_count; i++) {
+        if (t->columns[i].name == name) return i;
+    }
+    return column_index_slow(t, name);
 }
 
 static void throw_table_status(const askr_shim_table *t, int32_t rc)
@@ -678,7 +697,8 @@ PHP_FUNCTION(table_open)
         t->columns = ecalloc((size_t)(info.column_count ? info.column_count : 1), sizeof(askr_shim_column));
         for (int64_t i = 0; i < info.column_count; i++) {
             const askr_column *c = &info.columns[i];
-            t->columns[i].name = zend_string_init(c->name.ptr, (size_t)c->name.len, 0);
+            t->columns[i].name = zend_new_interned_string(zend_string_init(c->name.ptr, (size_t)c->name.len, 0));
+            zend_string_hash_val(t->columns[i].name);
             t->columns[i].type = c->type;
             t->columns[i].size = c->size;
             t->columns[i].offset = c->offset;
@@ -699,28 +719,16 @@ PHP_FUNCTION(table_open)
     add_assoc_zval_ex(return_value, "columns", 7, &columns);
 }
 
-ZEND_BEGIN_ARG_INFO_EX(arginfo_table_get, 0, 0, 2)
-    ZEND_ARG_TYPE_INFO(0, handle, IS_LONG, 0)
-    ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
-    ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, column, IS_STRING, 1, "null")
-ZEND_END_ARG_INFO()
+/* The operations, shared by the natives (Ephpm\Octane\table_*) and the methods of
+ * Ephpm\Octane\Table. Each either sets return_value or throws (EG(exception)). */
 
-PHP_FUNCTION(table_get)
+static void table_get_op(zend_long handle, const askr_shim_table *t, zend_string *key, zend_string *column, zval *return_value)
 {
-    zend_long handle;
-    zend_string *key, *column = NULL;
-    ZEND_PARSE_PARAMETERS_START(2, 3)
-        Z_PARAM_LONG(handle)
-        Z_PARAM_STR(key)
-        Z_PARAM_OPTIONAL
-        Z_PARAM_STR_OR_NULL(column)
-    ZEND_PARSE_PARAMETERS_END();
-    askr_shim_table *t = table_of(handle);
-    if (!t || !key_ok(key, 2)) RETURN_THROWS();
+    if (!key_ok(key, "table_get")) return;
     const uint8_t *area = NULL;
     int32_t rc = g_cb.table_get(handle, ZSTR_VAL(key), (int64_t)ZSTR_LEN(key), &area);
     if (rc != ASKR_TABLE_FOUND) {
-        if (rc < 0) { throw_table_status(t, rc); RETURN_THROWS(); }
+        if (rc < 0) { throw_table_status(t, rc); return; }
         RETURN_FALSE;
     }
     if (column) {
@@ -732,24 +740,9 @@ PHP_FUNCTION(table_get)
     row_to_array(t, area, return_value);
 }
 
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_table_set, 0, 3, _IS_BOOL, 0)
-    ZEND_ARG_TYPE_INFO(0, handle, IS_LONG, 0)
-    ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
-    ZEND_ARG_TYPE_INFO(0, row, IS_ARRAY, 0)
-ZEND_END_ARG_INFO()
-
-PHP_FUNCTION(table_set)
+static void table_set_op(zend_long handle, const askr_shim_table *t, zend_string *key, HashTable *row, zval *return_value)
 {
-    zend_long handle;
-    zend_string *key;
-    HashTable *row;
-    ZEND_PARSE_PARAMETERS_START(3, 3)
-        Z_PARAM_LONG(handle)
-        Z_PARAM_STR(key)
-        Z_PARAM_ARRAY_HT(row)
-    ZEND_PARSE_PARAMETERS_END();
-    askr_shim_table *t = table_of(handle);
-    if (!t || !key_ok(key, 2)) RETURN_THROWS();
+    if (!key_ok(key, "table_set")) return;
     uint8_t stack_area[1024];
     uint8_t *area = t->column_bytes <= (int64_t)sizeof stack_area ? stack_area : emalloc((size_t)t->column_bytes);
     uint64_t present = 0;
@@ -770,12 +763,12 @@ PHP_FUNCTION(table_set)
             memcpy(p, &v, sizeof v);
         } else {
             zend_string *str = zval_try_get_string(value);
-            if (!str) goto fail;
+            if (!str) goto done;
             if (ZSTR_LEN(str) > (size_t)c->size) {
                 zend_value_error("Value for column [%s] of table [%s] is %zu bytes, more than its size of %d",
                     ZSTR_VAL(c->name), ZSTR_VAL(t->name), ZSTR_LEN(str), c->size);
                 zend_string_release(str);
-                goto fail;
+                goto done;
             }
             int32_t len = (int32_t)ZSTR_LEN(str);
             memcpy(p, &len, sizeof len);
@@ -786,16 +779,102 @@ PHP_FUNCTION(table_set)
     } ZEND_HASH_FOREACH_END();
     {
         int32_t rc = g_cb.table_set(handle, ZSTR_VAL(key), (int64_t)ZSTR_LEN(key), area, present);
-        if (area != stack_area) efree(area);
         if (rc != ASKR_TABLE_OK) {
             throw_table_status(t, rc);
-            RETURN_THROWS();
+        } else {
+            RETVAL_TRUE;
         }
-        RETURN_TRUE;
     }
-fail:
+done:
     if (area != stack_area) efree(area);
-    RETURN_THROWS();
+}
+
+/* by: an int or float zval, or NULL for 1. */
+static void table_incr_op(zend_long handle, const askr_shim_table *t, zend_string *key, zend_string *column, const zval *by, zval *return_value)
+{
+    if (!key_ok(key, "table_incr")) return;
+    int64_t i = column_index(t, column);
+    if (UNEXPECTED(i < 0)) {
+        zend_value_error("Ephpm\\Octane\\table_incr(): Argument #3 ($column) must be a column of table [%s], [%s] is not",
+            ZSTR_VAL(t->name), ZSTR_VAL(column));
+        return;
+    }
+    if (UNEXPECTED(t->columns[i].type == ASKR_COLUMN_STRING)) {
+        zend_value_error("Ephpm\\Octane\\table_incr(): Argument #3 ($column) must be an int or float column, [%s] of table [%s] is a string column",
+            ZSTR_VAL(column), ZSTR_VAL(t->name));
+        return;
+    }
+    /* A float column adds by as a double; an int column adds it as an int (a float by truncated). */
+    int32_t by_is_float = by && Z_TYPE_P(by) == IS_DOUBLE;
+    int64_t by_long = by ? (by_is_float ? (int64_t)Z_DVAL_P(by) : (int64_t)Z_LVAL_P(by)) : 1;
+    double by_double = by ? (by_is_float ? Z_DVAL_P(by) : (double)Z_LVAL_P(by)) : 1.0;
+    int32_t float_column = t->columns[i].type == ASKR_COLUMN_FLOAT;
+    int64_t out_long = 0;
+    double out_double = 0;
+    int32_t rc = g_cb.table_incr(handle, ZSTR_VAL(key), (int64_t)ZSTR_LEN(key), i, float_column, by_long, by_double, &out_long, &out_double);
+    if (UNEXPECTED(rc != ASKR_TABLE_OK)) {
+        throw_table_status(t, rc);
+        return;
+    }
+    if (float_column) RETURN_DOUBLE(out_double);
+    RETURN_LONG((zend_long)out_long);
+}
+
+/* del and exists. */
+static void table_key_op(zend_long handle, const askr_shim_table *t, zend_string *key, int32_t (*op)(int64_t, const char *, int64_t),
+    const char *fn, zval *return_value)
+{
+    if (!key_ok(key, fn)) return;
+    int32_t rc = op(handle, ZSTR_VAL(key), (int64_t)ZSTR_LEN(key));
+    if (UNEXPECTED(rc < 0)) {
+        throw_table_status(t, rc);
+        return;
+    }
+    RETURN_BOOL(rc == ASKR_TABLE_FOUND);
+}
+
+/* ---------- the natives ---------- */
+
+ZEND_BEGIN_ARG_INFO_EX(arginfo_table_get, 0, 0, 2)
+    ZEND_ARG_TYPE_INFO(0, handle, IS_LONG, 0)
+    ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
+    ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, column, IS_STRING, 1, "null")
+ZEND_END_ARG_INFO()
+
+PHP_FUNCTION(table_get)
+{
+    zend_long handle;
+    zend_string *key, *column = NULL;
+    ZEND_PARSE_PARAMETERS_START(2, 3)
+        Z_PARAM_LONG(handle)
+        Z_PARAM_STR(key)
+        Z_PARAM_OPTIONAL
+        Z_PARAM_STR_OR_NULL(column)
+    ZEND_PARSE_PARAMETERS_END();
+    askr_shim_table *t = table_of(handle);
+    if (!t) RETURN_THROWS();
+    table_get_op(handle, t, key, column, return_value);
+}
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_table_set, 0, 3, _IS_BOOL, 0)
+    ZEND_ARG_TYPE_INFO(0, handle, IS_LONG, 0)
+    ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
+    ZEND_ARG_TYPE_INFO(0, row, IS_ARRAY, 0)
+ZEND_END_ARG_INFO()
+
+PHP_FUNCTION(table_set)
+{
+    zend_long handle;
+    zend_string *key;
+    HashTable *row;
+    ZEND_PARSE_PARAMETERS_START(3, 3)
+        Z_PARAM_LONG(handle)
+        Z_PARAM_STR(key)
+        Z_PARAM_ARRAY_HT(row)
+    ZEND_PARSE_PARAMETERS_END();
+    askr_shim_table *t = table_of(handle);
+    if (!t) RETURN_THROWS();
+    table_set_op(handle, t, key, row, return_value);
 }
 
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_MASK_EX(arginfo_table_incr, 0, 3, MAY_BE_LONG|MAY_BE_DOUBLE)
@@ -818,28 +897,8 @@ PHP_FUNCTION(table_incr)
         Z_PARAM_NUMBER(by)
     ZEND_PARSE_PARAMETERS_END();
     askr_shim_table *t = table_of(handle);
-    if (!t || !key_ok(key, 2)) RETURN_THROWS();
-    int64_t i = column_index(t, column);
-    if (i < 0) {
-        zend_argument_value_error(3, "must be a column of table [%s], [%s] is not", ZSTR_VAL(t->name), ZSTR_VAL(column));
-        RETURN_THROWS();
-    }
-    if (t->columns[i].type == ASKR_COLUMN_STRING) {
-        zend_argument_value_error(3, "must be an int or float column, [%s] of table [%s] is a string column", ZSTR_VAL(column), ZSTR_VAL(t->name));
-        RETURN_THROWS();
-    }
-    int32_t is_float = by && Z_TYPE_P(by) == IS_DOUBLE;
-    int64_t by_long = by ? (is_float ? (int64_t)Z_DVAL_P(by) : (int64_t)Z_LVAL_P(by)) : 1;
-    double by_double = by ? (is_float ? Z_DVAL_P(by) : (double)Z_LVAL_P(by)) : 1.0;
-    int64_t out_long = 0;
-    double out_double = 0;
-    int32_t rc = g_cb.table_incr(handle, ZSTR_VAL(key), (int64_t)ZSTR_LEN(key), i, is_float, by_long, by_double, &out_long, &out_double);
-    if (rc != ASKR_TABLE_OK) {
-        throw_table_status(t, rc);
-        RETURN_THROWS();
-    }
-    if (t->columns[i].type == ASKR_COLUMN_FLOAT) RETURN_DOUBLE(out_double);
-    RETURN_LONG((zend_long)out_long);
+    if (!t) RETURN_THROWS();
+    table_incr_op(handle, t, key, column, by, return_value);
 }
 
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_table_key_op, 0, 2, _IS_BOOL, 0)
@@ -847,7 +906,7 @@ ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_table_key_op, 0, 2, _IS_BOOL, 0)
     ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
 ZEND_END_ARG_INFO()
 
-static void table_key_op(INTERNAL_FUNCTION_PARAMETERS, int32_t (*op)(int64_t, const char *, int64_t))
+static void table_key_native(INTERNAL_FUNCTION_PARAMETERS, int32_t (*op)(int64_t, const char *, int64_t), const char *fn)
 {
     zend_long handle;
     zend_string *key;
@@ -856,17 +915,12 @@ static void table_key_op(INTERNAL_FUNCTION_PARAMETERS, int32_t (*op)(int64_t, co
         Z_PARAM_STR(key)
     ZEND_PARSE_PARAMETERS_END();
     askr_shim_table *t = table_of(handle);
-    if (!t || !key_ok(key, 2)) RETURN_THROWS();
-    int32_t rc = op(handle, ZSTR_VAL(key), (int64_t)ZSTR_LEN(key));
-    if (rc < 0) {
-        throw_table_status(t, rc);
-        RETURN_THROWS();
-    }
-    RETURN_BOOL(rc == ASKR_TABLE_FOUND);
+    if (!t) RETURN_THROWS();
+    table_key_op(handle, t, key, op, fn, return_value);
 }
 
-PHP_FUNCTION(table_del) { table_key_op(INTERNAL_FUNCTION_PARAM_PASSTHRU, g_cb.table_del); }
-PHP_FUNCTION(table_exists) { table_key_op(INTERNAL_FUNCTION_PARAM_PASSTHRU, g_cb.table_exists); }
+PHP_FUNCTION(table_del) { table_key_native(INTERNAL_FUNCTION_PARAM_PASSTHRU, g_cb.table_del, "table_del"); }
+PHP_FUNCTION(table_exists) { table_key_native(INTERNAL_FUNCTION_PARAM_PASSTHRU, g_cb.table_exists, "table_exists"); }
 
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_table_count, 0, 1, IS_LONG, 0)
     ZEND_ARG_TYPE_INFO(0, handle, IS_LONG, 0)
@@ -917,6 +971,307 @@ PHP_FUNCTION(table_scan)
     array_init_size(return_value, 2);
     add_next_index_long(return_value, (zend_long)scan.next_cursor);
     add_next_index_zval(return_value, &rows);
+}
+
+/* ---------- Ephpm\Octane\Table ---------- */
+
+/* An abstract class whose table operations are internal methods: a PHP class that extends it
+ * (the driver's Swoole\Table, and through it the table Octane::table() returns) gets them
+ * without a PHP frame around the native call. The handle is kept beside the zend_object, set
+ * once by bindHandle(). A ValueError of get/exists/del/incr/decr is passed through
+ * $this->clearer($e, $key) and one of set through $this->setFailure($e, $key, $value), and
+ * what they return is thrown: by default the error itself; the driver overrides them. */
+
+typedef struct askr_table_object {
+    zend_long handle;   /* from table_open(); 0 until bindHandle() */
+    zend_object std;
+} askr_table_object;
+
+static zend_class_entry *askr_table_ce;
+static zend_object_handlers askr_table_handlers;
+
+static zend_always_inline askr_table_object *table_object(zend_object *obj)
+{
+    return (askr_table_object *)((char *)obj - XtOffsetOf(askr_table_object, std));
+}
+
+static zend_object *table_object_create(zend_class_entry *ce)
+{
+    askr_table_object *o = zend_object_alloc(sizeof(askr_table_object), ce);
+    o->handle = 0;
+    zend_object_std_init(&o->std, ce);
+    object_properties_init(&o->std, ce);
+    o->std.handlers = &askr_table_handlers;
+    return &o->std;
+}
+
+static zend_object *table_object_clone(zend_object *old)
+{
+    zend_object *copy = table_object_create(old->ce);
+    zend_objects_clone_members(copy, old);
+    table_object(copy)->handle = table_object(old)->handle;
+    return copy;
+}
+
+/* The table of $this, or NULL with an Error thrown when bindHandle() has not been called. */
+static zend_always_inline askr_shim_table *bound_table(zend_object *self, zend_long *handle)
+{
+    *handle = table_object(self)->handle;
+    askr_shim_table *t = table_at(*handle);
+    if (UNEXPECTED(!t)) {
+        zend_throw_error(NULL, "Table object of class %s is not open: its constructor must call bindHandle() with a handle from Ephpm\\Octane\\table_open()",
+            ZSTR_VAL(self->ce->name));
+    }
+    return t;
+}
+
+/* When the operation threw a ValueError: calls $this->{hook}($e, $key[, $extra]) and throws what
+ * it returns instead (or lets what it throws through). Other exceptions are left as they are. */
+static ZEND_COLD void through_hook(zend_object *self, const char *hook, size_t hook_len, zend_string *key, zval *extra)
+{
+    zend_object *e = EG(exception);
+    if (!e || !instanceof_function(e->ce, zend_ce_value_error)) return;
+    zend_function *fn = zend_hash_str_find_ptr(&self->ce->function_table, hook, hook_len);
+    if (!fn) return;
+    zval args[3], rv;
+    GC_ADDREF(e);
+    zend_clear_exception();
+    ZVAL_OBJ(&args[0], e);
+    ZVAL_STR(&args[1], key);
+    if (extra) ZVAL_COPY_VALUE(&args[2], extra);
+    ZVAL_UNDEF(&rv);
+    zend_call_known_instance_method(fn, self, &rv, extra ? 3 : 2, args);
+    zval_ptr_dtor(&args[0]);
+    if (EG(exception)) {
+        zval_ptr_dtor(&rv);
+        return;
+    }
+    if (Z_TYPE(rv) == IS_OBJECT && instanceof_function(Z_OBJCE(rv), zend_ce_throwable)) {
+        zend_throw_exception_object(&rv);
+        return;
+    }
+    zval_ptr_dtor(&rv);
+    zend_throw_error(NULL, "%s::%s() must return a ValueError", ZSTR_VAL(self->ce->name), ZSTR_VAL(fn->common.function_name));
+}
+
+/* Parameters as a PHP method declares them: in coercive mode, null is a TypeError for a string
+ * or int|float parameter (zpp would accept it with a deprecation, as for an internal function). */
+static zend_always_inline bool method_arg_str(zval *arg, zend_string **dest, uint32_t n)
+{
+    if (EXPECTED(Z_TYPE_P(arg) == IS_STRING)) {
+        *dest = Z_STR_P(arg);
+        return true;
+    }
+    return Z_TYPE_P(arg) != IS_NULL && zend_parse_arg_str_slow(arg, dest, n);
+}
+
+static zend_always_inline bool method_arg_number(zval *arg, zval **dest, uint32_t n)
+{
+    if (EXPECTED(Z_TYPE_P(arg) == IS_LONG || Z_TYPE_P(arg) == IS_DOUBLE)) {
+        *dest = arg;
+        return true;
+    }
+    return Z_TYPE_P(arg) != IS_NULL && zend_parse_arg_number_slow(arg, dest, n);
+}
+
+#define ASKR_PARAM_STR(dest) \
+    Z_PARAM_PROLOGUE(0, 0); \
+    if (UNEXPECTED(!method_arg_str(_arg, &dest, _i))) { _expected_type = Z_EXPECTED_STRING; _error_code = ZPP_ERROR_WRONG_ARG; break; }
+
+#define ASKR_PARAM_NUMBER(dest) \
+    Z_PARAM_PROLOGUE(0, 0); \
+    if (UNEXPECTED(!method_arg_number(_arg, &dest, _i))) { _expected_type = Z_EXPECTED_NUMBER; _error_code = ZPP_ERROR_WRONG_ARG; break; }
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_MASK_EX(arginfo_table_method_get, 0, 1, MAY_BE_ARRAY|MAY_BE_FALSE|MAY_BE_STRING|MAY_BE_DOUBLE|MAY_BE_LONG)
+    ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
+    ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, field, IS_STRING, 1, "null")
+ZEND_END_ARG_INFO()
+
+ZEND_METHOD(Ephpm_Octane_Table, get)
+{
+    zend_string *key, *field = NULL;
+    ZEND_PARSE_PARAMETERS_START(1, 2)
+        ASKR_PARAM_STR(key)
+        Z_PARAM_OPTIONAL
+        Z_PARAM_STR_OR_NULL(field)
+    ZEND_PARSE_PARAMETERS_END();
+    zend_object *self = Z_OBJ_P(ZEND_THIS);
+    zend_long handle;
+    askr_shim_table *t = bound_table(self, &handle);
+    if (!t) RETURN_THROWS();
+    table_get_op(handle, t, key, field, return_value);
+    if (UNEXPECTED(EG(exception))) through_hook(self, ZEND_STRL("clearer"), key, NULL);
+}
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_table_method_set, 0, 2, _IS_BOOL, 0)
+    ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
+    ZEND_ARG_TYPE_INFO(0, value, IS_ARRAY, 0)
+ZEND_END_ARG_INFO()
+
+ZEND_METHOD(Ephpm_Octane_Table, set)
+{
+    zend_string *key;
+    zval *value;
+    ZEND_PARSE_PARAMETERS_START(2, 2)
+        ASKR_PARAM_STR(key)
+        Z_PARAM_ARRAY(value)
+    ZEND_PARSE_PARAMETERS_END();
+    zend_object *self = Z_OBJ_P(ZEND_THIS);
+    zend_long handle;
+    askr_shim_table *t = bound_table(self, &handle);
+    if (!t) RETURN_THROWS();
+    table_set_op(handle, t, key, Z_ARRVAL_P(value), return_value);
+    if (UNEXPECTED(EG(exception))) through_hook(self, ZEND_STRL("setfailure"), key, value);
+}
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_MASK_EX(arginfo_table_method_incr, 0, 2, MAY_BE_LONG|MAY_BE_DOUBLE)
+    ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
+    ZEND_ARG_TYPE_INFO(0, column, IS_STRING, 0)
+    ZEND_ARG_TYPE_MASK(0, incrby, MAY_BE_LONG|MAY_BE_DOUBLE, "1")
+ZEND_END_ARG_INFO()
+
+static zend_always_inline void table_method_incr(INTERNAL_FUNCTION_PARAMETERS, bool negate)
+{
+    zend_string *key, *column;
+    zval *by = NULL;
+    ZEND_PARSE_PARAMETERS_START(2, 3)
+        ASKR_PARAM_STR(key)
+        ASKR_PARAM_STR(column)
+        Z_PARAM_OPTIONAL
+        ASKR_PARAM_NUMBER(by)
+    ZEND_PARSE_PARAMETERS_END();
+    zend_object *self = Z_OBJ_P(ZEND_THIS);
+    zend_long handle;
+    askr_shim_table *t = bound_table(self, &handle);
+    if (!t) RETURN_THROWS();
+    zval negated;
+    if (negate) {
+        /* -$incrby, as PHP computes it: -PHP_INT_MIN is a float. */
+        if (!by) {
+            ZVAL_LONG(&negated, -1);
+        } else if (Z_TYPE_P(by) == IS_DOUBLE) {
+            ZVAL_DOUBLE(&negated, -Z_DVAL_P(by));
+        } else if (Z_LVAL_P(by) == ZEND_LONG_MIN) {
+            ZVAL_DOUBLE(&negated, -(double)ZEND_LONG_MIN);
+        } else {
+            ZVAL_LONG(&negated, -Z_LVAL_P(by));
+        }
+        by = &negated;
+    }
+    table_incr_op(handle, t, key, column, by, return_value);
+    if (UNEXPECTED(EG(exception))) through_hook(self, ZEND_STRL("clearer"), key, NULL);
+}
+
+ZEND_METHOD(Ephpm_Octane_Table, incr) { table_method_incr(INTERNAL_FUNCTION_PARAM_PASSTHRU, false); }
+ZEND_METHOD(Ephpm_Octane_Table, decr) { table_method_incr(INTERNAL_FUNCTION_PARAM_PASSTHRU, true); }
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_table_method_key, 0, 1, _IS_BOOL, 0)
+    ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
+ZEND_END_ARG_INFO()
+
+static zend_always_inline void table_method_key(INTERNAL_FUNCTION_PARAMETERS, int32_t (*op)(int64_t, const char *, int64_t), const char *fn)
+{
+    zend_string *key;
+    ZEND_PARSE_PARAMETERS_START(1, 1)
+        ASKR_PARAM_STR(key)
+    ZEND_PARSE_PARAMETERS_END();
+    zend_object *self = Z_OBJ_P(ZEND_THIS);
+    zend_long handle;
+    askr_shim_table *t = bound_table(self, &handle);
+    if (!t) RETURN_THROWS();
+    table_key_op(handle, t, key, op, fn, return_value);
+    if (UNEXPECTED(EG(exception))) through_hook(self, ZEND_STRL("clearer"), key, NULL);
+}
+
+/* exist() and delete() are Swoole's aliases of exists() and del(). */
+ZEND_METHOD(Ephpm_Octane_Table, exists) { table_method_key(INTERNAL_FUNCTION_PARAM_PASSTHRU, g_cb.table_exists, "table_exists"); }
+ZEND_METHOD(Ephpm_Octane_Table, del) { table_method_key(INTERNAL_FUNCTION_PARAM_PASSTHRU, g_cb.table_del, "table_del"); }
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_table_method_bind, 0, 1, IS_VOID, 0)
+    ZEND_ARG_TYPE_INFO(0, handle, IS_LONG, 0)
+ZEND_END_ARG_INFO()
+
+ZEND_METHOD(Ephpm_Octane_Table, bindHandle)
+{
+    zend_long handle;
+    ZEND_PARSE_PARAMETERS_START(1, 1)
+        Z_PARAM_LONG(handle)
+    ZEND_PARSE_PARAMETERS_END();
+    askr_table_object *o = table_object(Z_OBJ_P(ZEND_THIS));
+    if (o->handle != 0) {
+        zend_throw_error(NULL, "Ephpm\\Octane\\Table::bindHandle(): this %s is already bound to a table", ZSTR_VAL(Z_OBJCE_P(ZEND_THIS)->name));
+        RETURN_THROWS();
+    }
+    if (!table_of(handle)) RETURN_THROWS();
+    o->handle = handle;
+}
+
+ZEND_BEGIN_ARG_WITH_RETURN_OBJ_INFO_EX(arginfo_table_method_clearer, 0, 2, ValueError, 0)
+    ZEND_ARG_OBJ_INFO(0, e, ValueError, 0)
+    ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
+ZEND_END_ARG_INFO()
+
+/* Default: the error as it is. */
+ZEND_METHOD(Ephpm_Octane_Table, clearer)
+{
+    zval *e;
+    zend_string *key;
+    ZEND_PARSE_PARAMETERS_START(2, 2)
+        Z_PARAM_OBJECT_OF_CLASS(e, zend_ce_value_error)
+        Z_PARAM_STR(key)
+    ZEND_PARSE_PARAMETERS_END();
+    RETURN_COPY(e);
+}
+
+ZEND_BEGIN_ARG_WITH_RETURN_OBJ_INFO_EX(arginfo_table_method_set_failure, 0, 3, ValueError, 0)
+    ZEND_ARG_OBJ_INFO(0, e, ValueError, 0)
+    ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
+    ZEND_ARG_TYPE_INFO(0, value, IS_ARRAY, 0)
+ZEND_END_ARG_INFO()
+
+/* Default: $this->clearer($e, $key). */
+ZEND_METHOD(Ephpm_Octane_Table, setFailure)
+{
+    zval *e, *value;
+    zend_string *key;
+    ZEND_PARSE_PARAMETERS_START(3, 3)
+        Z_PARAM_OBJECT_OF_CLASS(e, zend_ce_value_error)
+        Z_PARAM_STR(key)
+        Z_PARAM_ARRAY(value)
+    ZEND_PARSE_PARAMETERS_END();
+    zend_object *self = Z_OBJ_P(ZEND_THIS);
+    zend_function *fn = zend_hash_str_find_ptr(&self->ce->function_table, ZEND_STRL("clearer"));
+    zval args[2];
+    ZVAL_COPY_VALUE(&args[0], e);
+    ZVAL_STR(&args[1], key);
+    zend_call_known_instance_method(fn, self, return_value, 2, args);
+}
+
+static const zend_function_entry askr_table_methods[] = {
+    ZEND_ME(Ephpm_Octane_Table, get, arginfo_table_method_get, ZEND_ACC_PUBLIC)
+    ZEND_ME(Ephpm_Octane_Table, set, arginfo_table_method_set, ZEND_ACC_PUBLIC)
+    ZEND_ME(Ephpm_Octane_Table, incr, arginfo_table_method_incr, ZEND_ACC_PUBLIC)
+    ZEND_ME(Ephpm_Octane_Table, decr, arginfo_table_method_incr, ZEND_ACC_PUBLIC)
+    ZEND_ME(Ephpm_Octane_Table, exists, arginfo_table_method_key, ZEND_ACC_PUBLIC)
+    ZEND_MALIAS(Ephpm_Octane_Table, exist, exists, arginfo_table_method_key, ZEND_ACC_PUBLIC)
+    ZEND_ME(Ephpm_Octane_Table, del, arginfo_table_method_key, ZEND_ACC_PUBLIC)
+    ZEND_MALIAS(Ephpm_Octane_Table, delete, del, arginfo_table_method_key, ZEND_ACC_PUBLIC)
+    ZEND_ME(Ephpm_Octane_Table, bindHandle, arginfo_table_method_bind, ZEND_ACC_PROTECTED | ZEND_ACC_FINAL)
+    ZEND_ME(Ephpm_Octane_Table, clearer, arginfo_table_method_clearer, ZEND_ACC_PROTECTED)
+    ZEND_ME(Ephpm_Octane_Table, setFailure, arginfo_table_method_set_failure, ZEND_ACC_PROTECTED)
+    ZEND_FE_END
+};
+
+static void register_table_class(void)
+{
+    zend_class_entry ce;
+    INIT_NS_CLASS_ENTRY(ce, "Ephpm\\Octane", "Table", askr_table_methods);
+    askr_table_ce = zend_register_internal_class(&ce);
+    askr_table_ce->ce_flags |= ZEND_ACC_EXPLICIT_ABSTRACT_CLASS;
+    askr_table_ce->create_object = table_object_create;
+    memcpy(&askr_table_handlers, zend_get_std_object_handlers(), sizeof askr_table_handlers);
+    askr_table_handlers.offset = XtOffsetOf(askr_table_object, std);
+    askr_table_handlers.clone_obj = table_object_clone;
 }
 
 /* ---------- tasks ---------- */
@@ -1032,11 +1387,17 @@ static PHP_MINFO_FUNCTION(askr)
     php_info_print_table_end();
 }
 
+static PHP_MINIT_FUNCTION(askr)
+{
+    register_table_class();
+    return SUCCESS;
+}
+
 static zend_module_entry askr_module_entry = {
     STANDARD_MODULE_HEADER,
     "askr",
     askr_functions,
-    NULL, NULL, NULL,
+    PHP_MINIT(askr), NULL, NULL,
     PHP_RSHUTDOWN(askr),
     PHP_MINFO(askr),
     "1.0",

@@ -18,7 +18,7 @@
 
 #include <stdint.h>
 
-#define ASKR_SHIM_ABI 3
+#define ASKR_SHIM_ABI 4
 
 #define ASKR_API __attribute__((visibility("default")))
 
@@ -142,8 +142,10 @@ typedef struct askr_callbacks {
     int32_t (*table_set)(int64_t handle, const char *key, int64_t key_len, const uint8_t *area, uint64_t present);
     int32_t (*table_del)(int64_t handle, const char *key, int64_t key_len);
     int32_t (*table_exists)(int64_t handle, const char *key, int64_t key_len);
+    /* Adds by_double to a float column (float_column = 1; the result in *out_double) or by_long to
+     * an int column (float_column = 0; *out_long). The shim knows the column's type from table_open. */
     int32_t (*table_incr)(int64_t handle, const char *key, int64_t key_len, int64_t column,
-                          int32_t is_float, int64_t by_long, double by_double, int64_t *out_long, double *out_double);
+                          int32_t float_column, int64_t by_long, double by_double, int64_t *out_long, double *out_double);
     int64_t (*table_count)(int64_t handle);
     int32_t (*table_scan)(int64_t handle, int64_t cursor, int64_t count, askr_scan *out);
 

@@ -82,6 +82,31 @@ class SharedTablesTest extends TestCase
         $this->assertFalse($this->fromAnotherWorker($deleted['pid'], '/tables/visits/read', ['key' => $key])['row']);
     }
 
+    public function test_octane_table_is_the_runtime_table_whose_row_operations_are_internal_methods(): void
+    {
+        $answer = Http::json($this->url('/tables/visits/class'));
+
+        $this->assertSame('Askr\Octane\Tables\RuntimeTable', $answer['class']);
+        $this->assertSame(['Askr\Octane\Tables\Table', 'Swoole\Table', 'Ephpm\Octane\Table'], $answer['parents']);
+        $this->assertSame([
+            'get' => true, 'set' => true, 'incr' => true, 'decr' => true, 'exists' => true,
+            'exist' => true, 'del' => true, 'delete' => true, 'count' => false, 'column' => false,
+        ], $answer['internal']);
+    }
+
+    public function test_incr_on_a_string_or_missing_column_throws_the_natives_value_error(): void
+    {
+        foreach ([
+            'page' => 'Ephpm\Octane\table_incr(): Argument #3 ($column) must be an int or float column, [page] of table [visits] is a string column',
+            'nope' => 'Ephpm\Octane\table_incr(): Argument #3 ($column) must be a column of table [visits], [nope] is not',
+        ] as $column => $message) {
+            $answer = Http::get($this->url('/tables/visits/incr', ['key' => $this->key('column'), 'column' => $column]));
+
+            $this->assertSame(500, $answer['status']);
+            $this->assertSame(['error' => 'ValueError', 'message' => $message], array_intersect_key(json_decode($answer['body'], true), ['error' => 1, 'message' => 1]));
+        }
+    }
+
     public function test_concurrent_increments_from_both_workers_are_all_counted(): void
     {
         $key = $this->key('counter');

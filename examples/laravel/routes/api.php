@@ -22,6 +22,7 @@ Route::controller(\App\Http\Controllers\SharedStateController::class)->group(fun
     Route::get('/tables/visits/write', 'write');
     Route::get('/tables/visits/forget', 'forget');
     Route::get('/tables/visits', 'all');
+    Route::get('/tables/visits/class', 'tableClass');
     Route::get('/tables/limited/set', 'limitedSet');
     Route::get('/tables/limited/clear', 'limitedClear');
     Route::get('/cache/put', 'cachePut');

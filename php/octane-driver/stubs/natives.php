@@ -1,7 +1,8 @@
 <?php
 
 /**
- * Declarations of the natives that the askr runtime registers in every PHP worker,
+ * Declarations of the natives (and the class Ephpm\Octane\Table) that the askr runtime
+ * registers in every PHP worker,
  * for IDEs and static analysis. This file is never loaded at run time: inside
  * `askr serve` the functions are provided by the runtime's shim (native/shim/),
  * outside it they do not exist (see ../src/natives-outside-askr.php for the
@@ -179,3 +180,56 @@ function table_scan(int $handle, int $cursor, int $count): array {}
  * @throws \TypeError when a payload is not a string.
  */
 function dispatch_tasks(array $payloads, int $timeoutMs = 3000, bool $wait = true): array {}
+
+/**
+ * A table of the node's shared store whose row operations are internal methods: a PHP class that
+ * extends it runs no PHP frame around the store. Inside askr workers the driver's Swoole\Table
+ * extends it, so the table Octane::table() returns inherits these methods. Outside `askr serve`
+ * the class does not exist (no stand-in: check class_exists()).
+ *
+ * Every method answers as the native it names and throws that native's errors, with the
+ * native's message. A ValueError of get/exists/del/incr/decr is first passed to
+ * $this->clearer($e, $key), one of set to $this->setFailure($e, $key, $value), and what they
+ * return is thrown instead. Using an object that bindHandle() never bound throws an \Error.
+ */
+abstract class Table
+{
+    /** table_get(): the row, one column of it, or false when the key (or the column) does not exist. */
+    public function get(string $key, ?string $field = null): array|false|string|float|int {}
+
+    /** table_set(). */
+    public function set(string $key, array $value): bool {}
+
+    /** table_incr(). */
+    public function incr(string $key, string $column, int|float $incrby = 1): int|float {}
+
+    /** table_incr() with -$incrby. */
+    public function decr(string $key, string $column, int|float $incrby = 1): int|float {}
+
+    /** table_exists(). */
+    public function exists(string $key): bool {}
+
+    /** Alias of exists(). */
+    public function exist(string $key): bool {}
+
+    /** table_del(). */
+    public function del(string $key): bool {}
+
+    /** Alias of del(). */
+    public function delete(string $key): bool {}
+
+    /**
+     * Binds this object to a table handle from table_open(), once (the handle is kept beside the
+     * object, not in a property). A subclass's constructor calls it.
+     *
+     * @throws \ValueError when $handle is not a handle from table_open().
+     * @throws \Error when the object is already bound.
+     */
+    final protected function bindHandle(int $handle): void {}
+
+    /** Hook for the ValueErrors of get/exists/del/incr/decr: what it returns is thrown. Default: $e. */
+    protected function clearer(\ValueError $e, string $key): \ValueError {}
+
+    /** Hook for the ValueErrors of set: what it returns is thrown. Default: $this->clearer($e, $key). */
+    protected function setFailure(\ValueError $e, string $key, array $value): \ValueError {}
+}

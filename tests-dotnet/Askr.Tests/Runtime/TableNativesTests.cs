@@ -130,4 +130,96 @@ public sealed class TableNativesTests : IClassFixture<TablesServer>
         Assert.False((await Get("/exists?key=s1")).Body.GetProperty("exists").GetBoolean());
         Assert.False((await Get("/scan")).Body.GetProperty("rows").TryGetProperty("s1", out _));
     }
+
+    // Ephpm\Octane\Table: the internal class whose methods are the same operations (tables.php
+    // extends it as PlainTable, and as HookedTable with both error hooks overridden).
+
+    [Fact]
+    public async Task The_table_class_is_abstract_and_its_operations_are_internal_methods_with_the_php_signatures()
+    {
+        var (_, body) = await Get("/class/reflection");
+        Assert.True(body.GetProperty("abstract").GetBoolean());
+        Assert.False(body.GetProperty("final").GetBoolean());
+        var methods = body.GetProperty("methods");
+        var signatures = new Dictionary<string, string>
+        {
+            ["get"] = "string $key, ?string $field = NULL : array|string|int|float|false",
+            ["set"] = "string $key, array $value : bool",
+            ["incr"] = "string $key, string $column, int|float $incrby = 1 : int|float",
+            ["decr"] = "string $key, string $column, int|float $incrby = 1 : int|float",
+            ["exists"] = "string $key : bool",
+            ["exist"] = "string $key : bool",
+            ["del"] = "string $key : bool",
+            ["delete"] = "string $key : bool",
+            ["bindHandle"] = "int $handle : void",
+            ["clearer"] = "ValueError $e, string $key : ValueError",
+            ["setFailure"] = "ValueError $e, string $key, array $value : ValueError",
+        };
+        foreach (var (name, signature) in signatures)
+        {
+            var m = methods.GetProperty(name);
+            Assert.True(m.GetProperty("internal").GetBoolean(), name);
+            Assert.Equal("Ephpm\\Octane\\Table", m.GetProperty("class").GetString());
+            Assert.Equal(signature, m.GetProperty("signature").GetString());
+            Assert.Equal(name is not ("bindHandle" or "clearer" or "setFailure"), m.GetProperty("public").GetBoolean());
+        }
+        Assert.True(methods.GetProperty("bindHandle").GetProperty("final").GetBoolean());
+    }
+
+    [Fact]
+    public async Task The_methods_answer_as_the_natives_do()
+    {
+        var key = "m" + Guid.NewGuid().ToString("N")[..8];
+        var (status, body) = await Get($"/class/ops?key={key}");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var expected = $$"""
+            {"set":true,"get":{"name":"ada","votes":3,"score":0.0},"column":3,"named":"ada","no column":false,
+             "incr":4,"incr by":9,"incr float on int":10,"decr":9,"decr by":7,"incr score":0.5,"decr score":-1.5,
+             "incr numeric string":17,"natives":{"name":"ada","votes":17,"score":-1.5},
+             "exists":true,"exist":true,"del":true,"delete again":false,"exists after":false,"missing":false,"missing column":false,
+             "clone":7,"read by the original":7}
+            """;
+        Assert.Equal(JsonSerializer.Serialize(JsonDocument.Parse(expected).RootElement), JsonSerializer.Serialize(body));
+    }
+
+    [Fact]
+    public async Task Method_errors_are_the_natives_errors_passed_through_the_hooks()
+    {
+        var (_, body) = await Get("/class/errors");
+        var errors = body.GetProperty("errors");
+        foreach (var what in new[] { "incr string column", "incr missing column", "decr string column", "get long key", "get empty key", "exists long key", "del long key", "incr long key", "set long key", "set long value" })
+        {
+            var e = errors.GetProperty(what);
+            var native = e.GetProperty("native");
+            Assert.Equal("ValueError", native[0].GetString());
+            // Without hooks: exactly the native's error. With them: what the hook returned, the native's error as its previous.
+            Assert.Equal(JsonSerializer.Serialize(native), JsonSerializer.Serialize(e.GetProperty("plain")));
+            Assert.Equal("cleared: " + native[1].GetString(), e.GetProperty("hooked")[1].GetString());
+            Assert.Equal(native[1].GetString(), e.GetProperty("hooked")[2].GetString());
+        }
+        Assert.Contains("Table [tiny] is full", errors.GetProperty("full").GetProperty("plain")[1].GetString());
+        Assert.Equal("RuntimeException", errors.GetProperty("full").GetProperty("plain")[0].GetString());
+        // As a PHP method declares its parameters: null is a TypeError, not a deprecation.
+        Assert.Equal("TypeError", errors.GetProperty("null key").GetProperty("plain")[0].GetString());
+        Assert.Equal("TypeError", errors.GetProperty("string incrby").GetProperty("plain")[0].GetString());
+        Assert.Equal("ArgumentCountError", errors.GetProperty("too few arguments").GetProperty("plain")[0].GetString());
+        // set() calls setFailure($e, $key, $value), whose internal default calls clearer(); the others call clearer().
+        var calls = body.GetProperty("hook calls").EnumerateArray().Select(c => c[0].GetString() + ":" + c[1].GetString()!.Length).ToList();
+        Assert.Equal(["clearer:1", "clearer:1", "clearer:1", "clearer:64", "clearer:0", "clearer:64", "clearer:64", "clearer:64",
+                      "setFailure:64", "clearer:64", "setFailure:1", "clearer:1"], calls);
+    }
+
+    [Fact]
+    public async Task A_table_object_is_bound_once_to_an_open_table()
+    {
+        var (_, body) = await Get("/class/binding");
+        Assert.Equal("Error", body.GetProperty("unbound")[0].GetString());
+        Assert.Contains("is not open: its constructor must call bindHandle()", body.GetProperty("unbound")[1].GetString());
+        Assert.Equal("Error", body.GetProperty("bound twice")[0].GetString());
+        Assert.Contains("already bound", body.GetProperty("bound twice")[1].GetString());
+        Assert.Equal("ValueError", body.GetProperty("not a handle")[0].GetString());
+        Assert.Contains("is not a table handle", body.GetProperty("not a handle")[1].GetString());
+        Assert.Contains("Cannot instantiate abstract class", body.GetProperty("abstract")[1].GetString());
+        Assert.Contains("Call to protected method", body.GetProperty("from outside")[1].GetString());
+    }
 }

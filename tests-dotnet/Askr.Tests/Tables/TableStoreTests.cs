@@ -133,6 +133,7 @@ public sealed class TableStoreTests : IDisposable
     [Fact]
     public void Every_write_is_in_the_change_ring_with_a_growing_hybrid_clock_and_the_origin_node()
     {
+        _store.Replicated = true; // only replication reads the ring
         var users = _store.Find("users")!;
         var start = _store.Changes.Head;
         using var row = new RowBuffer(users.Schema);
@@ -152,8 +153,23 @@ public sealed class TableStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_store_that_is_not_replicated_leaves_the_change_ring_alone()
+    {
+        var users = _store.Find("users")!;
+        var start = _store.Changes.Head;
+        using var row = new RowBuffer(users.Schema);
+        users.Set(K("a"), row);
+        users.Increment(K("a"), 1, 1L, out _);
+        users.Increment(K("a"), 2, 0.5, out double _);
+        users.Delete(K("a"));
+        Assert.Equal(start, _store.Changes.Head);
+        Assert.False(_store.Changes.TryRead(start + 1, out _, out _));
+    }
+
+    [Fact]
     public void A_reader_lapped_by_the_writers_learns_it_lost_changes()
     {
+        _store.Replicated = true;
         var users = _store.Find("users")!;
         using var row = new RowBuffer(users.Schema);
         var start = _store.Changes.Head + 1;
@@ -174,6 +190,32 @@ public sealed class TableStoreTests : IDisposable
         var write = Task.Run(() => users.Set(K("victim"), row));
         Assert.True(write.Wait(TimeSpan.FromSeconds(10)), "the write waited forever on a dead process's lock");
         Assert.Equal(WriteStatus.Ok, write.Result);
+    }
+
+    [Theory]
+    [InlineData("sequential")]
+    [InlineData("byte 7 only")]
+    [InlineData("last byte only")]
+    [InlineData("short")]
+    [InlineData("md5")]
+    public void Keys_spread_over_the_buckets_as_if_at_random(string shape)
+    {
+        // 4096 distinct keys into 4096 buckets: at random, ~63% of the buckets are used and the
+        // longest chain is 6 or 7. A hash that ignored some of the key's bytes would do far worse.
+        const int n = 4096;
+        var keys = Enumerable.Range(0, n).Select(i => shape switch
+        {
+            "sequential" => K($"bench:key:{i}"),
+            "byte 7 only" => [.. K("abcdefg"), (byte)i, (byte)(i >> 8), .. K("12345678")],
+            "last byte only" => [.. new byte[60], (byte)i, (byte)(i >> 8), (byte)(i >> 16)],
+            "short" => i < 256 ? [(byte)i] : [(byte)i, (byte)(i >> 8)],
+            _ => K(Convert.ToHexString(System.Security.Cryptography.MD5.HashData(K(i.ToString())))),
+        }).ToList();
+        Assert.Equal(n, keys.Select(Convert.ToHexString).Distinct().Count());
+        var chains = new int[n];
+        foreach (var key in keys) chains[SharedTable.BucketHash(key) & (n - 1)]++;
+        Assert.InRange(chains.Count(c => c > 0), n * 55 / 100, n * 70 / 100);
+        Assert.InRange(chains.Max(), 1, 12);
     }
 
     [Fact]

@@ -3,6 +3,7 @@
 namespace Askr\Octane\Tests\Unit\Tables;
 
 use Askr\Octane\Tables\InvalidKeyException;
+use Askr\Octane\Tables\NativesTable;
 use Askr\Octane\Tables\Table;
 use Askr\Octane\Tests\Support\FakeTableNatives;
 use Askr\Octane\Tests\Support\RequiresOctane;
@@ -36,7 +37,7 @@ class TableTest extends TestCase
 
     private function table(string $name = 'example', int $scanBatch = 256): Table
     {
-        return new Table($this->natives, $name, $this->natives->tableOpen($name), $scanBatch);
+        return new NativesTable($this->natives, $name, $this->natives->tableOpen($name), $scanBatch);
     }
 
     public function test_it_is_the_swoole_table_that_octane_table_declares(): void
@@ -56,6 +57,7 @@ class TableTest extends TestCase
     {
         $table = Table::open('example', $this->natives);
 
+        $this->assertInstanceOf(NativesTable::class, $table, 'natives other than the runtime\'s: the operations in PHP');
         $this->assertSame('example', $table->name());
         $this->assertSame(1000, $table->getSize());
         $this->assertSame([

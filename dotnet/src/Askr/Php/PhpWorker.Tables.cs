@@ -18,16 +18,7 @@ internal sealed unsafe partial class PhpWorker
 
     private sealed class OpenTable
     {
-        private bool[]? _float;
         public required SharedTable Table;
-
-        /// <summary>Whether a column is a float column (false for a column that does not exist: the store says so).</summary>
-        public bool ColumnIsFloat(int column)
-        {
-            _float ??= Table.Schema.Columns.Select(c => c.Type == ColumnType.Float).ToArray();
-            return (uint)column < (uint)_float.Length && _float[column];
-        }
-
         public required RowBuffer Row;
         public ShimInterop.Column* Columns;
         public ShimInterop.Str* ScanKeys;
@@ -128,16 +119,17 @@ internal sealed unsafe partial class PhpWorker
     }
 
     [UnmanagedCallersOnly]
-    private static int OnTableIncrement(long handle, byte* key, long keyLength, long column, int isFloat, long byLong, double byDouble, long* outLong, double* outDouble)
+    private static int OnTableIncrement(long handle, byte* key, long keyLength, long column, int floatColumn, long byLong, double byDouble, long* outLong, double* outDouble)
     {
         try
         {
             var t = s_instance!.Handle(handle);
             if (t is null) return ShimInterop.TableNoTable;
             var k = new ReadOnlySpan<byte>(key, (int)keyLength);
-            if (t.ColumnIsFloat((int)column))
+            // The shim tells the column's type (it learnt it at table_open); the store checks it again.
+            if (floatColumn != 0)
             {
-                var s = t.Table.Increment(k, (int)column, isFloat != 0 ? byDouble : byLong, out double d);
+                var s = t.Table.Increment(k, (int)column, byDouble, out double d);
                 *outDouble = d;
                 return (int)s;
             }

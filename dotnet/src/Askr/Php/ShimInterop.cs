@@ -9,7 +9,7 @@ namespace Askr.Php;
 internal static unsafe partial class ShimInterop
 {
     public const string Library = "askrshim";
-    public const int Abi = 3;
+    public const int Abi = 4;
 
     public const int TakeRequest = 1;
     public const int TakeTimeout = 0;

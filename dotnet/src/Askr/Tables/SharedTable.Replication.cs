@@ -16,7 +16,7 @@ public sealed unsafe partial class SharedTable
     public RowState? Export(ReadOnlySpan<byte> key, ShareBook book, ulong self)
     {
         if (!KeyOk(key)) return null;
-        var lockWord = LockBucket(Hash(key), out var head);
+        var lockWord = LockBucket(key, out var head);
         try
         {
             var row = Find(*head, key);
@@ -111,7 +111,7 @@ public sealed unsafe partial class SharedTable
     {
         if (!KeyOk(remote.Key)) return MergeOutcome.Unchanged;
         _store.Clock.Observe(remote.Clock);
-        var lockWord = LockBucket(Hash(remote.Key), out var head);
+        var lockWord = LockBucket(remote.Key, out var head);
         try
         {
             var changed = false;

@@ -53,7 +53,8 @@ public sealed unsafe class TableStore : IDisposable
     public ulong NodeId => *(ulong*)(_base + OffNodeId);
     /// <summary>
     /// Set by the supervisor of a cluster node before its workers start: deletes then keep the row
-    /// as a tombstone (so the delete can replicate) instead of freeing it at once.
+    /// as a tombstone (so the delete can replicate) instead of freeing it at once, and every write
+    /// appends to the change ring (which only replication reads; an unreplicated store skips it).
     /// </summary>
     public bool Replicated
     {
@@ -208,8 +209,9 @@ public enum ChangeKind : byte { Set = 1, Delete = 2, Increment = 3 }
 public readonly record struct Change(long Sequence, long Clock, int Table, ChangeKind Kind, byte[] Key);
 
 /// <summary>
-/// The change feed: a multi-producer ring in shared memory that every write appends to (table,
-/// key, kind, hybrid clock), and that the supervisor tails to replicate. A reader that falls more
+/// The change feed: a multi-producer ring in shared memory that every write of a replicated store
+/// (<see cref="TableStore.Replicated"/>) appends to (table, key, kind, hybrid clock), and that the
+/// supervisor tails to replicate. A reader that falls more
 /// than the ring's capacity behind learns it lost entries (<see cref="TryRead"/> reports an
 /// overrun) and must resynchronise by scanning the tables.
 /// Entry (128 bytes): int64 sequence (written last: the entry is complete when it equals the

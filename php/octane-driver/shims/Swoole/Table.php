@@ -12,6 +12,11 @@
  * Octane server, never sees it. Swoole\Http\Server is deliberately not declared: Octane
  * reads its existence as "Swoole is installed" and would change its coroutine dispatcher.
  *
+ * Inside an askr worker it extends Ephpm\Octane\Table, the runtime's internal class whose
+ * get/set/incr/decr/exists/exist/del/delete are C methods (docs/natives.md): the table that
+ * Octane::table() returns inherits them and runs no PHP frame around the shared store. That
+ * class exists only inside `askr serve`; elsewhere (PHPUnit, artisan) the base is plain.
+ *
  * An abstract class: askr's tables are created by the runtime from config/octane.php, not with
  * `new Swoole\Table(...)` at run time.
  */
@@ -19,15 +24,29 @@
 namespace Swoole;
 
 if (! \class_exists(Table::class, false)) {
-    abstract class Table implements \Iterator, \Countable
-    {
-        public const TYPE_INT = 1;
+    if (\class_exists(\Ephpm\Octane\Table::class, false)) {
+        abstract class Table extends \Ephpm\Octane\Table implements \Iterator, \Countable
+        {
+            public const TYPE_INT = 1;
 
-        public const TYPE_FLOAT = 2;
+            public const TYPE_FLOAT = 2;
 
-        public const TYPE_STRING = 3;
+            public const TYPE_STRING = 3;
 
-        /** Marks this declaration as askr's (not the extension's). */
-        public const ASKR_SHIM = true;
+            /** Marks this declaration as askr's (not the extension's). */
+            public const ASKR_SHIM = true;
+        }
+    } else {
+        abstract class Table implements \Iterator, \Countable
+        {
+            public const TYPE_INT = 1;
+
+            public const TYPE_FLOAT = 2;
+
+            public const TYPE_STRING = 3;
+
+            /** Marks this declaration as askr's (not the extension's). */
+            public const ASKR_SHIM = true;
+        }
     }
 }

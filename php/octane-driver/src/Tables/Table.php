@@ -32,8 +32,22 @@ if (! defined(\Swoole\Table::class.'::ASKR_SHIM')) {
  * Differences from Swoole\Table (docs/tables-php.md): a key longer than 63 bytes is rejected
  * (Swoole truncates it), incr/decr on a missing or string column throws a ValueError (Swoole
  * warns and returns false), and column()/create() only confirm the declared shape.
+ *
+ * This class holds what every askr table shares (shape, count, iteration, errors). The row
+ * operations are its subclasses': RuntimeTable, in askr workers, inherits the runtime's
+ * internal methods (Ephpm\Octane\Table); NativesTable has them in PHP over a TableNatives
+ * object (what the unit tests drive with a fake of the natives). Both behave alike, line for line.
+ *
+ * @method bool set(string $key, array $value) Writes the given columns of the row $key, creating it if needed (its other columns start at 0 or ''); undeclared columns are ignored. Throws Octane's ValueTooLargeForColumnException for a string longer than its column, a RuntimeException when the row is new and the table is full.
+ * @method array|false|string|float|int get(string $key, ?string $field = null) The row $key (every column), one column of it, or false when the key or the column does not exist.
+ * @method bool exists(string $key)
+ * @method bool exist(string $key) Alias of exists(), as Swoole\Table has it.
+ * @method bool del(string $key) Deletes the row $key; false when it did not exist.
+ * @method bool delete(string $key) Alias of del(), as Swoole\Table has it.
+ * @method int|float incr(string $key, string $column, int|float $incrby = 1) Adds $incrby to the int or float column $column of the row $key, atomically across every worker of the node, creating the row if needed; returns the new value. Throws a ValueError when $column is not an int or float column, a RuntimeException when the row is new and the table is full.
+ * @method int|float decr(string $key, string $column, int|float $incrby = 1) Subtracts $incrby (see incr()).
  */
-class Table extends \Swoole\Table
+abstract class Table extends \Swoole\Table
 {
     use EnsuresColumnSizes;
 
@@ -92,7 +106,8 @@ class Table extends \Swoole\Table
     /**
      * Opens the table $name of the node's store (declared in config/octane.php 'tables',
      * or "octane_cache" for the octane cache store). With the runtime's natives (the default)
-     * this is a RuntimeTable, which calls them directly.
+     * this is a RuntimeTable, whose row operations are the runtime's internal methods; with
+     * other natives (or a runtime without Ephpm\Octane\Table), a NativesTable over them.
      *
      * @throws \InvalidArgumentException when askr has no such table.
      * @throws \RuntimeException when askr was started without tables.
@@ -100,100 +115,16 @@ class Table extends \Swoole\Table
     public static function open(string $name, ?TableNatives $natives = null): self
     {
         if ($natives === null || $natives instanceof RuntimeNatives) {
-            return new RuntimeTable($name, (new RuntimeNatives)->tableOpen($name));
+            $natives = new RuntimeNatives;
+            $opened = $natives->tableOpen($name);
+
+            // Swoole\Table extends Ephpm\Octane\Table when the runtime has it (shims/Swoole/Table.php).
+            return is_subclass_of(\Swoole\Table::class, \Ephpm\Octane\Table::class)
+                ? new RuntimeTable($name, $opened)
+                : new NativesTable($natives, $name, $opened);
         }
 
-        return new self($natives, $name, $natives->tableOpen($name));
-    }
-
-    /**
-     * Writes the given columns of the row $key, creating it if needed (its other columns start
-     * at 0 or ''). Columns the table does not declare are ignored; a string longer than its
-     * column throws Octane's ValueTooLargeForColumnException, as Octane's SwooleTable does.
-     *
-     * The native checks every value before it writes anything (nothing is written when one is
-     * too long), so Octane's check runs only once the native has refused the row: the same
-     * outcome, without a check of every value on every successful set().
-     *
-     * @throws \Laravel\Octane\Exceptions\ValueTooLargeForColumnException
-     * @throws \RuntimeException when the row is new and the table is full.
-     */
-    public function set(string $key, array $value): bool
-    {
-        try {
-            return $this->natives->tableSet($this->handle, $key, $value);
-        } catch (ValueError $e) {
-            throw $this->setFailure($e, $key, $value);
-        }
-    }
-
-    /**
-     * The row $key (every column), one column of it, or false when the key or the column does not exist.
-     */
-    public function get(string $key, ?string $field = null): array|false|string|float|int
-    {
-        try {
-            return $this->natives->tableGet($this->handle, $key, $field);
-        } catch (ValueError $e) {
-            throw $this->clearer($e, $key);
-        }
-    }
-
-    public function exists(string $key): bool
-    {
-        try {
-            return $this->natives->tableExists($this->handle, $key);
-        } catch (ValueError $e) {
-            throw $this->clearer($e, $key);
-        }
-    }
-
-    /** Alias of exists(), as Swoole\Table has it. */
-    public function exist(string $key): bool
-    {
-        return $this->exists($key);
-    }
-
-    /**
-     * Deletes the row $key; false when it did not exist.
-     */
-    public function del(string $key): bool
-    {
-        try {
-            return $this->natives->tableDel($this->handle, $key);
-        } catch (ValueError $e) {
-            throw $this->clearer($e, $key);
-        }
-    }
-
-    /** Alias of del(), as Swoole\Table has it. */
-    public function delete(string $key): bool
-    {
-        return $this->del($key);
-    }
-
-    /**
-     * Adds $incrby to the int or float column $column of the row $key, atomically across every
-     * worker of the node, creating the row if needed. Returns the new value.
-     *
-     * @throws \ValueError when $column is not an int or float column of the table.
-     * @throws \RuntimeException when the row is new and the table is full.
-     */
-    public function incr(string $key, string $column, int|float $incrby = 1): int|float
-    {
-        try {
-            return $this->natives->tableIncr($this->handle, $key, $column, $incrby);
-        } catch (ValueError $e) {
-            throw $this->clearer($e, $key);
-        }
-    }
-
-    /**
-     * Subtracts $incrby from the int or float column $column of the row $key (see incr()).
-     */
-    public function decr(string $key, string $column, int|float $incrby = 1): int|float
-    {
-        return $this->incr($key, $column, -$incrby);
+        return new NativesTable($natives, $name, $natives->tableOpen($name));
     }
 
     /**
@@ -318,6 +249,13 @@ class Table extends \Swoole\Table
      * (from Octane's own EnsuresColumnSizes check, as its SwooleTable runs it) when a string is
      * longer than its column, else the native's error made clearer.
      *
+     * The native checks every value before it writes anything (nothing is written when one is
+     * too long), so Octane's check runs only once the native has refused the row: the same
+     * outcome, without a check of every value on every successful set().
+     *
+     * Also called by the runtime's internal set() (Ephpm\Octane\Table, which declares it with
+     * this signature): keep the two in step.
+     *
      * @throws \Laravel\Octane\Exceptions\ValueTooLargeForColumnException
      */
     protected function setFailure(ValueError $e, string $key, array $value): ValueError
@@ -330,6 +268,9 @@ class Table extends \Swoole\Table
     /**
      * A key of the wrong length gets an error that names the table and the rule; other
      * ValueErrors of the natives are already clear and are passed on as they are.
+     *
+     * Also called by the runtime's internal get/exists/del/incr/decr (Ephpm\Octane\Table, which
+     * declares it with this signature) with the ValueError they threw.
      */
     protected function clearer(ValueError $e, string $key): ValueError
     {

@@ -31,11 +31,11 @@ class SharedStateController
         });
     }
 
-    /** Atomic increment only (?key=, ?by=): what the concurrency test hammers. */
+    /** Atomic increment only (?key=, ?by=, ?column=, default 'count'): what the concurrency test hammers. */
     public function incr(Request $request): JsonResponse
     {
         return $this->answer(fn () => [
-            'count' => Octane::table('visits')->incr($this->key($request), 'count', (int) $request->query('by', 1)),
+            'count' => Octane::table('visits')->incr($this->key($request), (string) $request->query('column', 'count'), (int) $request->query('by', 1)),
         ]);
     }
 
@@ -78,6 +78,21 @@ class SharedStateController
             ksort($rows);
 
             return ['rows' => $rows, 'count' => count(Octane::table('visits'))];
+        });
+    }
+
+    /** What Octane::table() returns: its class, its parents, and which of its methods are internal (C) methods. */
+    public function tableClass(): JsonResponse
+    {
+        return $this->answer(function () {
+            $table = Octane::table('visits');
+            $methods = [];
+
+            foreach (['get', 'set', 'incr', 'decr', 'exists', 'exist', 'del', 'delete', 'count', 'column'] as $name) {
+                $methods[$name] = (new \ReflectionMethod($table, $name))->isInternal();
+            }
+
+            return ['class' => get_class($table), 'parents' => array_values(class_parents($table)), 'internal' => $methods];
         });
     }
 
