@@ -60,6 +60,26 @@ public sealed class TaskTests : IClassFixture<TaskServer>
     }
 
     [Fact]
+    public async Task Tasks_dispatched_throughout_a_rolling_reload_all_come_back()
+    {
+        await using var server = await AskrServer.StartAsync("tasks.php", workers: 1, "--task-workers", "2", "--tables", Path.Combine(AskrServer.PhpDir, "tasks.json"));
+        var before = await server.WorkerPidsAsync();
+        var tasks = Uri.EscapeDataString(JsonSerializer.Serialize(new object[] { new { sleep_ms = 5, value = 1 }, new { value = 2 }, new { sleep_ms = 10, value = 3 } }));
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, (await server.Admin.PostAsync("/reload", null)).StatusCode);
+        var statuses = new List<string>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!server.Lines.Any(l => l.Contains("reload complete")) && DateTime.UtcNow < deadline)
+        {
+            var results = (await server.GetJsonAsync($"/concurrently?tasks={tasks}&timeout=5000")).GetProperty("results");
+            statuses.AddRange(results.EnumerateArray().Select(r => r.GetProperty("status").GetString()!));
+        }
+        Assert.Contains(server.Lines, l => l.Contains("reload complete"));
+        Assert.Empty((await server.WorkerPidsAsync()).Intersect(before));
+        Assert.NotEmpty(statuses);
+        Assert.All(statuses, s => Assert.Equal("ok", s));
+    }
+
+    [Fact]
     public async Task A_task_that_fails_reports_an_error_and_the_others_still_succeed()
     {
         var results = (await Concurrently(new object[] { new { value = 1 }, new { fail = true } })).GetProperty("results");

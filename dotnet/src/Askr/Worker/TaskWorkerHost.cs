@@ -16,6 +16,9 @@ namespace Askr.Worker;
 /// </summary>
 internal static class TaskWorkerHost
 {
+    /// <summary>How long a stopping task worker still takes direct tasks before PHP drains and stops.</summary>
+    private static readonly TimeSpan DirectGrace = TimeSpan.FromMilliseconds(200);
+
     public static async Task<int> RunAsync(ServeOptions options, int slot, string controlPath, string? taskSocket = null, int boardSlot = -1)
     {
         var log = LogWriter.Current;
@@ -76,6 +79,10 @@ internal static class TaskWorkerHost
             log.Flush(TimeSpan.FromSeconds(1));
             return php.Exited.Result == 0 ? 70 : php.Exited.Result;
         }
+        // An HTTP worker may have claimed this worker's slot just before a replacement took it
+        // over (recycle, reload): its task is already on the socket or about to be. Let it land
+        // in the queue, which PHP drains before it stops, instead of refusing it.
+        if (direct is not null) await Task.Delay(DirectGrace);
         php.RequestShutdown();
         var exit = await php.Exited.WaitAsync(TimeSpan.FromSeconds(Math.Max(30, options.RequestTimeoutSeconds + 10))).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : 75);
         control.Dispose();
