@@ -83,12 +83,32 @@ internal sealed partial class RespSession
     /// Executes every whole command at the start of <paramref name="buffer"/>, leaving it at the
     /// first byte not consumed. False when the connection must close (QUIT, a protocol error).
     /// </summary>
-    private bool Process(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out bool wrote)
+    internal bool Process(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out bool wrote)
     {
         var w = new RespWriter(output);
         var open = true;
         while (open && !buffer.IsEmpty && buffer.Length >= _needed)
         {
+            // The usual case: whole commands within the first segment, parsed in place, the
+            // buffer sliced once after them (slicing a sequence per command cost more than parsing).
+            var span = buffer.FirstSpan;
+            var pos = 0;
+            while (pos < span.Length)
+            {
+                var input = span[pos..];
+                if (RespParser.TryParseCommand(input, _limits, _args, out var length, out _, out _) != RespParseStatus.Complete) break;
+                open = Execute(new RespCommand(input, _args), ref w);
+                pos += length;
+                if (!open) break;
+            }
+            if (pos > 0)
+            {
+                _needed = 0;
+                buffer = buffer.Slice(pos);
+                if (!open || buffer.IsEmpty) break;
+            }
+            // A command not whole in the first segment: it straddles segments (parsed from a
+            // copy), is incomplete (wait for the length the parser asks for) or is invalid.
             var status = RespParser.TryParseCommand(buffer, _limits, _args, ref _frame, out var frame, out var consumed, out var needed, out var error);
             if (status == RespParseStatus.Incomplete)
             {
