@@ -9,7 +9,7 @@ namespace Askr.Tests.Resp;
 /// <summary>
 /// A session's batch processing (<c>RespSession.Process</c>) without sockets: however the input is
 /// cut into buffer segments and however much of it has arrived, the replies are those of the whole
-/// input at once.
+/// input at once. And the command lookup: any case of a name finds it, nothing else does.
 /// </summary>
 public sealed class RespSessionTests : IAsyncLifetime
 {
@@ -169,5 +169,35 @@ public sealed class RespSessionTests : IAsyncLifetime
             Assert.False(open);
             Assert.Equal(6, left);
         }
+    }
+
+    [Fact]
+    public void Every_command_is_found_in_any_case_and_no_other_name_is()
+    {
+        foreach (var entry in RespCommands.All)
+        {
+            var name = Encoding.ASCII.GetBytes(entry.Name);
+            Assert.True(RespCommands.TryFind(name, out var found) && found.Id == entry.Id, entry.Name);
+            Assert.True(RespCommands.TryFind(Encoding.ASCII.GetBytes(entry.Name.ToUpperInvariant()), out found) && found.Id == entry.Id, entry.Name);
+            var mixed = name.Select((b, i) => i % 2 == 0 ? (byte)char.ToUpperInvariant((char)b) : b).ToArray();
+            Assert.True(RespCommands.TryFind(mixed, out found) && found.Id == entry.Id, entry.Name);
+            // Any one byte changed: found only if the result is (in some case) a command's name, and then that one.
+            var names = RespCommands.All.ToDictionary(e => e.Name, e => e.Id);
+            for (var i = 0; i < name.Length; i++)
+            {
+                var changed = (byte[])name.Clone();
+                for (var b = 0; b < 256; b++)
+                {
+                    changed[i] = (byte)b;
+                    var text = Encoding.Latin1.GetString(changed);
+                    var expected = text.All(char.IsAsciiLetter) && names.TryGetValue(text.ToLowerInvariant(), out var id) ? id : RespCommandId.Unknown;
+                    Assert.Equal(expected, RespCommands.TryFind(changed, out found) ? found.Id : RespCommandId.Unknown);
+                }
+            }
+            Assert.False(RespCommands.TryFind(name.Append((byte)0).ToArray(), out _), entry.Name + "\\0");
+            Assert.False(RespCommands.TryFind(name[..^1], out found) && found.Id == entry.Id, entry.Name + " without its last letter");
+        }
+        Assert.False(RespCommands.TryFind(""u8, out _));
+        Assert.False(RespCommands.TryFind("hincrbyfloatxxxxx"u8, out _));
     }
 }
