@@ -77,7 +77,7 @@ internal sealed partial class RespSession
 
     /// <summary>True if a plain key holds a live cache entry (a string, in Redis terms).</summary>
     private bool IsLiveString(ReadOnlySpan<byte> key) =>
-        _keyspace.Cache is { } cache && TryGetCached(cache, key, RespKeyspace.NowSeconds(), out _);
+        _keyspace.Cache is { } cache && TryGetCached(cache, key, NowSeconds(), out _);
 
     private void HGetAll(in RespCommand cmd, ref RespWriter w)
     {
