@@ -12,15 +12,15 @@ namespace Askr.Tables;
 /// </summary>
 public sealed unsafe class RowBuffer : IDisposable
 {
-    /// <summary>Each column's offset, and its size if it is a string column (else 0): the schema's, as arrays.</summary>
+    /// <summary>Each column's offset, and its size if it is a string column (else 0): the schema's arrays.</summary>
     private readonly int[] _offsets, _stringSizes;
 
     public RowBuffer(TableSchema schema)
     {
         Schema = schema;
         Pointer = (byte*)NativeMemory.AllocZeroed((nuint)Math.Max(8, schema.ColumnBytes));
-        _offsets = schema.Columns.Select(c => c.Offset).ToArray();
-        _stringSizes = schema.Columns.Select(c => c.Type == ColumnType.String ? c.Size : 0).ToArray();
+        _offsets = schema.Offsets;
+        _stringSizes = schema.StringSizes;
     }
 
     public TableSchema Schema { get; }
