@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Askr.Resp;
@@ -17,13 +19,15 @@ internal enum RespCommandId : byte
 }
 
 /// <summary>
-/// Name → command lookup without allocating: the name is upper-cased into a stack buffer and
-/// compared with the names of its length only. Arity follows Redis' command table: positive is
-/// exact, negative is a minimum, both counting the command name.
+/// Name → command lookup without allocating: the name, upper-cased and zero-padded, is read as
+/// two 64-bit words and compared with the names of its length only. Arity follows Redis' command
+/// table: positive is exact, negative is a minimum, both counting the command name.
 /// </summary>
 internal static class RespCommands
 {
-    internal readonly record struct Entry(RespCommandId Id, string Name, int Arity, byte[] Upper);
+    /// <param name="Lo">The upper-cased name's first 8 bytes read as one word (zero-padded).</param>
+    /// <param name="Hi">Its bytes 8 to 15, likewise.</param>
+    internal readonly record struct Entry(RespCommandId Id, string Name, int Arity, ulong Lo, ulong Hi);
 
     private static readonly Entry[] s_all = Build(
         (RespCommandId.Auth, "auth", -2), (RespCommandId.Hello, "hello", -1), (RespCommandId.Ping, "ping", -1),
@@ -44,11 +48,41 @@ internal static class RespCommands
         (RespCommandId.HStrLen, "hstrlen", 3), (RespCommandId.HScan, "hscan", -3));
 
     private const int MaxNameLength = 16;
+    /// <summary>
+    /// Clears bit 5 of every byte: upper-cases ASCII letters. Every name is letters only, and a
+    /// byte ANDed with 0xDF equals a capital letter only if it is that letter in either case, so
+    /// the masked words of a name equal a command's only if the name is that command's.
+    /// </summary>
+    private const ulong UpperMask = 0xDFDFDFDFDFDFDFDFUL;
     private static readonly Entry[][] s_byLength = Enumerable.Range(0, MaxNameLength + 1)
         .Select(n => s_all.Where(e => e.Name.Length == n).ToArray()).ToArray();
 
     private static Entry[] Build(params (RespCommandId Id, string Name, int Arity)[] commands) =>
-        commands.Select(c => new Entry(c.Id, c.Name, c.Arity, Encoding.ASCII.GetBytes(c.Name.ToUpperInvariant()))).ToArray();
+        commands.Select(c =>
+        {
+            if (c.Name.Length > MaxNameLength || !c.Name.All(char.IsAsciiLetterLower)) throw new ArgumentException($"bad command name {c.Name}");
+            Pack(Encoding.ASCII.GetBytes(c.Name.ToUpperInvariant()), out var lo, out var hi);
+            return new Entry(c.Id, c.Name, c.Arity, lo, hi);
+        }).ToArray();
+
+    /// <summary>A name of at most 16 bytes as two words, zero-padded, upper-cased.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Pack(ReadOnlySpan<byte> name, out ulong lo, out ulong hi)
+    {
+        lo = 0;
+        hi = 0;
+        if (name.Length <= 8)
+        {
+            name.CopyTo(MemoryMarshal.AsBytes(new Span<ulong>(ref lo)));
+        }
+        else
+        {
+            lo = MemoryMarshal.Read<ulong>(name);
+            name[8..].CopyTo(MemoryMarshal.AsBytes(new Span<ulong>(ref hi)));
+        }
+        lo &= UpperMask;
+        hi &= UpperMask;
+    }
 
     public static IReadOnlyList<Entry> All => s_all;
 
@@ -57,16 +91,10 @@ internal static class RespCommands
     {
         entry = default;
         if (name.Length > MaxNameLength) return false;
-        Span<byte> upper = stackalloc byte[MaxNameLength];
-        for (var i = 0; i < name.Length; i++)
-        {
-            var b = name[i];
-            upper[i] = (uint)(b - 'a') <= 'z' - 'a' ? (byte)(b - 32) : b;
-        }
-        var key = upper[..name.Length];
+        Pack(name, out var lo, out var hi);
         foreach (var e in s_byLength[name.Length])
         {
-            if (key.SequenceEqual(e.Upper))
+            if (e.Lo == lo && e.Hi == hi)
             {
                 entry = e;
                 return true;

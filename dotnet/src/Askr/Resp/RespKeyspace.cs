@@ -11,6 +11,7 @@ internal sealed class RespTable
         Table = table;
         Name = Encoding.UTF8.GetBytes(table.Schema.Name);
         Columns = table.Schema.Columns.Select(c => Encoding.UTF8.GetBytes(c.Name)).ToArray();
+        Types = table.Schema.Columns.Select(c => c.Type).ToArray();
         AllColumns = table.Schema.Columns.Count == 64 ? ulong.MaxValue : (1UL << table.Schema.Columns.Count) - 1;
     }
 
@@ -19,6 +20,8 @@ internal sealed class RespTable
     public int Id => Table.Id;
     public byte[] Name { get; }
     public byte[][] Columns { get; }
+    /// <summary>The columns' types, by index.</summary>
+    public ColumnType[] Types { get; }
     /// <summary>A mask with a bit for every column.</summary>
     public ulong AllColumns { get; }
 

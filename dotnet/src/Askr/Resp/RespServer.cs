@@ -60,6 +60,10 @@ internal sealed class RespServer : IAsyncDisposable
             MaxReadBufferSize = Limits.MaxCommandBytes + 64 * 1024,
             // Sessions never block (table locks are held for a row copy), so run them on the I/O threads.
             UnsafePreferInlineScheduling = true,
+            // Receive straight into a pooled buffer. The default first waits for data with a
+            // zero-byte receive, which .NET does as a 1-byte MSG_PEEK recv: one system call more
+            // per read (per command when not pipelined), to save a 4 KB buffer per idle connection.
+            WaitForDataBeforeAllocatingBuffer = false,
         };
         var factory = new SocketTransportFactory(Options.Create(options), NullLoggerFactory.Instance);
         _listener = await factory.BindAsync(_endpoint);

@@ -30,9 +30,9 @@ internal sealed partial class RespSession
         return false;
     }
 
-    private static void WriteColumn(ref RespWriter w, RowBuffer row, int column)
+    private static void WriteColumn(ref RespWriter w, RespTable table, RowBuffer row, int column)
     {
-        switch (row.Schema.Columns[column].Type)
+        switch (table.Types[column])
         {
             case ColumnType.Int: w.WriteBulkInteger(row.GetInt(column)); break;
             case ColumnType.Float: w.WriteBulkDouble(row.GetFloat(column)); break;
@@ -48,7 +48,7 @@ internal sealed partial class RespSession
         if (!TryHash(cmd[1], ref w, "$-1\r\n"u8, out var table, out var key)) return;
         var column = table.ColumnIndex(cmd[2]);
         var row = Row(table);
-        if (column >= 0 && table.Table.Get(key, row)) WriteColumn(ref w, row, column);
+        if (column >= 0 && table.Table.Get(key, row)) WriteColumn(ref w, table, row, column);
         else w.WriteNullBulk();
     }
 
@@ -70,14 +70,14 @@ internal sealed partial class RespSession
         for (var i = 2; i < cmd.Count; i++)
         {
             var column = exists ? table.ColumnIndex(cmd[i]) : -1;
-            if (column >= 0) WriteColumn(ref w, row, column);
+            if (column >= 0) WriteColumn(ref w, table, row, column);
             else w.WriteNullBulk();
         }
     }
 
     /// <summary>True if a plain key holds a live cache entry (a string, in Redis terms).</summary>
     private bool IsLiveString(ReadOnlySpan<byte> key) =>
-        _keyspace.Cache is { } cache && TryGetCached(cache, key, RespKeyspace.NowSeconds(), out _);
+        _keyspace.Cache is { } cache && TryGetCached(cache, key, NowSeconds(), out _);
 
     private void HGetAll(in RespCommand cmd, ref RespWriter w)
     {
@@ -92,7 +92,7 @@ internal sealed partial class RespSession
         for (var i = 0; i < table.Columns.Length; i++)
         {
             w.WriteBulk(table.Columns[i]);
-            WriteColumn(ref w, row, i);
+            WriteColumn(ref w, table, row, i);
         }
     }
 
@@ -131,7 +131,7 @@ internal sealed partial class RespSession
             NoColumn(ref w, table, field);
             return false;
         }
-        switch (table.Schema.Columns[column].Type)
+        switch (table.Types[column])
         {
             case ColumnType.Int:
                 if (!RespNumbers.TryParseInt64(value, out var l))
@@ -166,7 +166,7 @@ internal sealed partial class RespSession
             NoColumn(ref w, table, cmd[2]);
             return;
         }
-        if (table.Schema.Columns[column].Type != ColumnType.Int)
+        if (table.Types[column] != ColumnType.Int)
         {
             w.WriteError("ERR hash value is not an integer");
             return;
@@ -197,7 +197,7 @@ internal sealed partial class RespSession
             return;
         }
         WriteStatus status;
-        switch (table.Schema.Columns[column].Type)
+        switch (table.Types[column])
         {
             case ColumnType.Float:
                 status = table.Table.Increment(key, column, by, out double sum);
@@ -269,7 +269,7 @@ internal sealed partial class RespSession
         for (var i = 0; i < table.Columns.Length; i++)
         {
             if (keys) w.WriteBulk(table.Columns[i]);
-            else WriteColumn(ref w, row, i);
+            else WriteColumn(ref w, table, row, i);
         }
     }
 
@@ -284,7 +284,7 @@ internal sealed partial class RespSession
             return;
         }
         Span<byte> text = stackalloc byte[32];
-        var length = table.Schema.Columns[column].Type switch
+        var length = table.Types[column] switch
         {
             ColumnType.Int => Utf8Formatter.TryFormat(row.GetInt(column), text, out var n) ? n : 0,
             ColumnType.Float => RespWriter.FormatDouble(row.GetFloat(column), text),
@@ -308,7 +308,7 @@ internal sealed partial class RespSession
         foreach (var i in columns)
         {
             w.WriteBulk(table.Columns[i]);
-            if (!novalues) WriteColumn(ref w, row, i);
+            if (!novalues) WriteColumn(ref w, table, row, i);
         }
     }
 }

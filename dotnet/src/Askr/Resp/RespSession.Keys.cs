@@ -12,7 +12,7 @@ internal sealed partial class RespSession
     private void Del(in RespCommand cmd, ref RespWriter w)
     {
         long deleted = 0;
-        var now = RespKeyspace.NowSeconds();
+        var now = NowSeconds();
         for (var i = 1; i < cmd.Count; i++)
         {
             var key = cmd[i];
@@ -70,7 +70,7 @@ internal sealed partial class RespSession
         var keys = new List<byte[]>();
         var visited = 0;
         ulong next = 0;
-        var now = RespKeyspace.NowSeconds();
+        var now = NowSeconds();
         while (tableIndex < tables.Length)
         {
             var table = tables[tableIndex];
@@ -149,7 +149,7 @@ internal sealed partial class RespSession
     {
         var match = cmd[1].ToArray();
         var keys = new List<byte[]>();
-        var now = RespKeyspace.NowSeconds();
+        var now = NowSeconds();
         foreach (var table in _keyspace.Tables)
         {
             var bucket = 0;

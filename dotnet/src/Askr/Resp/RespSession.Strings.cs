@@ -39,7 +39,7 @@ internal sealed partial class RespSession
         var key = cmd[1];
         var cache = CacheFor(key, ref w);
         if (cache is null) return;
-        if (TryGetCached(cache, key, RespKeyspace.NowSeconds(), out var row)) w.WriteBulk(row.GetString(_keyspace.CacheValue));
+        if (TryGetCached(cache, key, NowSeconds(), out var row)) w.WriteBulk(row.GetString(_keyspace.CacheValue));
         else w.WriteNullBulk();
     }
 
@@ -50,7 +50,7 @@ internal sealed partial class RespSession
         var value = cmd[2];
         var cache = CacheFor(key, ref w);
         if (cache is null) return;
-        var now = RespKeyspace.NowSeconds();
+        var now = NowSeconds();
         long expiration = now + ForeverSeconds;
         var expirySet = false;
         var keepTtl = false;
@@ -118,7 +118,7 @@ internal sealed partial class RespSession
     {
         w.WriteArrayHeader(cmd.Count - 1);
         var cache = _keyspace.Cache;
-        var now = RespKeyspace.NowSeconds();
+        var now = NowSeconds();
         for (var i = 1; i < cmd.Count; i++)
         {
             var key = cmd[i];
@@ -155,7 +155,7 @@ internal sealed partial class RespSession
             }
         }
         var row = Row(cache!);
-        var expiration = RespKeyspace.NowSeconds() + ForeverSeconds;
+        var expiration = NowSeconds() + ForeverSeconds;
         for (var i = 1; i < cmd.Count; i += 2)
         {
             row.Present = 0;
@@ -201,7 +201,7 @@ internal sealed partial class RespSession
         }
         lock (_server.CacheLock(key))
         {
-            var now = RespKeyspace.NowSeconds();
+            var now = NowSeconds();
             long current = 0, expiration = now + ForeverSeconds;
             var serialized = false;
             if (TryGetCached(cache, key, now, out var row))
@@ -258,7 +258,7 @@ internal sealed partial class RespSession
             return;
         }
         var cache = _keyspace.Cache;
-        var now = RespKeyspace.NowSeconds();
+        var now = NowSeconds();
         if (cache is null || !TryGetCached(cache, key, now, out var buffer))
         {
             w.WriteInteger(-2);

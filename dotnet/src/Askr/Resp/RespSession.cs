@@ -27,6 +27,8 @@ internal sealed partial class RespSession
     /// <summary>Input length below which the pending partial command cannot complete.</summary>
     private long _needed;
     private bool _authenticated;
+    /// <summary>Now in Unix seconds for the batch being processed; 0 until read (see <see cref="NowSeconds"/>).</summary>
+    private long _now;
 
     public RespSession(RespServer server, ConnectionContext connection, long id)
     {
@@ -83,12 +85,33 @@ internal sealed partial class RespSession
     /// Executes every whole command at the start of <paramref name="buffer"/>, leaving it at the
     /// first byte not consumed. False when the connection must close (QUIT, a protocol error).
     /// </summary>
-    private bool Process(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out bool wrote)
+    internal bool Process(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out bool wrote)
     {
         var w = new RespWriter(output);
         var open = true;
+        _now = 0;
         while (open && !buffer.IsEmpty && buffer.Length >= _needed)
         {
+            // The usual case: whole commands within the first segment, parsed in place, the
+            // buffer sliced once after them (slicing a sequence per command cost more than parsing).
+            var span = buffer.FirstSpan;
+            var pos = 0;
+            while (pos < span.Length)
+            {
+                var input = span[pos..];
+                if (RespParser.TryParseCommand(input, _limits, _args, out var length, out _, out _) != RespParseStatus.Complete) break;
+                open = Execute(new RespCommand(input, _args), ref w);
+                pos += length;
+                if (!open) break;
+            }
+            if (pos > 0)
+            {
+                _needed = 0;
+                buffer = buffer.Slice(pos);
+                if (!open || buffer.IsEmpty) break;
+            }
+            // A command not whole in the first segment: it straddles segments (parsed from a
+            // copy), is incomplete (wait for the length the parser asks for) or is invalid.
             var status = RespParser.TryParseCommand(buffer, _limits, _args, ref _frame, out var frame, out var consumed, out var needed, out var error);
             if (status == RespParseStatus.Incomplete)
             {
@@ -181,6 +204,12 @@ internal sealed partial class RespSession
         }
         return true;
     }
+
+    /// <summary>
+    /// Now in Unix seconds (the cache table's clock), read once per batch of commands, as Redis
+    /// reads it once per event-loop turn: reading the real-time clock cost a fifth of a GET.
+    /// </summary>
+    private long NowSeconds() => _now != 0 ? _now : _now = RespKeyspace.NowSeconds();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private RowBuffer Row(RespTable table) => _rows[table.Id] ?? NewRow(table);

@@ -12,10 +12,15 @@ namespace Askr.Tables;
 /// </summary>
 public sealed unsafe class RowBuffer : IDisposable
 {
+    /// <summary>Each column's offset, and its size if it is a string column (else 0): the schema's arrays.</summary>
+    private readonly int[] _offsets, _stringSizes;
+
     public RowBuffer(TableSchema schema)
     {
         Schema = schema;
         Pointer = (byte*)NativeMemory.AllocZeroed((nuint)Math.Max(8, schema.ColumnBytes));
+        _offsets = schema.Offsets;
+        _stringSizes = schema.StringSizes;
     }
 
     public TableSchema Schema { get; }
@@ -30,36 +35,35 @@ public sealed unsafe class RowBuffer : IDisposable
         new Span<byte>(Pointer, Schema.ColumnBytes).Clear();
     }
 
-    public long GetInt(int column) => *(long*)(Pointer + Schema.Columns[column].Offset);
-    public double GetFloat(int column) => *(double*)(Pointer + Schema.Columns[column].Offset);
+    public long GetInt(int column) => *(long*)(Pointer + _offsets[column]);
+    public double GetFloat(int column) => *(double*)(Pointer + _offsets[column]);
 
     public ReadOnlySpan<byte> GetString(int column)
     {
-        var c = Schema.Columns[column];
-        var p = Pointer + c.Offset;
-        return new ReadOnlySpan<byte>(p + 4, Math.Min(*(int*)p, c.Size));
+        var p = Pointer + _offsets[column];
+        return new ReadOnlySpan<byte>(p + 4, Math.Min(*(int*)p, _stringSizes[column]));
     }
 
     public void SetInt(int column, long value)
     {
-        *(long*)(Pointer + Schema.Columns[column].Offset) = value;
+        *(long*)(Pointer + _offsets[column]) = value;
         Present |= 1UL << column;
     }
 
     public void SetFloat(int column, double value)
     {
-        *(double*)(Pointer + Schema.Columns[column].Offset) = value;
+        *(double*)(Pointer + _offsets[column]) = value;
         Present |= 1UL << column;
     }
 
     /// <summary>Sets a string column; false if it is longer than the column's size.</summary>
     public bool SetString(int column, ReadOnlySpan<byte> value)
     {
-        var c = Schema.Columns[column];
-        if (value.Length > c.Size) return false;
-        var p = Pointer + c.Offset;
+        var size = _stringSizes[column];
+        if (value.Length > size) return false;
+        var p = Pointer + _offsets[column];
         *(int*)p = value.Length;
-        value.CopyTo(new Span<byte>(p + 4, c.Size));
+        value.CopyTo(new Span<byte>(p + 4, size));
         Present |= 1UL << column;
         return true;
     }

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -70,12 +71,14 @@ public sealed unsafe partial class SharedTable
         _types = schema.Columns.Select(c => c.Type).ToArray();
         _stringSizes = schema.Columns.Select(c => c.Type == ColumnType.String ? c.Size : 0).ToArray();
         _allColumns = schema.Columns.Count == 64 ? ulong.MaxValue : (1UL << schema.Columns.Count) - 1;
+        _columnBytes = schema.ColumnBytes;
     }
 
     private readonly int[] _offsets;
     private readonly ColumnType[] _types;
     private readonly int[] _stringSizes;
     private readonly ulong _allColumns;
+    private readonly int _columnBytes;
 
     public int Id { get; }
     public TableSchema Schema { get; }
@@ -88,7 +91,7 @@ public sealed unsafe partial class SharedTable
     internal static int RowBytes(TableSchema s) => RowHeaderBytes + s.ColumnBytes + s.Columns.Count * ColumnMetaBytes;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private long* Meta(byte* row, int column) => (long*)(row + RowHeaderBytes + Schema.ColumnBytes + column * ColumnMetaBytes);
+    private long* Meta(byte* row, int column) => (long*)(row + RowHeaderBytes + _columnBytes + column * ColumnMetaBytes);
     internal static long BytesFor(TableSchema s) => HeaderBytes + (long)BucketCount(s.Rows) * 8 + (long)s.Rows * RowBytes(s);
 
     internal static void Format(byte* at, TableSchema s) => new Span<byte>(at, (int)Math.Min(int.MaxValue, HeaderBytes + (long)BucketCount(s.Rows) * 8)).Clear();
@@ -159,18 +162,19 @@ public sealed unsafe partial class SharedTable
                 Revive(row);
                 created = true;
             }
-            var columns = Schema.Columns;
-            for (var i = 0; i < columns.Count; i++)
+            present &= _allColumns;
+            for (var bits = present; bits != 0; bits &= bits - 1)
             {
-                if ((present & (1UL << i)) == 0) continue;
-                var c = columns[i];
-                var src = columnArea + c.Offset;
-                var dst = row + RowHeaderBytes + c.Offset;
-                if (c.Type == ColumnType.String)
+                var i = BitOperations.TrailingZeroCount(bits);
+                var offset = _offsets[i];
+                var src = columnArea + offset;
+                var dst = row + RowHeaderBytes + offset;
+                var size = _stringSizes[i];
+                if (size > 0)
                 {
-                    var length = Math.Min(*(int*)src, c.Size);
+                    var length = Math.Min(*(int*)src, size);
                     *(int*)dst = length;
-                    Buffer.MemoryCopy(src + 4, dst + 4, c.Size, length);
+                    Buffer.MemoryCopy(src + 4, dst + 4, size, length);
                 }
                 else
                 {
@@ -178,10 +182,9 @@ public sealed unsafe partial class SharedTable
                 }
             }
             clock = Stamp(row);
-            for (var i = 0; i < columns.Count; i++)
+            for (var bits = present; bits != 0; bits &= bits - 1)
             {
-                if ((present & (1UL << i)) == 0) continue;
-                var meta = Meta(row, i);
+                var meta = Meta(row, BitOperations.TrailingZeroCount(bits));
                 meta[0] = clock;   // a new epoch for this column: earlier increments are folded into the value
                 meta[1] = 0;
                 meta[2] = 0;

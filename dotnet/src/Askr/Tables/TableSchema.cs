@@ -55,11 +55,16 @@ public sealed class TableSchema
         Rows = rows;
         Columns = columns;
         var offset = 0;
-        foreach (var c in columns)
+        Offsets = new int[columns.Count];
+        StringSizes = new int[columns.Count];
+        for (var i = 0; i < columns.Count; i++)
         {
+            var c = columns[i];
             if (c.Type == ColumnType.String && (c.Size < 1 || c.Size > MaxStringSize))
                 throw new ArgumentException($"table {name}: string column {c.Name} needs a size of 1 to {MaxStringSize} bytes");
             c.Offset = offset;
+            Offsets[i] = offset;
+            StringSizes[i] = c.Type == ColumnType.String ? c.Size : 0;
             offset += c.Width;
         }
         ColumnBytes = offset;
@@ -71,6 +76,10 @@ public sealed class TableSchema
     public IReadOnlyList<ColumnSchema> Columns { get; }
     /// <summary>Bytes of all columns of one row.</summary>
     public int ColumnBytes { get; }
+    /// <summary>Each column's <see cref="ColumnSchema.Offset"/>, by index (for hot paths: no interface calls).</summary>
+    internal int[] Offsets { get; }
+    /// <summary>Each column's size if it is a string column, else 0, by index.</summary>
+    internal int[] StringSizes { get; }
 
     public int ColumnIndex(string name)
     {
