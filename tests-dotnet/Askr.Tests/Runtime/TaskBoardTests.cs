@@ -105,15 +105,22 @@ public sealed class TaskBoardTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task A_slot_claimed_by_a_process_that_died_before_sending_its_task_is_freed()
+    /// <summary>A hub sweeping the board, and slot 0 claimed by a process that has exited.</summary>
+    private async Task<TaskHub> HubWithSlotClaimedByADeadProcess()
     {
         using var dead = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
         await dead.WaitForExitAsync();
-        using var hub = new TaskHub(new LogWriter(LogFormat.Text, LogLevel.Error, Stream.Null), ticks: true) { TaskWorkers = 3, Board = _board };
+        var hub = new TaskHub(new LogWriter(LogFormat.Text, LogLevel.Error, Stream.Null), ticks: true) { Board = _board };
         _board.Publish(0, Environment.ProcessId, 1, "a");
         _board.MakeIdle(0);
         Assert.True(_board.TryClaim(0, dead.Id));
+        return hub;
+    }
+
+    [Fact]
+    public async Task A_slot_claimed_by_a_process_that_died_before_sending_its_task_is_freed()
+    {
+        using var hub = await HubWithSlotClaimedByADeadProcess();
         // Swept on two ticks in a row (one second apart), so within about three seconds.
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(6);
         while (_board.State(0) != TaskSlotState.Idle && DateTime.UtcNow < deadline) await Task.Delay(100);
@@ -123,12 +130,7 @@ public sealed class TaskBoardTests : IDisposable
     [Fact]
     public async Task A_slot_whose_worker_has_a_task_in_hand_is_not_freed()
     {
-        using var dead = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
-        await dead.WaitForExitAsync();
-        using var hub = new TaskHub(new LogWriter(LogFormat.Text, LogLevel.Error, Stream.Null), ticks: true) { TaskWorkers = 3, Board = _board };
-        _board.Publish(0, Environment.ProcessId, 1, "a");
-        _board.MakeIdle(0);
-        Assert.True(_board.TryClaim(0, dead.Id));
+        using var hub = await HubWithSlotClaimedByADeadProcess();
         _board.SetRunning(0, true);
         await Task.Delay(3500);
         Assert.Equal(TaskSlotState.Busy, _board.State(0));

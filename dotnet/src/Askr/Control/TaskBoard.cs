@@ -1,4 +1,4 @@
-using System.IO.MemoryMappedFiles;
+using Askr.SharedMemory;
 using System.Text;
 
 namespace Askr.Control;
@@ -40,24 +40,17 @@ public sealed unsafe class TaskBoard : IDisposable
     /// <summary>Longest socket path (sun_path holds 108 bytes with its NUL).</summary>
     public const int MaxPathBytes = 107;
 
-    private readonly MemoryMappedFile _file;
-    private readonly MemoryMappedViewAccessor _view;
+    private readonly MappedFile _file;
     private readonly byte* _base;
-    private readonly bool _owner;
     private int _next;
 
-    private TaskBoard(string path, MemoryMappedFile file, bool owner)
+    private TaskBoard(MappedFile file)
     {
-        Path = path;
         _file = file;
-        _owner = owner;
-        _view = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.ReadWrite);
-        byte* p = null;
-        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-        _base = p + _view.PointerOffset;
+        _base = file.Base;
     }
 
-    public string Path { get; }
+    public string Path => _file.Path;
 
     /// <summary>Number of task worker slots.</summary>
     public int Slots => *(int*)(_base + 4);
@@ -66,8 +59,7 @@ public sealed unsafe class TaskBoard : IDisposable
     public static TaskBoard Create(string path, int slots)
     {
         if (slots <= 0) throw new ArgumentOutOfRangeException(nameof(slots));
-        var file = MemoryMappedFile.CreateFromFile(path, FileMode.CreateNew, null, HeaderBytes + (long)slots * RecordBytes, MemoryMappedFileAccess.ReadWrite);
-        var board = new TaskBoard(path, file, owner: true);
+        var board = new TaskBoard(MappedFile.Create(path, HeaderBytes + (long)slots * RecordBytes));
         *(int*)(board._base + 4) = slots;
         Volatile.Write(ref *(int*)board._base, Magic);
         return board;
@@ -76,8 +68,7 @@ public sealed unsafe class TaskBoard : IDisposable
     /// <summary>Maps an existing board (workers). Throws <see cref="InvalidDataException"/> if it is not one.</summary>
     public static TaskBoard Open(string path)
     {
-        var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
-        var board = new TaskBoard(path, file, owner: false);
+        var board = new TaskBoard(MappedFile.Open(path));
         if (Volatile.Read(ref *(int*)board._base) != Magic || board.Slots <= 0)
         {
             board.Dispose();
@@ -211,14 +202,5 @@ public sealed unsafe class TaskBoard : IDisposable
         Volatile.Write(ref *(int*)(Record(slot) + 20), 0);
     }
 
-    public void Dispose()
-    {
-        _view.SafeMemoryMappedViewHandle.ReleasePointer();
-        _view.Dispose();
-        _file.Dispose();
-        if (_owner)
-        {
-            try { File.Delete(Path); } catch (IOException) { }
-        }
-    }
+    public void Dispose() => _file.Dispose();
 }

@@ -53,7 +53,7 @@ internal sealed class Supervisor : IAsyncDisposable
         _slots = new WorkerProcess?[slots];
         _failures = new int[slots];
         _slotLocks = Enumerable.Range(0, slots).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
-        _hub = new TaskHub(log, ticks: options.TaskWorkers > 0) { TaskWorkers = options.TaskWorkers };
+        _hub = new TaskHub(log, ticks: options.TaskWorkers > 0);
         _controlPath = Path.Combine(Path.GetTempPath(), $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");
     }
 
@@ -75,9 +75,8 @@ internal sealed class Supervisor : IAsyncDisposable
             try
             {
                 var schemas = TableSchema.ParseConfig(File.ReadAllText(_options.TablesConfig));
-                var dir = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
-                RemoveStaleFiles(dir);
-                _store = TableStore.Create(Path.Combine(dir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.store"), schemas, unchecked((ulong)Random.Shared.NextInt64()));
+                RemoveStaleFiles(SharedMemoryDir);
+                _store = TableStore.Create(Path.Combine(SharedMemoryDir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.store"), schemas, unchecked((ulong)Random.Shared.NextInt64()));
                 _log.Info($"tables: {string.Join(", ", _store.Tables.Select(t => $"{t.Schema.Name} ({t.Schema.Rows} rows)"))}; {_store.Bytes / 1024.0 / 1024.0:0.0} MiB of shared memory");
             }
             catch (Exception e) when (e is FormatException or IOException or ArgumentException)
@@ -124,9 +123,8 @@ internal sealed class Supervisor : IAsyncDisposable
         }
         if (_options.TaskWorkers > 0)
         {
-            var dir = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
-            RemoveStaleFiles(dir, "askr-*.tasks*");
-            _board = TaskBoard.Create(Path.Combine(dir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.tasks"), _options.TaskWorkers);
+            RemoveStaleFiles(SharedMemoryDir, "askr-*.tasks*");
+            _board = TaskBoard.Create(Path.Combine(SharedMemoryDir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.tasks"), _options.TaskWorkers);
             _hub.Board = _board;
         }
         StartControlServer();
@@ -178,6 +176,9 @@ internal sealed class Supervisor : IAsyncDisposable
     /// the cleanup): the name holds the creator's pid (askr-PID-ID.store, .sock), and a pid with no
     /// process is gone.
     /// </summary>
+    /// <summary>Where the node's shared files go (the table store, the task board and its sockets).</summary>
+    private static string SharedMemoryDir => Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
+
     private void RemoveStaleFiles(string dir, string pattern = "askr-*.store")
     {
         foreach (var file in Directory.EnumerateFiles(dir, pattern))
@@ -406,7 +407,7 @@ internal sealed class Supervisor : IAsyncDisposable
                     case ControlMessage.Ready:
                         worker.MarkReady();
                         _failures[worker.Slot] = Math.Min(_failures[worker.Slot], 1);
-                        if (worker.IsTask) _hub.Ready(worker, worker.TaskSocket ?? "");
+                        if (worker.IsTask) _hub.Ready(worker);
                         break;
                     case ControlMessage.Idle:
                         _hub.Idle();

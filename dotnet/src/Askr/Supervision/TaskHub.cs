@@ -31,7 +31,6 @@ internal sealed class TaskHub : IDisposable
     private TaskBoard? _board;
     private long _nextTask;
     private bool _tickPending;
-    private int _taskWorkers;
 
     private sealed record Item(long Id, string Kind, byte[]? Payload, WorkerProcess? Origin, long Batch, int Index, bool Wait);
 
@@ -41,10 +40,8 @@ internal sealed class TaskHub : IDisposable
         if (ticks) _ticker = new Timer(_ => Tick(), null, TickInterval, TickInterval);
     }
 
-    /// <summary>Task workers configured; with none, tasks are answered "unavailable".</summary>
-    public int TaskWorkers { set => _taskWorkers = value; }
-
-    /// <summary>The node's task board (one slot per task worker), created by the supervisor.</summary>
+    /// <summary>The node's task board (one slot per task worker), created by the supervisor; null
+    /// when it runs no task workers (tasks are then answered "unavailable").</summary>
     public TaskBoard? Board
     {
         get => _board;
@@ -60,7 +57,7 @@ internal sealed class TaskHub : IDisposable
     {
         var payloads = message.Payloads ?? [];
         int IndexOf(int i) => message.Indices is { } indices && i < indices.Count ? indices[i] : i;
-        if (_taskWorkers == 0)
+        if (_board is null)
         {
             if (message.Wait)
                 for (var i = 0; i < payloads.Count; i++)
@@ -86,7 +83,7 @@ internal sealed class TaskHub : IDisposable
         lock (_lock)
         {
             SweepLeakedClaims();
-            if (_tickPending || _taskWorkers == 0) return;
+            if (_tickPending || _board is null) return;
             _tickPending = true;
             Enqueue(new Item(++_nextTask, "tick", null, null, 0, 0, false));
             Pump();
@@ -94,14 +91,14 @@ internal sealed class TaskHub : IDisposable
     }
 
     /// <summary>A task worker became ready: it goes on the board, Idle, and can take tasks.</summary>
-    public void Ready(WorkerProcess worker, string socketPath)
+    public void Ready(WorkerProcess worker)
     {
         lock (_lock)
         {
             if (worker.State is WorkerState.Exited or WorkerState.Draining || _board is null) return;
-            var slot = BoardSlot(worker);
+            var slot = worker.TaskIndex;
             _workers[slot] = worker;
-            _board.Publish(slot, worker.Pid, worker.Id, socketPath);
+            _board.Publish(slot, worker.Pid, worker.Id, worker.TaskSocket ?? "");
             _board.MakeIdle(slot);
             Pump();
         }
@@ -131,7 +128,7 @@ internal sealed class TaskHub : IDisposable
         List<Item> lost = [];
         lock (_lock)
         {
-            var slot = BoardSlot(worker);
+            var slot = worker.TaskIndex;
             if (_board is not null && ReferenceEquals(_workers[slot], worker))
             {
                 _board.Clear(slot);
@@ -155,12 +152,10 @@ internal sealed class TaskHub : IDisposable
     {
         lock (_lock)
         {
-            var slot = BoardSlot(worker);
+            var slot = worker.TaskIndex;
             if (_board is not null && ReferenceEquals(_workers[slot], worker)) _board.Retire(slot);
         }
     }
-
-    private static int BoardSlot(WorkerProcess worker) => worker.TaskIndex;
 
     private void Pump()
     {

@@ -1,4 +1,4 @@
-using System.IO.MemoryMappedFiles;
+using Askr.SharedMemory;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -28,24 +28,17 @@ public sealed unsafe class TableStore : IDisposable
     private const int OffMagic = 0, OffVersion = 8, OffTableCount = 12, OffNodeId = 16, OffClock = 24,
         OffRingHead = 32, OffRingCapacity = 40, OffSchemaLength = 44, OffRingOffset = 48, OffCreatorPid = 56, OffReplicated = 60;
 
-    private readonly MemoryMappedFile _file;
-    private readonly MemoryMappedViewAccessor _view;
+    private readonly MappedFile _file;
     private readonly byte* _base;
     private readonly Dictionary<string, SharedTable> _byName = new(StringComparer.Ordinal);
-    private readonly bool _owner;
 
-    private TableStore(string path, MemoryMappedFile file, bool owner)
+    private TableStore(MappedFile file)
     {
-        Path = path;
         _file = file;
-        _owner = owner;
-        _view = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.ReadWrite);
-        byte* p = null;
-        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-        _base = p + _view.PointerOffset;
+        _base = file.Base;
     }
 
-    public string Path { get; }
+    public string Path => _file.Path;
     public IReadOnlyList<SharedTable> Tables { get; private set; } = [];
     public ChangeRing Changes { get; private set; } = null!;
     public HybridClock Clock { get; private set; } = null!;
@@ -82,8 +75,7 @@ public sealed unsafe class TableStore : IDisposable
             offset += SharedTable.BytesFor(tables[i]);
         }
         File.Delete(path);
-        var file = MemoryMappedFile.CreateFromFile(path, FileMode.CreateNew, null, offset, MemoryMappedFileAccess.ReadWrite);
-        var store = new TableStore(path, file, owner: true) { Bytes = offset };
+        var store = new TableStore(MappedFile.Create(path, offset)) { Bytes = offset };
         var b = store._base;
         new Span<byte>(b, HeaderBytes).Clear();
         *(int*)(b + OffVersion) = Version;
@@ -104,8 +96,7 @@ public sealed unsafe class TableStore : IDisposable
     /// <exception cref="InvalidDataException">when the file is not an askr store of this version.</exception>
     public static TableStore Open(string path)
     {
-        var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
-        var store = new TableStore(path, file, owner: false) { Bytes = new FileInfo(path).Length };
+        var store = new TableStore(MappedFile.Open(path)) { Bytes = new FileInfo(path).Length };
         var b = store._base;
         if (*(ulong*)(b + OffMagic) != Magic || *(int*)(b + OffVersion) != Version)
         {
@@ -142,16 +133,7 @@ public sealed unsafe class TableStore : IDisposable
 
     private static long Align(long n, long to) => (n + to - 1) / to * to;
 
-    public void Dispose()
-    {
-        _view.SafeMemoryMappedViewHandle.ReleasePointer();
-        _view.Dispose();
-        _file.Dispose();
-        if (_owner)
-        {
-            try { File.Delete(Path); } catch (IOException) { }
-        }
-    }
+    public void Dispose() => _file.Dispose();
 }
 
 /// <summary>
