@@ -26,6 +26,8 @@ BENCH=$(dirname "$HERE")
 REPO=$(dirname "$BENCH")
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 source "$BENCH/lib/common.sh"
+# shellcheck source=../lib/fpm.sh
+source "$BENCH/lib/fpm.sh"
 
 ASKR_BINARY=${ASKR_BINARY:-$REPO/build/askr/askr}
 WORKERS=${BENCH_WORKERS:-$(nproc)}
@@ -61,50 +63,13 @@ declare -A STATUS RPS P50 P99 NON2XX SOCKERR REQS BUSY OTHER LOAD NOTE
 run_fpm() {
     need nginx nginx
     need php-fpm8.2 php8.2-fpm
-    local dir=$BENCH_TMP/fpm port root_user=0
+    local dir=$BENCH_TMP/fpm port
     mkdir -p "$dir"
     port=$(free_port "$PORT_BASE") || { STATUS[fpm]="failed: no free port"; return 1; }
-    # As root, both run as root (php-fpm needs -R for that): no www-data access to the
-    # private temp dir is needed. As another user, both simply run as that user.
-    local fpm_user='' nginx_user=''
-    if ((EUID == 0)); then
-        root_user=1 fpm_user=$'user = root\ngroup = root' nginx_user='user root root;'
-    fi
-
-    cat >"$dir/php-fpm.conf" <<EOF
-[global]
-pid = $dir/php-fpm.pid
-error_log = $dir/php-fpm.log
-log_level = warning
-daemonize = no
-
-[bench]
-$fpm_user
-listen = $dir/php-fpm.sock
-listen.backlog = 4096
-pm = static
-pm.max_children = $WORKERS
-pm.max_requests = 0
-php_admin_value[opcache.enable] = 1
-php_admin_value[opcache.validate_timestamps] = 0
-php_admin_value[display_errors] = 0
-EOF
-    cat >"$dir/nginx.conf" <<EOF
-$nginx_user
-worker_processes auto;
-pid $dir/nginx.pid;
-error_log $dir/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    default_type text/plain;
-    keepalive_timeout 65;
-    keepalive_requests 1000000;
-    client_body_temp_path $dir/client_body;
-    fastcgi_temp_path $dir/fastcgi;
-    proxy_temp_path $dir/proxy;
-    uwsgi_temp_path $dir/uwsgi;
-    scgi_temp_path $dir/scgi;
+    fpm_conf "$dir" "$WORKERS"
+    {
+        nginx_conf_head "$dir" 'default_type text/plain;'
+        cat <<EOF
     server {
         listen 127.0.0.1:$port backlog=4096;
         root $HERE;
@@ -121,34 +86,12 @@ http {
     }
 }
 EOF
-    local fpm_args=(-F -y "$dir/php-fpm.conf" -d opcache.enable=1 -d opcache.validate_timestamps=0)
-    ((root_user)) && fpm_args+=(-R)
-    start_server "$dir/php-fpm.out" php-fpm8.2 "${fpm_args[@]}"
-    local fpm_pid=$SERVER_PID
-    local deadline=$((SECONDS + STARTUP_TIMEOUT))
-    until [[ -S $dir/php-fpm.sock ]]; do
-        if ! is_alive "$fpm_pid" || ((SECONDS >= deadline)); then
-            cat "$dir/php-fpm.log" >>"$dir/php-fpm.out" 2>/dev/null || true
-            startup_failed fpm "$dir/php-fpm.out"; return 1
-        fi
-        sleep 0.1
-    done
-    start_server "$dir/nginx.out" nginx -p "$dir" -e "$dir/nginx-error.log" -c "$dir/nginx.conf" -g 'daemon off;'
-    local nginx_pid=$SERVER_PID
-    if ! wait_http "$nginx_pid" "http://127.0.0.1:$port/" "$EXPECTED" "$STARTUP_TIMEOUT"; then
-        cat "$dir/nginx-error.log" "$dir/php-fpm.log" >>"$dir/nginx.out" 2>/dev/null || true
-        startup_failed fpm "$dir/nginx.out"; stop_server "$nginx_pid"; stop_server "$fpm_pid"; return 1
-    fi
-    local oc
-    oc=$(curl -fsS -m 5 "http://127.0.0.1:$port/opcache-check.php" || true)
-    if [[ $oc != opcache=on ]]; then
-        STATUS[fpm]="failed: OPcache not active in php-fpm ($oc)"; log "fpm: ${STATUS[fpm]}"
-        stop_server "$nginx_pid"; stop_server "$fpm_pid"; return 1
-    fi
-    log "fpm: nginx $(nginx -v 2>&1 | sed 's|.*/||') + php-fpm $(php-fpm8.2 -v | awk 'NR==1{print $2}'), $WORKERS children, OPcache on, port $port"
-    measure fpm "http://127.0.0.1:$port/" "$nginx_pid" || true
-    is_alive "$fpm_pid" || STATUS[fpm]="failed: php-fpm exited during the run"
-    stop_server "$nginx_pid"; stop_server "$fpm_pid"
+    } >"$dir/nginx.conf"
+    fpm_nginx_start "$dir" "http://127.0.0.1:$port/" "$EXPECTED" "http://127.0.0.1:$port/opcache-check.php" || return 1
+    log "fpm: $(fpm_versions), $WORKERS children, OPcache on, port $port"
+    measure fpm "http://127.0.0.1:$port/" "$NGINX_PID" || true
+    is_alive "$FPM_PID" || STATUS[fpm]="failed: php-fpm exited during the run"
+    fpm_nginx_stop
 }
 
 run_askr() {

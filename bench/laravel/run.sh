@@ -52,6 +52,8 @@ REPO=$(dirname "$BENCH")
 APP=$REPO/examples/laravel
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 source "$BENCH/lib/common.sh"
+# shellcheck source=../lib/fpm.sh
+source "$BENCH/lib/fpm.sh"
 
 ASKR_BINARY=${ASKR_BINARY:-$REPO/build/askr/askr}
 OCTANE_PATH=${OCTANE_PATH:-$HOME/.cache/askr/octane-1.5.6}
@@ -210,53 +212,16 @@ check_response() {
 }
 
 run_fpm() {
-    local W=$1 dir=$BENCH_TMP/fpm port root_user=0 kv
+    local W=$1 dir=$BENCH_TMP/fpm port kv fpm_env=''
     rm -rf "$dir"; mkdir -p "$dir"
     port=$(free_port "$PORT_BASE") || { STATUS[fpm]="failed: no free port"; return 1; }
-    local fpm_user='' nginx_user='' fpm_env=''
-    if ((EUID == 0)); then
-        root_user=1 fpm_user=$'user = root\ngroup = root' nginx_user='user root root;'
-    fi
     for kv in "${APP_ENV_VARS[@]}"; do fpm_env+="env[${kv%%=*}] = ${kv#*=}"$'\n'; done
-
-    cat >"$dir/php-fpm.conf" <<EOF
-[global]
-pid = $dir/php-fpm.pid
-error_log = $dir/php-fpm.log
-log_level = warning
-daemonize = no
-
-[bench]
-$fpm_user
-listen = $dir/php-fpm.sock
-listen.backlog = 4096
-pm = static
-pm.max_children = $W
-pm.max_requests = 0
-$fpm_env
-php_admin_value[opcache.enable] = 1
-php_admin_value[opcache.validate_timestamps] = 0
-php_admin_value[display_errors] = 0
-EOF
+    fpm_conf "$dir" "$W" "$fpm_env"
     # Laravel's documented nginx server block (https://laravel.com/docs/8.x/deployment#nginx),
     # on 127.0.0.1, without the access log (as in bench/http) and with client keep-alive.
-    cat >"$dir/nginx.conf" <<EOF
-$nginx_user
-worker_processes auto;
-pid $dir/nginx.pid;
-error_log $dir/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log off;
-    keepalive_timeout 65;
-    keepalive_requests 1000000;
-    client_body_temp_path $dir/client_body;
-    fastcgi_temp_path $dir/fastcgi;
-    proxy_temp_path $dir/proxy;
-    uwsgi_temp_path $dir/uwsgi;
-    scgi_temp_path $dir/scgi;
+    {
+        nginx_conf_head "$dir" 'include /etc/nginx/mime.types; default_type application/octet-stream;'
+        cat <<EOF
     server {
         listen 127.0.0.1:$port backlog=4096;
         server_name _;
@@ -295,37 +260,16 @@ http {
     }
 }
 EOF
-    local fpm_args=(-F -y "$dir/php-fpm.conf" -d opcache.enable=1 -d opcache.validate_timestamps=0)
-    ((root_user)) && fpm_args+=(-R)
-    start_server "$dir/php-fpm.out" php-fpm8.2 "${fpm_args[@]}"
-    local fpm_pid=$SERVER_PID
-    local deadline=$((SECONDS + STARTUP_TIMEOUT))
-    until [[ -S $dir/php-fpm.sock ]]; do
-        if ! is_alive "$fpm_pid" || ((SECONDS >= deadline)); then
-            cat "$dir/php-fpm.log" >>"$dir/php-fpm.out" 2>/dev/null || true
-            startup_failed fpm "$dir/php-fpm.out"; return 1
-        fi
-        sleep 0.1
-    done
-    start_server "$dir/nginx.out" nginx -p "$dir" -e "$dir/nginx-error.log" -c "$dir/nginx.conf" -g 'daemon off;'
-    local nginx_pid=$SERVER_PID url="http://127.0.0.1:$port$URL_PATH"
-    if ! wait_http "$nginx_pid" "$url" "$EXPECTED" "$STARTUP_TIMEOUT"; then
-        cat "$dir/nginx-error.log" "$dir/php-fpm.log" >>"$dir/nginx.out" 2>/dev/null || true
-        startup_failed fpm "$dir/nginx.out"; stop_server "$nginx_pid"; stop_server "$fpm_pid"; return 1
-    fi
-    local oc
-    oc=$(curl -fsS -m 5 "http://127.0.0.1:$port/__bench_opcache_check" || true)
-    if [[ $oc != opcache=on ]]; then
-        STATUS[fpm]="failed: OPcache not active in php-fpm ($oc)"; log "fpm: ${STATUS[fpm]}"
-        stop_server "$nginx_pid"; stop_server "$fpm_pid"; return 1
-    fi
-    if ! check_response fpm "$url"; then stop_server "$nginx_pid"; stop_server "$fpm_pid"; return 1; fi
-    log "fpm: nginx $(nginx -v 2>&1 | sed 's|.*/||') + php-fpm $(php-fpm8.2 -v | awk 'NR==1{print $2}'), $W children, OPcache on, port $port"
+    } >"$dir/nginx.conf"
+    local url="http://127.0.0.1:$port$URL_PATH"
+    fpm_nginx_start "$dir" "$url" "$EXPECTED" "http://127.0.0.1:$port/__bench_opcache_check" || return 1
+    if ! check_response fpm "$url"; then fpm_nginx_stop; return 1; fi
+    log "fpm: $(fpm_versions), $W children, OPcache on, port $port"
     local logsize
     logsize=$(log_size)
-    measure fpm "$url" "$nginx_pid" || true
-    is_alive "$fpm_pid" || STATUS[fpm]="failed: php-fpm exited during the run"
-    stop_server "$nginx_pid"; stop_server "$fpm_pid"
+    measure fpm "$url" "$NGINX_PID" || true
+    is_alive "$FPM_PID" || STATUS[fpm]="failed: php-fpm exited during the run"
+    fpm_nginx_stop
     check_app_log fpm "$logsize"
     if [[ -s $dir/php-fpm.log ]] && grep -Eiq 'error|warning|fatal' "$dir/php-fpm.log"; then
         log "fpm: php-fpm's log mentions errors/warnings:"; head -n 10 "$dir/php-fpm.log" | sed 's/^/    /' >&2
