@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Askr.Resp;
+using Askr.Tests.Support;
 
 namespace Askr.Tests.Resp;
 
@@ -216,30 +217,7 @@ public sealed class RespSegmentedParserTests
 {
     private static readonly RespLimits Limits = new() { MaxBulkBytes = 1024, MaxArrayLength = 16, MaxInlineBytes = 64, MaxCommandBytes = 4096 };
 
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, Segment? previous)
-        {
-            Memory = memory;
-            if (previous is not null)
-            {
-                RunningIndex = previous.RunningIndex + previous.Memory.Length;
-                previous.Next = this;
-            }
-        }
-    }
-
-    private static ReadOnlySequence<byte> Split(byte[] bytes, params int[] cuts)
-    {
-        var bounds = cuts.Prepend(0).Append(bytes.Length).ToArray();
-        Segment? first = null, last = null;
-        for (var i = 0; i + 1 < bounds.Length; i++)
-        {
-            last = new Segment(bytes.AsMemory(bounds[i], bounds[i + 1] - bounds[i]), last);
-            first ??= last;
-        }
-        return new ReadOnlySequence<byte>(first!, 0, last!, last!.Memory.Length);
-    }
+    private static ReadOnlySequence<byte> Split(byte[] bytes, params int[] cuts) => Segments.Split(bytes, 0, bytes.Length, cuts);
 
     private static (RespParseStatus, string, int, string?) Parse(ReadOnlySequence<byte> input)
     {

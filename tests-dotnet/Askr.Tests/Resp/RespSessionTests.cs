@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using System.Text;
 using Askr.Resp;
+using Askr.Tests.Support;
 using Askr.Tables;
 
 namespace Askr.Tests.Resp;
@@ -47,32 +48,9 @@ public sealed class RespSessionTests : IAsyncLifetime
 
     private RespSession NewSession() => new(_server, null!, 1);
 
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, Segment? previous)
-        {
-            Memory = memory;
-            if (previous is not null)
-            {
-                RunningIndex = previous.RunningIndex + previous.Memory.Length;
-                previous.Next = this;
-            }
-        }
-    }
-
     /// <summary>bytes[from..to] as a sequence cut at the given positions (of bytes) that fall inside.</summary>
-    private static ReadOnlySequence<byte> Split(byte[] bytes, int from, int to, params int[] cuts)
-    {
-        var bounds = cuts.Where(c => c > from && c < to).Prepend(from).Append(to).ToArray();
-        if (bounds.Length == 2) return new ReadOnlySequence<byte>(bytes, from, to - from);
-        Segment? first = null, last = null;
-        for (var i = 0; i + 1 < bounds.Length; i++)
-        {
-            last = new Segment(bytes.AsMemory(bounds[i], bounds[i + 1] - bounds[i]), last);
-            first ??= last;
-        }
-        return new ReadOnlySequence<byte>(first!, 0, last!, last!.Memory.Length);
-    }
+    private static ReadOnlySequence<byte> Split(byte[] bytes, int from, int to, params int[] cuts) =>
+        Segments.Split(bytes, from, to, cuts.Where(c => c > from && c < to));
 
     /// <summary>
     /// Feeds <paramref name="bytes"/> to one session as reads that end at <paramref name="arrivals"/>
