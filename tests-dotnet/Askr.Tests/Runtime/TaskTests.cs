@@ -80,6 +80,30 @@ public sealed class TaskTests : IClassFixture<TaskServer>
     }
 
     [Fact]
+    public async Task A_bad_frame_on_a_task_workers_socket_closes_that_connection_only()
+    {
+        var sockets = Directory.GetFiles(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"askr-{_server.Pid}-*.tasks-*.sock");
+        Assert.NotEmpty(sockets);
+        var before = await _server.WorkerPidsAsync();
+        foreach (var path in sockets)
+        {
+            using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+            await socket.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+            // A length of 2 GiB, then garbage: the worker refuses the frame and closes this connection.
+            await socket.SendAsync(new byte[] { 0xff, 0xff, 0xff, 0x7f, (byte)'x', (byte)'y' });
+            // Closed: end of stream, or a reset (the unread garbage makes the close a reset).
+            int received;
+            try { received = await socket.ReceiveAsync(new byte[16]).WaitAsync(TimeSpan.FromSeconds(10)); }
+            catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionReset) { received = 0; }
+            Assert.Equal(0, received);
+        }
+        Assert.True(await _server.WaitForLineAsync(l => l.Contains("task socket: control frame of"), TimeSpan.FromSeconds(5)));
+        var after = (await Concurrently(new object[] { new { value = 1 }, new { value = 2 }, new { value = 3 } })).GetProperty("results");
+        Assert.All(after.EnumerateArray(), r => Assert.Equal("ok", r.GetProperty("status").GetString()));
+        Assert.Equal(before.Order(), (await _server.WorkerPidsAsync()).Order());
+    }
+
+    [Fact]
     public async Task A_task_that_fails_reports_an_error_and_the_others_still_succeed()
     {
         var results = (await Concurrently(new object[] { new { value = 1 }, new { fail = true } })).GetProperty("results");
