@@ -4,7 +4,8 @@
 #   askr    askr serve (example hello worker) --tables <bench tables> --resp-port P
 #   askr-inline  the same with DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 (socket completions run
 #           on the epoll threads instead of hopping to the thread pool; see docs/resp.md)
-# Loads (each -n BENCH_REQUESTS, -c BENCH_CLIENTS, pipelined -P 16 and not pipelined):
+# Loads (-c BENCH_CLIENTS; pipelined -P 16 with -n BENCH_PIPELINED_REQUESTS, not pipelined with
+# -n BENCH_REQUESTS: each test runs ~1.5-2.5 s either way on this 2-core VM):
 #   SET, GET   redis-benchmark -t set,get: key "key:__rand_int__" is a plain key -> octane cache table
 #   HSET       redis-benchmark HSET bench:__rand_int__ name value: a row of table "bench"
 #              (redis-benchmark's own -t hset uses field names that are no table's columns)
@@ -17,7 +18,9 @@
 #
 # Environment (all optional):
 #   ASKR_BINARY          askr executable (default: <repo>/build/askr/askr; build with scripts/build.sh)
-#   BENCH_REQUESTS       requests per test (default 200000)
+#   BENCH_REQUESTS       requests per test without pipelining (default 200000)
+#   BENCH_PIPELINED_REQUESTS  requests per pipelined test (default 2000000; 200000 lasted ~0.15 s,
+#                        too short a window: the ratio swung by +-0.2 between identical runs)
 #   BENCH_CLIENTS        connections (default 50)
 #   BENCH_PIPELINE       pipeline depth of the pipelined runs (default 16)
 #   BENCH_KEYSPACE       redis-benchmark -r (random keys); default: none, every request hits one key
@@ -36,6 +39,7 @@ source "$BENCH/lib/common.sh"
 
 ASKR_BINARY=${ASKR_BINARY:-$REPO/build/askr/askr}
 REQUESTS=${BENCH_REQUESTS:-200000}
+PIPELINED_REQUESTS=${BENCH_PIPELINED_REQUESTS:-2000000}
 CLIENTS=${BENCH_CLIENTS:-50}
 PIPELINE=${BENCH_PIPELINE:-16}
 KEYSPACE=${BENCH_KEYSPACE:-}
@@ -98,24 +102,24 @@ cpu_ticks() {
     echo "$t"
 }
 
-# run_load PID PORT PIPELINE: prints "test rps cpu_us_per_request" lines for SET, GET and HSET,
+# run_load PID PORT PIPELINE REQUESTS: prints "test rps cpu_us_per_request" lines for SET, GET and HSET,
 # the last being the server's CPU time per request (less sensitive than rps to other load on a shared machine).
 run_load() {
-    local pid=$1 port=$2 pipeline=$3 range=() test before after out rps hz
+    local pid=$1 port=$2 pipeline=$3 requests=$4 range=() test before after out rps hz
     hz=$(getconf CLK_TCK)
     [[ -n $KEYSPACE ]] && range=(-r "$KEYSPACE")
     for test in SET GET HSET; do
         before=$(cpu_ticks "$pid")
         if [[ $test == HSET ]]; then
-            out=$(redis-benchmark -h 127.0.0.1 -p "$port" -n "$REQUESTS" -c "$CLIENTS" -P "$pipeline" "${range[@]}" -q --csv \
+            out=$(redis-benchmark -h 127.0.0.1 -p "$port" -n "$requests" -c "$CLIENTS" -P "$pipeline" "${range[@]}" -q --csv \
                 HSET 'bench:__rand_int__' name value 2>&1)
         else
-            out=$(redis-benchmark -h 127.0.0.1 -p "$port" -t "${test,,}" -n "$REQUESTS" -c "$CLIENTS" -P "$pipeline" "${range[@]}" -q --csv 2>&1)
+            out=$(redis-benchmark -h 127.0.0.1 -p "$port" -t "${test,,}" -n "$requests" -c "$CLIENTS" -P "$pipeline" "${range[@]}" -q --csv 2>&1)
         fi
         after=$(cpu_ticks "$pid")
         if grep -q 'ERR\|rror' <<<"$out"; then echo "error $out"; continue; fi
         rps=$(awk -F'","' '!/^"test"/ && NF > 1 { print $2; exit }' <<<"$out")
-        echo "$test $rps $(awk -v t=$((after - before)) -v hz="$hz" -v n="$REQUESTS" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')"
+        echo "$test $rps $(awk -v t=$((after - before)) -v hz="$hz" -v n="$requests" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')"
     done
 }
 
@@ -142,7 +146,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
                 [[ $test == error ]] && die "$server answered an error: $rps $cpu"
                 RPS[$server,$test,$p]+="$rps "
                 CPU[$server,$test,$p]+="$cpu "
-            done < <(run_load "$pid" "$PORT" "$p")
+            done < <(run_load "$pid" "$PORT" "$p" "$( ((p > 1)) && echo "$PIPELINED_REQUESTS" || echo "$REQUESTS")")
         done
         stop_server "$pid" 5
         BENCH_PIDS=()
@@ -187,8 +191,8 @@ for p in "$PIPELINE" 1; do
     done
 done
 {
-    printf '{"date": "%s", "host": %s, "cpus": %s, "requests": %s, "clients": %s, "rounds": %s, "keyspace": %s, "results": [\n' \
-        "$stamp" "$(json_str "$(hostname)")" "$(nproc)" "$REQUESTS" "$CLIENTS" "$ROUNDS" "$(json_str "${KEYSPACE:-1 key}")"
+    printf '{"date": "%s", "host": %s, "cpus": %s, "requests": %s, "pipelined_requests": %s, "clients": %s, "rounds": %s, "keyspace": %s, "results": [\n' \
+        "$stamp" "$(json_str "$(hostname)")" "$(nproc)" "$REQUESTS" "$PIPELINED_REQUESTS" "$CLIENTS" "$ROUNDS" "$(json_str "${KEYSPACE:-1 key}")"
     (IFS=$'\n'; printf '%s' "${rows[*]}" | sed 's/$/,/; $ s/,$//')
     printf '\n]}\n'
 } >"$json"
