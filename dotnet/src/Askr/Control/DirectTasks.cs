@@ -95,7 +95,8 @@ public sealed class DirectTaskListener : IDisposable
 /// <summary>
 /// An HTTP worker's connection to one task worker (one per task worker process it has sent
 /// tasks to). Results arrive on a reader thread and go to <c>onResult</c>; if the connection
-/// breaks (the task worker died), every task still out on it gets an "error" outcome at once.
+/// breaks (the task worker died) or brings a frame that is not a control message, it is closed
+/// and every task still out on it gets an "error" outcome at once, saying which.
 /// </summary>
 internal sealed class DirectTaskChannel : IDisposable
 {
@@ -162,6 +163,7 @@ internal sealed class DirectTaskChannel : IDisposable
 
     private void Read()
     {
+        var reason = "the task worker running this task exited";
         try
         {
             while (ControlMessage.Read(_stream) is { } message)
@@ -172,6 +174,12 @@ internal sealed class DirectTaskChannel : IDisposable
                 _onResult(message.Batch, message.Index, new TaskOutcome(status, message.Payload, message.Message));
             }
         }
+        catch (InvalidDataException e)
+        {
+            // The stream cannot be resynchronised after a bad frame: drop the connection; the
+            // next task to this worker connects afresh.
+            reason = $"the task worker's answer was malformed ({e.Message}); its connection was closed";
+        }
         catch (Exception) { }
         (long, int)[] lost;
         lock (_outstanding)
@@ -181,7 +189,7 @@ internal sealed class DirectTaskChannel : IDisposable
             _outstanding.Clear();
         }
         foreach (var (batch, index) in lost)
-            _onResult(batch, index, new TaskOutcome(TaskOutcomeStatus.Error, null, "the task worker running this task exited"));
+            _onResult(batch, index, new TaskOutcome(TaskOutcomeStatus.Error, null, reason));
         _stream.Dispose();
     }
 
