@@ -23,13 +23,11 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH=$(dirname "$HERE")
-REPO=$(dirname "$BENCH")
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 source "$BENCH/lib/common.sh"
 # shellcheck source=../lib/fpm.sh
 source "$BENCH/lib/fpm.sh"
 
-ASKR_BINARY=${ASKR_BINARY:-$REPO/build/askr/askr}
 WORKERS=${BENCH_WORKERS:-$(nproc)}
 THREADS=${BENCH_THREADS:-2}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
@@ -40,7 +38,6 @@ QUIET_WAIT=${BENCH_QUIET_WAIT:-0}
 QUIET_PCT=${BENCH_QUIET_PCT:-10}
 PORT_BASE=${BENCH_PORT:-18080}
 TARGETS=${BENCH_TARGETS:-fpm,askr,kestrel}
-RESULTS_DIR=${BENCH_RESULTS_DIR:-$BENCH/results}
 STARTUP_TIMEOUT=30
 EXPECTED='Hello, World!'
 

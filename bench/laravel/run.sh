@@ -48,14 +48,12 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH=$(dirname "$HERE")
-REPO=$(dirname "$BENCH")
-APP=$REPO/examples/laravel
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 source "$BENCH/lib/common.sh"
+APP=$REPO/examples/laravel
 # shellcheck source=../lib/fpm.sh
 source "$BENCH/lib/fpm.sh"
 
-ASKR_BINARY=${ASKR_BINARY:-$REPO/build/askr/askr}
 OCTANE_PATH=${OCTANE_PATH:-$HOME/.cache/askr/octane-1.5.6}
 WORKERS_LIST=${BENCH_WORKERS:-$(nproc)}
 MAX_REQUESTS=${BENCH_MAX_REQUESTS:-500}
@@ -70,7 +68,6 @@ LARAVEL_CACHE=${BENCH_LARAVEL_CACHE:-1}
 SESSION_DRIVER_OVERRIDE=${BENCH_SESSION_DRIVER:-}
 PORT_BASE=${BENCH_PORT:-18280}
 TARGETS=${BENCH_TARGETS:-fpm,askr}
-RESULTS_DIR=${BENCH_RESULTS_DIR:-$BENCH/results}
 STARTUP_TIMEOUT=30
 URL_PATH=/json
 EXPECTED='{"hello":"world"}'

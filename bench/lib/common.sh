@@ -6,6 +6,13 @@
 # own. stop_all (installed as an EXIT trap by the scripts) stops exactly those groups, plus
 # any descendants that left the group, and nothing else.
 
+# Paths and defaults every script shares (ASKR_BINARY and BENCH_RESULTS_DIR are documented in
+# each script's header).
+BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+REPO=$(dirname "$BENCH")
+ASKR_BINARY=${ASKR_BINARY:-$REPO/build/askr/askr}
+RESULTS_DIR=${BENCH_RESULTS_DIR:-$BENCH/results}
+
 BENCH_PIDS=()          # leaders started by start_server
 BENCH_TMP=""           # private temp dir (mktemp -d), removed by stop_all
 

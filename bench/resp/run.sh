@@ -33,11 +33,9 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH=$(dirname "$HERE")
-REPO=$(dirname "$BENCH")
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 source "$BENCH/lib/common.sh"
 
-ASKR_BINARY=${ASKR_BINARY:-$REPO/build/askr/askr}
 REQUESTS=${BENCH_REQUESTS:-200000}
 PIPELINED_REQUESTS=${BENCH_PIPELINED_REQUESTS:-2000000}
 CLIENTS=${BENCH_CLIENTS:-50}
@@ -47,7 +45,6 @@ ROUNDS=${BENCH_ROUNDS:-3}
 WARMUP=${BENCH_WARMUP:-300000}
 TARGETS=${BENCH_TARGETS:-redis,askr,askr-inline}
 PORT_BASE=${BENCH_PORT:-16380}
-RESULTS_DIR=${BENCH_RESULTS_DIR:-$REPO/bench/results}
 
 need redis-server redis-server
 need redis-benchmark redis-tools

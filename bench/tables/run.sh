@@ -18,15 +18,12 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH=$(dirname "$HERE")
-REPO=$(dirname "$BENCH")
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 source "$BENCH/lib/common.sh"
 
-ASKR_BINARY=${ASKR_BINARY:-$REPO/build/askr/askr}
 N=${BENCH_N:-500000}
 KEYS=${BENCH_KEYS:-1000}
 ROUNDS=${BENCH_ROUNDS:-5}
-RESULTS_DIR=${BENCH_RESULTS_DIR:-$REPO/bench/results}
 
 [[ -x $ASKR_BINARY ]] || die "askr not found at $ASKR_BINARY: run scripts/build.sh (or set ASKR_BINARY)"
 need curl curl

@@ -24,16 +24,13 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH=$(dirname "$HERE")
-REPO=$(dirname "$BENCH")
-APP=$REPO/examples/laravel
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 source "$BENCH/lib/common.sh"
+APP=$REPO/examples/laravel
 
-ASKR_BINARY=${ASKR_BINARY:-$REPO/build/askr/askr}
 REQUESTS=${BENCH_REQUESTS:-2000}
 WARMUP=${BENCH_WARMUP:-1000}
 TASK_WORKERS=${BENCH_TASK_WORKERS:-3}
-RESULTS_DIR=${BENCH_RESULTS_DIR:-$REPO/bench/results}
 
 [[ -x $ASKR_BINARY ]] || die "askr not found at $ASKR_BINARY: run scripts/build.sh (or set ASKR_BINARY)"
 need curl curl
