@@ -109,4 +109,23 @@ public sealed class DirectTaskChannelTests : IDisposable
         Assert.Contains("control frame of 2147483647 bytes", outcome.Message);
         await first.WaitAsync(TimeSpan.FromSeconds(10));
     }
+
+    [Fact]
+    public async Task A_task_with_no_answer_times_out_at_the_deadline_never_before_it()
+    {
+        using var control = await ControlClient.ConnectAsync(Path.Combine(_dir, "control.sock"), 0);
+        using var dispatcher = new TaskDispatcher(control, _board);
+
+        // The first connection is kept; each later task reaches the same fake worker over it.
+        _ = ServeOne(_ => []);
+        for (var i = 0; i < 10; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            var outcome = Assert.Single(dispatcher.Run([Encoding.UTF8.GetBytes("never answered")], 30, wait: true));
+            var elapsed = clock.Elapsed.TotalMilliseconds;
+            Assert.Equal(TaskOutcomeStatus.Timeout, outcome.Status);
+            Assert.True(elapsed >= 30, $"timed out after {elapsed:F2} ms, before the 30 ms deadline");
+            _board.Release(0);
+        }
+    }
 }

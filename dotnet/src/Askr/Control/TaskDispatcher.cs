@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 
 namespace Askr.Control;
 
@@ -81,7 +82,7 @@ public sealed class TaskDispatcher : IDisposable
         if (queued is not null)
             _control.Send(new ControlMessage { Type = ControlMessage.Tasks, Batch = id, Payloads = queued, Indices = indices, Wait = wait });
         if (!wait) return [];
-        batch.Done.Wait(Math.Max(0, timeoutMilliseconds));
+        WaitUntil(batch.Done, Math.Max(0, timeoutMilliseconds));
         _pending.TryRemove(id, out _);
         var results = new TaskOutcome[payloads.Count];
         lock (batch.Results)
@@ -90,6 +91,23 @@ public sealed class TaskDispatcher : IDisposable
                 results[i] = batch.Results[i] ?? new TaskOutcome(TaskOutcomeStatus.Timeout, null, $"no result within {timeoutMilliseconds} ms");
         }
         return results;
+    }
+
+    /// <summary>
+    /// Waits for <paramref name="done"/> at most <paramref name="milliseconds"/>, and never less
+    /// unless it is set: a timed wait alone can return a few ms early (its elapsed time comes from
+    /// Environment.TickCount, which on Linux follows the coarse clock, 4 ms steps at HZ=250), and
+    /// a task must not be called late before its caller's deadline.
+    /// </summary>
+    private static void WaitUntil(ManualResetEventSlim done, int milliseconds)
+    {
+        var deadline = Stopwatch.GetTimestamp() + milliseconds * Stopwatch.Frequency / 1000;
+        while (!done.IsSet)
+        {
+            var left = deadline - Stopwatch.GetTimestamp();
+            if (left <= 0) return;
+            done.Wait((int)Math.Min(int.MaxValue, (left * 1000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency));
+        }
     }
 
     /// <summary>Claims an idle task worker on the board and sends it the task; false if none is idle or reachable.</summary>
