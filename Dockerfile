@@ -2,7 +2,7 @@
 # Build stage: the native shim and the askr runtime.
 FROM mcr.microsoft.com/dotnet/sdk:10.0-bookworm-slim AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libphp8.2-embed php8.2-dev cmake gcc make \
+ && apt-get install -y --no-install-recommends libphp8.2-embed php8.2-dev php8.2-cli php-parser cmake gcc make \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

@@ -10,6 +10,8 @@ cd "$repo"
 packages=(
   # the runtime: PHP's embed SAPI and headers for the shim
   libphp8.2-embed php8.2-dev php8.2-cli php8.2-opcache cmake gcc make
+  # gen_stub.php (php8.2-dev) generates the natives' argument info from the stub; it runs on PHP-Parser
+  php-parser
   # what Laravel and the driver's tests need
   php8.2-mbstring php8.2-xml php8.2-curl php8.2-sqlite3 php8.2-apcu php8.2-redis php8.2-intl
   php-laravel-framework php-laravel-serializable-closure php-opis-closure phpunit php-mockery composer

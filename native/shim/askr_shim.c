@@ -20,6 +20,11 @@
 #include <ext/standard/info.h>
 #include <ext/spl/spl_exceptions.h>
 
+/* The natives' argument info, function table and class entry, generated at the build from
+ * php/octane-driver/stubs/natives.php by PHP's gen_stub.php (docs/natives.md, "Adding a native"). */
+#include "natives_arginfo.h"
+#include "askr_layout.h"
+
 static askr_callbacks g_cb;
 static char *g_extra_ini;
 
@@ -289,10 +294,7 @@ static void add_pairs_to_array(zval *arr, const askr_str *pairs, int64_t count)
     }
 }
 
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_take_request, 0, 0, IS_ARRAY, 1)
-ZEND_END_ARG_INFO()
-
-PHP_FUNCTION(take_request)
+ZEND_FUNCTION(Ephpm_Octane_take_request)
 {
     ZEND_PARSE_PARAMETERS_NONE();
     if (g_state == ASKR_STREAMING) {
@@ -337,13 +339,6 @@ PHP_FUNCTION(take_request)
     }
 }
 
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_send_response, 0, 2, IS_VOID, 0)
-    ZEND_ARG_TYPE_INFO(0, status, IS_LONG, 0)
-    ZEND_ARG_TYPE_INFO(0, headers, IS_ARRAY, 0)
-    ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, body, IS_STRING, 0, "\"\"")
-    ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, stream, _IS_BOOL, 0, "false")
-ZEND_END_ARG_INFO()
-
 static bool check_status(zend_long status)
 {
     if (status < 100 || status > 999) {
@@ -366,7 +361,7 @@ static bool check_open(const char *fn)
     return false;
 }
 
-PHP_FUNCTION(send_response)
+ZEND_FUNCTION(Ephpm_Octane_send_response)
 {
     zend_long status;
     HashTable *headers;
@@ -403,11 +398,7 @@ PHP_FUNCTION(send_response)
     }
 }
 
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_send_chunk, 0, 1, IS_VOID, 0)
-    ZEND_ARG_TYPE_INFO(0, chunk, IS_STRING, 0)
-ZEND_END_ARG_INFO()
-
-PHP_FUNCTION(send_chunk)
+ZEND_FUNCTION(Ephpm_Octane_send_chunk)
 {
     zend_string *chunk;
     ZEND_PARSE_PARAMETERS_START(1, 1)
@@ -428,10 +419,7 @@ PHP_FUNCTION(send_chunk)
     }
 }
 
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_finish_response, 0, 0, IS_VOID, 0)
-ZEND_END_ARG_INFO()
-
-PHP_FUNCTION(finish_response)
+ZEND_FUNCTION(Ephpm_Octane_finish_response)
 {
     ZEND_PARSE_PARAMETERS_NONE();
     if (g_state == ASKR_STREAMING) {
@@ -439,15 +427,7 @@ PHP_FUNCTION(finish_response)
     }
 }
 
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_send_file, 0, 3, IS_VOID, 0)
-    ZEND_ARG_TYPE_INFO(0, status, IS_LONG, 0)
-    ZEND_ARG_TYPE_INFO(0, headers, IS_ARRAY, 0)
-    ZEND_ARG_TYPE_INFO(0, path, IS_STRING, 0)
-    ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, offset, IS_LONG, 0, "0")
-    ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, length, IS_LONG, 0, "-1")
-ZEND_END_ARG_INFO()
-
-PHP_FUNCTION(send_file)
+ZEND_FUNCTION(Ephpm_Octane_send_file)
 {
     zend_long status, offset = 0, length = -1;
     HashTable *headers;
@@ -493,12 +473,7 @@ PHP_FUNCTION(send_file)
     g_state = ASKR_NONE;
 }
 
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_on_tick, 0, 2, IS_VOID, 0)
-    ZEND_ARG_TYPE_INFO(0, intervalMs, IS_LONG, 0)
-    ZEND_ARG_TYPE_INFO(0, callback, IS_CALLABLE, 0)
-ZEND_END_ARG_INFO()
-
-PHP_FUNCTION(on_tick)
+ZEND_FUNCTION(Ephpm_Octane_on_tick)
 {
     zend_long interval;
     zval *callable;
@@ -556,12 +531,12 @@ static askr_shim_table *table_of(zend_long handle)
     return t;
 }
 
-/* Keys are 1 to 63 bytes. The error names the native (fn) and its $key argument, also when an
+/* Keys are 1 to ASKR_TABLE_LIMIT_KEY_BYTES bytes. The error names the native (fn) and its $key argument, also when an
  * Ephpm\Octane\Table method is what was called: the message is the native's, whichever way in. */
 static zend_always_inline bool key_ok(zend_string *key, const char *fn)
 {
-    if (UNEXPECTED(ZSTR_LEN(key) == 0 || ZSTR_LEN(key) > 63)) {
-        zend_value_error("Ephpm\\Octane\\%s(): Argument #2 ($key) must be a key of 1 to 63 bytes, %zu bytes given", fn, ZSTR_LEN(key));
+    if (UNEXPECTED(ZSTR_LEN(key) == 0 || ZSTR_LEN(key) > ASKR_TABLE_LIMIT_KEY_BYTES)) {
+        zend_value_error("Ephpm\\Octane\\%s(): Argument #2 ($key) must be a key of 1 to " ZEND_TOSTR(ASKR_TABLE_LIMIT_KEY_BYTES) " bytes, %zu bytes given", fn, ZSTR_LEN(key));
         return false;
     }
     return true;
@@ -646,7 +621,7 @@ static void throw_table_status(const askr_shim_table *t, int32_t rc)
             ZSTR_VAL(t->name), t->rows, ZSTR_VAL(t->name));
         break;
     case ASKR_TABLE_BAD_KEY:
-        zend_value_error("Table keys must be 1 to 63 bytes");
+        zend_value_error("Table keys must be 1 to " ZEND_TOSTR(ASKR_TABLE_LIMIT_KEY_BYTES) " bytes");
         break;
     case ASKR_TABLE_NOT_NUMERIC:
         zend_value_error("Only int and float columns of table [%s] can be incremented", ZSTR_VAL(t->name));
@@ -660,11 +635,7 @@ static void throw_table_status(const askr_shim_table *t, int32_t rc)
     }
 }
 
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_table_open, 0, 1, IS_ARRAY, 0)
-    ZEND_ARG_TYPE_INFO(0, name, IS_STRING, 0)
-ZEND_END_ARG_INFO()
-
-PHP_FUNCTION(table_open)
+ZEND_FUNCTION(Ephpm_Octane_table_open)
 {
     zend_string *name;
     ZEND_PARSE_PARAMETERS_START(1, 1)
@@ -835,13 +806,7 @@ static void table_key_op(zend_long handle, const askr_shim_table *t, zend_string
 
 /* ---------- the natives ---------- */
 
-ZEND_BEGIN_ARG_INFO_EX(arginfo_table_get, 0, 0, 2)
-    ZEND_ARG_TYPE_INFO(0, handle, IS_LONG, 0)
-    ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
-    ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, column, IS_STRING, 1, "null")
-ZEND_END_ARG_INFO()
-
-PHP_FUNCTION(table_get)
+ZEND_FUNCTION(Ephpm_Octane_table_get)
 {
     zend_long handle;
     zend_string *key, *column = NULL;
@@ -856,13 +821,7 @@ PHP_FUNCTION(table_get)
     table_get_op(handle, t, key, column, return_value);
 }
 
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_table_set, 0, 3, _IS_BOOL, 0)
-    ZEND_ARG_TYPE_INFO(0, handle, IS_LONG, 0)
-    ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
-    ZEND_ARG_TYPE_INFO(0, row, IS_ARRAY, 0)
-ZEND_END_ARG_INFO()
-
-PHP_FUNCTION(table_set)
+ZEND_FUNCTION(Ephpm_Octane_table_set)
 {
     zend_long handle;
     zend_string *key;
@@ -877,14 +836,7 @@ PHP_FUNCTION(table_set)
     table_set_op(handle, t, key, row, return_value);
 }
 
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_MASK_EX(arginfo_table_incr, 0, 3, MAY_BE_LONG|MAY_BE_DOUBLE)
-    ZEND_ARG_TYPE_INFO(0, handle, IS_LONG, 0)
-    ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
-    ZEND_ARG_TYPE_INFO(0, column, IS_STRING, 0)
-    ZEND_ARG_TYPE_MASK(0, by, MAY_BE_LONG|MAY_BE_DOUBLE, "1")
-ZEND_END_ARG_INFO()
-
-PHP_FUNCTION(table_incr)
+ZEND_FUNCTION(Ephpm_Octane_table_incr)
 {
     zend_long handle;
     zend_string *key, *column;
@@ -901,11 +853,6 @@ PHP_FUNCTION(table_incr)
     table_incr_op(handle, t, key, column, by, return_value);
 }
 
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_table_key_op, 0, 2, _IS_BOOL, 0)
-    ZEND_ARG_TYPE_INFO(0, handle, IS_LONG, 0)
-    ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
-ZEND_END_ARG_INFO()
-
 static void table_key_native(INTERNAL_FUNCTION_PARAMETERS, int32_t (*op)(int64_t, const char *, int64_t), const char *fn)
 {
     zend_long handle;
@@ -919,14 +866,10 @@ static void table_key_native(INTERNAL_FUNCTION_PARAMETERS, int32_t (*op)(int64_t
     table_key_op(handle, t, key, op, fn, return_value);
 }
 
-PHP_FUNCTION(table_del) { table_key_native(INTERNAL_FUNCTION_PARAM_PASSTHRU, g_cb.table_del, "table_del"); }
-PHP_FUNCTION(table_exists) { table_key_native(INTERNAL_FUNCTION_PARAM_PASSTHRU, g_cb.table_exists, "table_exists"); }
+ZEND_FUNCTION(Ephpm_Octane_table_del) { table_key_native(INTERNAL_FUNCTION_PARAM_PASSTHRU, g_cb.table_del, "table_del"); }
+ZEND_FUNCTION(Ephpm_Octane_table_exists) { table_key_native(INTERNAL_FUNCTION_PARAM_PASSTHRU, g_cb.table_exists, "table_exists"); }
 
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_table_count, 0, 1, IS_LONG, 0)
-    ZEND_ARG_TYPE_INFO(0, handle, IS_LONG, 0)
-ZEND_END_ARG_INFO()
-
-PHP_FUNCTION(table_count)
+ZEND_FUNCTION(Ephpm_Octane_table_count)
 {
     zend_long handle;
     ZEND_PARSE_PARAMETERS_START(1, 1)
@@ -936,13 +879,7 @@ PHP_FUNCTION(table_count)
     RETURN_LONG((zend_long)g_cb.table_count(handle));
 }
 
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_table_scan, 0, 3, IS_ARRAY, 0)
-    ZEND_ARG_TYPE_INFO(0, handle, IS_LONG, 0)
-    ZEND_ARG_TYPE_INFO(0, cursor, IS_LONG, 0)
-    ZEND_ARG_TYPE_INFO(0, count, IS_LONG, 0)
-ZEND_END_ARG_INFO()
-
-PHP_FUNCTION(table_scan)
+ZEND_FUNCTION(Ephpm_Octane_table_scan)
 {
     zend_long handle, cursor, count;
     ZEND_PARSE_PARAMETERS_START(3, 3)
@@ -1082,11 +1019,6 @@ static zend_always_inline bool method_arg_number(zval *arg, zval **dest, uint32_
     Z_PARAM_PROLOGUE(0, 0); \
     if (UNEXPECTED(!method_arg_number(_arg, &dest, _i))) { _expected_type = Z_EXPECTED_NUMBER; _error_code = ZPP_ERROR_WRONG_ARG; break; }
 
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_MASK_EX(arginfo_table_method_get, 0, 1, MAY_BE_ARRAY|MAY_BE_FALSE|MAY_BE_STRING|MAY_BE_DOUBLE|MAY_BE_LONG)
-    ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
-    ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, field, IS_STRING, 1, "null")
-ZEND_END_ARG_INFO()
-
 ZEND_METHOD(Ephpm_Octane_Table, get)
 {
     zend_string *key, *field = NULL;
@@ -1103,11 +1035,6 @@ ZEND_METHOD(Ephpm_Octane_Table, get)
     if (UNEXPECTED(EG(exception))) through_hook(self, ZEND_STRL("clearer"), key, NULL);
 }
 
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_table_method_set, 0, 2, _IS_BOOL, 0)
-    ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
-    ZEND_ARG_TYPE_INFO(0, value, IS_ARRAY, 0)
-ZEND_END_ARG_INFO()
-
 ZEND_METHOD(Ephpm_Octane_Table, set)
 {
     zend_string *key;
@@ -1123,12 +1050,6 @@ ZEND_METHOD(Ephpm_Octane_Table, set)
     table_set_op(handle, t, key, Z_ARRVAL_P(value), return_value);
     if (UNEXPECTED(EG(exception))) through_hook(self, ZEND_STRL("setfailure"), key, value);
 }
-
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_MASK_EX(arginfo_table_method_incr, 0, 2, MAY_BE_LONG|MAY_BE_DOUBLE)
-    ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
-    ZEND_ARG_TYPE_INFO(0, column, IS_STRING, 0)
-    ZEND_ARG_TYPE_MASK(0, incrby, MAY_BE_LONG|MAY_BE_DOUBLE, "1")
-ZEND_END_ARG_INFO()
 
 static zend_always_inline void table_method_incr(INTERNAL_FUNCTION_PARAMETERS, bool negate)
 {
@@ -1165,10 +1086,6 @@ static zend_always_inline void table_method_incr(INTERNAL_FUNCTION_PARAMETERS, b
 ZEND_METHOD(Ephpm_Octane_Table, incr) { table_method_incr(INTERNAL_FUNCTION_PARAM_PASSTHRU, false); }
 ZEND_METHOD(Ephpm_Octane_Table, decr) { table_method_incr(INTERNAL_FUNCTION_PARAM_PASSTHRU, true); }
 
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_table_method_key, 0, 1, _IS_BOOL, 0)
-    ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
-ZEND_END_ARG_INFO()
-
 static zend_always_inline void table_method_key(INTERNAL_FUNCTION_PARAMETERS, int32_t (*op)(int64_t, const char *, int64_t), const char *fn)
 {
     zend_string *key;
@@ -1187,10 +1104,6 @@ static zend_always_inline void table_method_key(INTERNAL_FUNCTION_PARAMETERS, in
 ZEND_METHOD(Ephpm_Octane_Table, exists) { table_method_key(INTERNAL_FUNCTION_PARAM_PASSTHRU, g_cb.table_exists, "table_exists"); }
 ZEND_METHOD(Ephpm_Octane_Table, del) { table_method_key(INTERNAL_FUNCTION_PARAM_PASSTHRU, g_cb.table_del, "table_del"); }
 
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_table_method_bind, 0, 1, IS_VOID, 0)
-    ZEND_ARG_TYPE_INFO(0, handle, IS_LONG, 0)
-ZEND_END_ARG_INFO()
-
 ZEND_METHOD(Ephpm_Octane_Table, bindHandle)
 {
     zend_long handle;
@@ -1206,11 +1119,6 @@ ZEND_METHOD(Ephpm_Octane_Table, bindHandle)
     o->handle = handle;
 }
 
-ZEND_BEGIN_ARG_WITH_RETURN_OBJ_INFO_EX(arginfo_table_method_clearer, 0, 2, ValueError, 0)
-    ZEND_ARG_OBJ_INFO(0, e, ValueError, 0)
-    ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
-ZEND_END_ARG_INFO()
-
 /* Default: the error as it is. */
 ZEND_METHOD(Ephpm_Octane_Table, clearer)
 {
@@ -1222,12 +1130,6 @@ ZEND_METHOD(Ephpm_Octane_Table, clearer)
     ZEND_PARSE_PARAMETERS_END();
     RETURN_COPY(e);
 }
-
-ZEND_BEGIN_ARG_WITH_RETURN_OBJ_INFO_EX(arginfo_table_method_set_failure, 0, 3, ValueError, 0)
-    ZEND_ARG_OBJ_INFO(0, e, ValueError, 0)
-    ZEND_ARG_TYPE_INFO(0, key, IS_STRING, 0)
-    ZEND_ARG_TYPE_INFO(0, value, IS_ARRAY, 0)
-ZEND_END_ARG_INFO()
 
 /* Default: $this->clearer($e, $key). */
 ZEND_METHOD(Ephpm_Octane_Table, setFailure)
@@ -1247,27 +1149,9 @@ ZEND_METHOD(Ephpm_Octane_Table, setFailure)
     zend_call_known_instance_method(fn, self, return_value, 2, args);
 }
 
-static const zend_function_entry askr_table_methods[] = {
-    ZEND_ME(Ephpm_Octane_Table, get, arginfo_table_method_get, ZEND_ACC_PUBLIC)
-    ZEND_ME(Ephpm_Octane_Table, set, arginfo_table_method_set, ZEND_ACC_PUBLIC)
-    ZEND_ME(Ephpm_Octane_Table, incr, arginfo_table_method_incr, ZEND_ACC_PUBLIC)
-    ZEND_ME(Ephpm_Octane_Table, decr, arginfo_table_method_incr, ZEND_ACC_PUBLIC)
-    ZEND_ME(Ephpm_Octane_Table, exists, arginfo_table_method_key, ZEND_ACC_PUBLIC)
-    ZEND_MALIAS(Ephpm_Octane_Table, exist, exists, arginfo_table_method_key, ZEND_ACC_PUBLIC)
-    ZEND_ME(Ephpm_Octane_Table, del, arginfo_table_method_key, ZEND_ACC_PUBLIC)
-    ZEND_MALIAS(Ephpm_Octane_Table, delete, del, arginfo_table_method_key, ZEND_ACC_PUBLIC)
-    ZEND_ME(Ephpm_Octane_Table, bindHandle, arginfo_table_method_bind, ZEND_ACC_PROTECTED | ZEND_ACC_FINAL)
-    ZEND_ME(Ephpm_Octane_Table, clearer, arginfo_table_method_clearer, ZEND_ACC_PROTECTED)
-    ZEND_ME(Ephpm_Octane_Table, setFailure, arginfo_table_method_set_failure, ZEND_ACC_PROTECTED)
-    ZEND_FE_END
-};
-
 static void register_table_class(void)
 {
-    zend_class_entry ce;
-    INIT_NS_CLASS_ENTRY(ce, "Ephpm\\Octane", "Table", askr_table_methods);
-    askr_table_ce = zend_register_internal_class(&ce);
-    askr_table_ce->ce_flags |= ZEND_ACC_EXPLICIT_ABSTRACT_CLASS;
+    askr_table_ce = register_class_Ephpm_Octane_Table();
     askr_table_ce->create_object = table_object_create;
     memcpy(&askr_table_handlers, zend_get_std_object_handlers(), sizeof askr_table_handlers);
     askr_table_handlers.offset = XtOffsetOf(askr_table_object, std);
@@ -1276,13 +1160,7 @@ static void register_table_class(void)
 
 /* ---------- tasks ---------- */
 
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_dispatch_tasks, 0, 1, IS_ARRAY, 0)
-    ZEND_ARG_TYPE_INFO(0, payloads, IS_ARRAY, 0)
-    ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, timeoutMs, IS_LONG, 0, "3000")
-    ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, wait, _IS_BOOL, 0, "true")
-ZEND_END_ARG_INFO()
-
-PHP_FUNCTION(dispatch_tasks)
+ZEND_FUNCTION(Ephpm_Octane_dispatch_tasks)
 {
     HashTable *payloads;
     zend_long timeout = 3000;
@@ -1329,7 +1207,7 @@ PHP_FUNCTION(dispatch_tasks)
     if (!wait) {
         RETURN_EMPTY_ARRAY();
     }
-    static const char *names[] = {"ok", "error", "timeout", "unavailable"};
+    static const char *const names[ASKR_TASK_COUNT] = ASKR_TASK_NAMES;
     array_init_size(return_value, n);
     i = 0;
     zend_string *key;
@@ -1338,7 +1216,7 @@ PHP_FUNCTION(dispatch_tasks)
         const askr_task_result *r = &results[i++];
         zval entry;
         array_init_size(&entry, 2);
-        add_assoc_string_ex(&entry, "status", 6, (char *)names[r->status >= 0 && r->status <= 3 ? r->status : 1]);
+        add_assoc_string_ex(&entry, "status", 6, (char *)names[r->status >= 0 && r->status < ASKR_TASK_COUNT ? r->status : ASKR_TASK_ERROR]);
         add_assoc_stringl_ex(&entry, "data", 4, r->data.ptr ? r->data.ptr : "", (size_t)r->data.len);
         if (key) {
             zend_hash_update(Z_ARRVAL_P(return_value), key, &entry);
@@ -1347,25 +1225,6 @@ PHP_FUNCTION(dispatch_tasks)
         }
     } ZEND_HASH_FOREACH_END();
 }
-
-static const zend_function_entry askr_functions[] = {
-    ZEND_NS_FE("Ephpm\\Octane", take_request, arginfo_take_request)
-    ZEND_NS_FE("Ephpm\\Octane", send_response, arginfo_send_response)
-    ZEND_NS_FE("Ephpm\\Octane", send_chunk, arginfo_send_chunk)
-    ZEND_NS_FE("Ephpm\\Octane", finish_response, arginfo_finish_response)
-    ZEND_NS_FE("Ephpm\\Octane", send_file, arginfo_send_file)
-    ZEND_NS_FE("Ephpm\\Octane", on_tick, arginfo_on_tick)
-    ZEND_NS_FE("Ephpm\\Octane", table_open, arginfo_table_open)
-    ZEND_NS_FE("Ephpm\\Octane", table_get, arginfo_table_get)
-    ZEND_NS_FE("Ephpm\\Octane", table_set, arginfo_table_set)
-    ZEND_NS_FE("Ephpm\\Octane", table_incr, arginfo_table_incr)
-    ZEND_NS_FE("Ephpm\\Octane", table_del, arginfo_table_key_op)
-    ZEND_NS_FE("Ephpm\\Octane", table_exists, arginfo_table_key_op)
-    ZEND_NS_FE("Ephpm\\Octane", table_count, arginfo_table_count)
-    ZEND_NS_FE("Ephpm\\Octane", table_scan, arginfo_table_scan)
-    ZEND_NS_FE("Ephpm\\Octane", dispatch_tasks, arginfo_dispatch_tasks)
-    ZEND_FE_END
-};
 
 /* Ticks are per PHP request (one run of the worker script): released at request shutdown. */
 static PHP_RSHUTDOWN_FUNCTION(askr)
@@ -1396,7 +1255,7 @@ static PHP_MINIT_FUNCTION(askr)
 static zend_module_entry askr_module_entry = {
     STANDARD_MODULE_HEADER,
     "askr",
-    askr_functions,
+    ext_functions,
     PHP_MINIT(askr), NULL, NULL,
     PHP_RSHUTDOWN(askr),
     PHP_MINFO(askr),
@@ -1411,9 +1270,19 @@ static int askr_sapi_startup(sapi_module_struct *sapi_module)
 
 /* ---------- entry points ---------- */
 
-int32_t askr_shim_abi(void)
+/* Every sizeof, offsetof and constant of askr_shim.h, as this build sees them (askr_shim.h). */
+#define ASKR_CONTRACT_S(type) { #type, (int64_t)sizeof(type), ASKR_CONTRACT_STRUCT, 0 },
+#define ASKR_CONTRACT_F(type, field) { #type "." #field, (int64_t)offsetof(type, field), ASKR_CONTRACT_FIELD, (int32_t)sizeof(((type *)0)->field) },
+#define ASKR_CONTRACT_C(name) { #name, (int64_t)(name), ASKR_CONTRACT_CONSTANT, 0 },
+static const askr_contract_entry askr_contract[] = {
+    ASKR_LAYOUT(ASKR_CONTRACT_S, ASKR_CONTRACT_F)
+    ASKR_CONSTANTS(ASKR_CONTRACT_C)
+};
+
+const askr_contract_entry *askr_shim_contract(int64_t *count)
 {
-    return ASKR_SHIM_ABI;
+    *count = (int64_t)(sizeof askr_contract / sizeof askr_contract[0]);
+    return askr_contract;
 }
 
 /* Defaults that worker mode needs (docs/architecture.md, "The PHP ⇄ C# seam"): no CPU-time

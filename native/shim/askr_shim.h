@@ -10,15 +10,19 @@
  * engine, so no PHP bailout (longjmp) can cross a C# frame. The shim converts between zvals
  * and the plain structs below before and after each callback.
  *
- * The layout of every struct here is mirrored in dotnet/src/Askr/Php/Interop/ShimInterop.cs;
- * change both and bump ASKR_SHIM_ABI together.
+ * Every struct here is mirrored in dotnet/src/Askr/Php/ShimInterop.cs, field for field (the C#
+ * names are the C names in PascalCase). No version number is kept by hand: the shim exports
+ * every sizeof, offsetof and constant it was built with (askr_shim_contract), and the runtime
+ * refuses a shim whose contract differs from its own (ShimContract: at start-up, in
+ * `askr doctor`, and in tests-dotnet's ShimContractTests). The ASKR_* constants come from
+ * constants.json (generated into askr_constants.h at the build).
  */
 #ifndef ASKR_SHIM_H
 #define ASKR_SHIM_H
 
 #include <stdint.h>
 
-#define ASKR_SHIM_ABI 4
+#include "askr_constants.h"
 
 #define ASKR_API __attribute__((visibility("default")))
 
@@ -45,33 +49,9 @@ typedef struct askr_envelope {
     int64_t server_count;
 } askr_envelope;
 
-/* Results of the take callback. */
-#define ASKR_TAKE_REQUEST 1
-#define ASKR_TAKE_TIMEOUT 0
-#define ASKR_TAKE_SHUTDOWN (-1)
-
-/* Results of the send, chunk and file callbacks. */
-#define ASKR_SEND_OK 0
-#define ASKR_SEND_CLIENT_GONE 1      /* not an error for PHP: the response is dropped */
-#define ASKR_SEND_NO_REQUEST (-1)    /* nothing to answer: a PHP Error is thrown */
-#define ASKR_SEND_FILE_ERROR (-2)    /* send_file could not open the file */
-#define ASKR_SEND_FAILED (-3)        /* any other failure in C# */
-
-/* flags of the send callback */
-#define ASKR_SEND_FLAG_STREAM 1
-
-/* Levels of the log callback (syslog numbering, as PHP's log_message gives them). */
-#define ASKR_LOG_ERROR 3
-#define ASKR_LOG_WARNING 4
-#define ASKR_LOG_NOTICE 5
-#define ASKR_LOG_INFO 6
-
 /* A column of a shared table, as C# lays out a row's column area (dotnet/src/Askr/Tables/TableSchema.cs):
- * int: int64 value at offset; float: double at offset; string: int32 length at offset, bytes after it. */
-#define ASKR_COLUMN_INT 1
-#define ASKR_COLUMN_FLOAT 2
-#define ASKR_COLUMN_STRING 3
-
+ * type is an ASKR_COLUMN_*; int: int64 value at offset; float: double at offset; string: int32
+ * length at offset, bytes after it. */
 typedef struct askr_column {
     askr_str name;
     int32_t type;
@@ -96,23 +76,7 @@ typedef struct askr_scan {
     const uint8_t *areas;
 } askr_scan;
 
-/* Results of the table callbacks (C#'s WriteStatus, plus lookups). */
-#define ASKR_TABLE_OK 0
-#define ASKR_TABLE_FULL 1
-#define ASKR_TABLE_BAD_KEY 2
-#define ASKR_TABLE_NOT_NUMERIC 3
-#define ASKR_TABLE_NO_COLUMN 4
-#define ASKR_TABLE_FOUND 1
-#define ASKR_TABLE_MISSING 0
-#define ASKR_TABLE_NO_TABLE (-1)
-#define ASKR_TABLE_NO_STORE (-2)
-
-/* Outcome of one task of Ephpm\Octane\dispatch_tasks (C#'s TaskOutcomeStatus). */
-#define ASKR_TASK_OK 0
-#define ASKR_TASK_ERROR 1
-#define ASKR_TASK_TIMEOUT 2
-#define ASKR_TASK_UNAVAILABLE 3
-
+/* Outcome of one task of Ephpm\Octane\dispatch_tasks; status is an ASKR_TASK_* (C#'s TaskStatus). */
 typedef struct askr_task_result {
     int32_t status;
     int32_t reserved;
@@ -156,12 +120,25 @@ typedef struct askr_callbacks {
                         const askr_task_result **results);
 } askr_callbacks;
 
-/* Results of askr_php_run. */
-#define ASKR_RUN_OK 0            /* the script returned, or called exit() */
-#define ASKR_RUN_BAILOUT 1       /* a fatal error (incl. memory exhaustion, timeout) ended it */
-#define ASKR_RUN_STARTUP_FAILED 2
+/*
+ * One entry of the shim's contract: kind ASKR_CONTRACT_STRUCT (name "askr_str", value: sizeof),
+ * ASKR_CONTRACT_FIELD (name "askr_str.len", value: offsetof, size: sizeof) or
+ * ASKR_CONTRACT_CONSTANT (name "ASKR_TAKE_REQUEST", value). This struct and askr_shim_contract()
+ * never change: they are how the two sides compare everything else.
+ */
+typedef struct askr_contract_entry {
+    const char *name;
+    int64_t value;
+    int32_t kind;
+    int32_t size;
+} askr_contract_entry;
 
-ASKR_API int32_t askr_shim_abi(void);
+#define ASKR_CONTRACT_STRUCT 1
+#define ASKR_CONTRACT_FIELD 2
+#define ASKR_CONTRACT_CONSTANT 3
+
+/* The contract this shim was built with: *count entries, in static memory. */
+ASKR_API const askr_contract_entry *askr_shim_contract(int64_t *count);
 
 /*
  * Starts the engine: promotes libphp to RTLD_GLOBAL, runs the SAPI and module startup with

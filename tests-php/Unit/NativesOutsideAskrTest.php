@@ -2,6 +2,7 @@
 
 namespace Askr\Octane\Tests\Unit;
 
+use Askr\Octane\Tests\Unit\Natives\NativesStubTest;
 use PHPUnit\Framework\TestCase;
 use Symfony\Component\Process\PhpExecutableFinder;
 use Symfony\Component\Process\Process;
@@ -11,27 +12,30 @@ class NativesOutsideAskrTest extends TestCase
     private const FILE = __DIR__.'/../../php/octane-driver/src/natives-outside-askr.php';
 
     /**
+     * A call of every native the stub declares, with a value of its type for each required
+     * parameter: a native added to the stub is covered without a line here.
+     *
      * @return array<string, array{0: string}>
      */
     public static function natives(): array
     {
-        return [
-            'take_request' => ['take_request()'],
-            'send_response' => ['send_response(200, [])'],
-            'send_chunk' => ['send_chunk("x")'],
-            'finish_response' => ['finish_response()'],
-            'send_file' => ['send_file(200, [], "/etc/hostname")'],
-            'on_tick' => ['on_tick(1000, fn () => null)'],
-            'table_open' => ['table_open("visits")'],
-            'table_get' => ['table_get(1, "k")'],
-            'table_set' => ['table_set(1, "k", [])'],
-            'table_incr' => ['table_incr(1, "k", "n")'],
-            'table_del' => ['table_del(1, "k")'],
-            'table_exists' => ['table_exists(1, "k")'],
-            'table_count' => ['table_count(1)'],
-            'table_scan' => ['table_scan(1, 0, 10)'],
-            'dispatch_tasks' => ['dispatch_tasks(["x"])'],
-        ];
+        $samples = ['int' => '1', 'float' => '1.5', 'string' => '"k"', 'array' => '[]', 'bool' => 'false', 'callable' => 'fn () => null'];
+        $calls = [];
+
+        foreach (NativesStubTest::declaredBy(__DIR__.'/../../php/octane-driver/stubs/natives.php')['functions'] as $name => $signature) {
+            preg_match('/\\((.*)\\)/', $signature, $m);
+            $arguments = [];
+
+            foreach (array_filter(explode(', ', $m[1])) as $parameter) {
+                if (! str_contains($parameter, ' = ')) {
+                    $arguments[] = $samples[ltrim(strtok($parameter, ' '), '?')] ?? 'null';
+                }
+            }
+
+            $calls[$name] = [$name.'('.implode(', ', $arguments).')'];
+        }
+
+        return $calls;
     }
 
     /**

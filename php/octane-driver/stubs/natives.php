@@ -209,13 +209,21 @@ abstract class Table
     /** table_exists(). */
     public function exists(string $key): bool {}
 
-    /** Alias of exists(). */
+    /**
+     * Alias of exists(), as in Swoole\Table.
+     *
+     * @implementation-alias Ephpm\Octane\Table::exists
+     */
     public function exist(string $key): bool {}
 
     /** table_del(). */
     public function del(string $key): bool {}
 
-    /** Alias of del(). */
+    /**
+     * Alias of del(), as in Swoole\Table.
+     *
+     * @implementation-alias Ephpm\Octane\Table::del
+     */
     public function delete(string $key): bool {}
 
     /**

@@ -20,6 +20,32 @@ public sealed class NativesTests : IClassFixture<RouterServer>
     public NativesTests(RouterServer fixture) => _server = fixture.Server;
 
     [Fact]
+    public async Task The_shim_registers_every_native_and_the_table_class_exactly_as_the_stub_declares_them()
+    {
+        // The shim's arginfo is generated from php/octane-driver/stubs/natives.php at the build;
+        // reflection inside the worker must read the stub's signatures back, name for name.
+        var inside = JsonDocument.Parse(await _server.Client.GetStringAsync("/signatures")).RootElement;
+        var stub = JsonDocument.Parse(await Php(Path.Combine(AskrServer.RepoRoot, "tests-php", "Support", "NativeSignatures.php"),
+            Path.Combine(AskrServer.RepoRoot, "php", "octane-driver", "stubs", "natives.php"))).RootElement;
+
+        Assert.Equal(JsonSerializer.Serialize(stub.GetProperty("functions")), JsonSerializer.Serialize(inside.GetProperty("functions")));
+        Assert.Equal(JsonSerializer.Serialize(stub.GetProperty("classes")), JsonSerializer.Serialize(inside.GetProperty("classes")));
+        Assert.True(stub.GetProperty("functions").EnumerateObject().Count() >= 15);
+    }
+
+    private static async Task<string> Php(params string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("php") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var process = System.Diagnostics.Process.Start(psi)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"php {string.Join(' ', args)}: {error}");
+        return output;
+    }
+
+    [Fact]
     public async Task Take_request_carries_method_uri_protocol_headers_server_variables_and_body()
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "/echo?x=1&y=two")

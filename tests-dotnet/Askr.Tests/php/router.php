@@ -33,6 +33,12 @@ while (($request = take_request()) !== null) {
     parse_str(parse_url($request['uri'], PHP_URL_QUERY) ?? '', $query);
     $path = parse_url($request['uri'], PHP_URL_PATH);
     switch ($path) {
+        case '/signatures':
+            // The natives as the shim registered them (arginfo generated from the stub): NativesTests
+            // compares them with the stub's own declarations.
+            require_once __DIR__ . '/../../../tests-php/Support/NativeSignatures.php';
+            json(200, Askr\Octane\Tests\Support\NativeSignatures::defined());
+            break;
         case '/echo':
             json(200, $request + ['pid' => getmypid(), 'boot' => $bootId, 'served' => $served]);
             break;

@@ -6,13 +6,13 @@ namespace Askr.Control;
 /// <summary>What became of one task of a batch.</summary>
 public enum TaskOutcomeStatus
 {
-    Ok = 0,
+    Ok = Php.ShimInterop.TaskOk,
     /// <summary>The task worker failed (fatal error, crash) or answered with an error status.</summary>
-    Error = 1,
+    Error = Php.ShimInterop.TaskError,
     /// <summary>No result before the caller's deadline.</summary>
-    Timeout = 2,
+    Timeout = Php.ShimInterop.TaskTimeout,
     /// <summary>The server runs no task workers.</summary>
-    Unavailable = 3,
+    Unavailable = Php.ShimInterop.TaskUnavailable,
 }
 
 public readonly record struct TaskOutcome(TaskOutcomeStatus Status, byte[]? Data, string? Message);

@@ -6,7 +6,7 @@ namespace Askr.Php;
 
 /// <summary>
 /// <c>askr doctor</c>: checks, in this process, that libphp and the shim load, that the shim's
-/// ABI matches, that PHP starts with askr's SAPI, which extensions load, and that OPcache is
+/// contract matches the runtime's (<see cref="ShimContract"/>), that PHP starts with askr's SAPI, which extensions load, and that OPcache is
 /// really active. Prints each finding with how to fix it; exits 1 if anything is wrong.
 /// </summary>
 internal static unsafe class Doctor
@@ -32,9 +32,13 @@ internal static unsafe class Doctor
             return 1;
         }
         Ok($"shim loads: {shim}");
-        var abi = ShimInterop.ShimAbi();
-        if (abi != ShimInterop.Abi) { Problem($"shim ABI {abi}, runtime expects {ShimInterop.Abi}", "rebuild both with scripts/setup.sh"); return 1; }
-        Ok($"shim ABI {abi} matches");
+        var differences = ShimContract.Differences();
+        if (differences.Count > 0)
+        {
+            Problem($"the shim was built from another askr_shim.h or constants.json than the runtime ({differences.Count} differences; first: {differences[0]})", "rebuild both with scripts/build.sh");
+            return 1;
+        }
+        Ok("the shim's structs, fields and constants match the runtime's (askr_shim_contract)");
 
         string? report = null;
         int rc = -1;

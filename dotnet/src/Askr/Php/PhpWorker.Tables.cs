@@ -95,7 +95,7 @@ internal sealed unsafe partial class PhpWorker
     }
 
     [UnmanagedCallersOnly]
-    private static int OnTableDelete(long handle, byte* key, long keyLength)
+    private static int OnTableDel(long handle, byte* key, long keyLength)
     {
         try
         {
@@ -119,7 +119,7 @@ internal sealed unsafe partial class PhpWorker
     }
 
     [UnmanagedCallersOnly]
-    private static int OnTableIncrement(long handle, byte* key, long keyLength, long column, int floatColumn, long byLong, double byDouble, long* outLong, double* outDouble)
+    private static int OnTableIncr(long handle, byte* key, long keyLength, long column, int floatColumn, long byLong, double byDouble, long* outLong, double* outDouble)
     {
         try
         {

@@ -120,10 +120,10 @@ internal sealed unsafe partial class PhpWorker
 
     private int RunInterpreter()
     {
-        var abi = ShimInterop.ShimAbi();
-        if (abi != ShimInterop.Abi)
+        var differences = ShimContract.Differences();
+        if (differences.Count > 0)
         {
-            _log.Error($"libaskrshim ABI {abi} does not match this runtime's {ShimInterop.Abi}: rebuild native/shim (scripts/setup.sh)");
+            _log.Error($"libaskrshim was built from another askr_shim.h or constants.json than this runtime ({differences.Count} differences; first: {differences[0]}): rebuild with scripts/build.sh");
             return 78;
         }
         var callbacks = new ShimInterop.Callbacks
@@ -137,9 +137,9 @@ internal sealed unsafe partial class PhpWorker
             TableOpen = &OnTableOpen,
             TableGet = &OnTableGet,
             TableSet = &OnTableSet,
-            TableDelete = &OnTableDelete,
+            TableDel = &OnTableDel,
             TableExists = &OnTableExists,
-            TableIncrement = &OnTableIncrement,
+            TableIncr = &OnTableIncr,
             TableCount = &OnTableCount,
             TableScan = &OnTableScan,
             Dispatch = &OnDispatch,

@@ -3,29 +3,16 @@ using System.Runtime.InteropServices;
 namespace Askr.Php;
 
 /// <summary>
-/// The C ABI of native/shim/askr_shim.h, mirrored field for field. Change both together and
-/// bump <see cref="Abi"/> with <c>ASKR_SHIM_ABI</c>.
+/// The C ABI of native/shim/askr_shim.h, mirrored field for field: each struct here is the C
+/// struct <c>askr_</c> + its name in snake case, each field the C field in PascalCase.
+/// <see cref="ShimContract"/> compares both with the shim's own sizes, offsets and constants, so
+/// a field added on one side only is caught (at start-up and by ShimContractTests). The
+/// constants (<c>TakeRequest</c>, <c>TaskNames</c>, ...) are generated from
+/// native/shim/constants.json into ShimInterop.Constants.g.cs at the build.
 /// </summary>
 internal static unsafe partial class ShimInterop
 {
     public const string Library = "askrshim";
-    public const int Abi = 4;
-
-    public const int TakeRequest = 1;
-    public const int TakeTimeout = 0;
-    public const int TakeShutdown = -1;
-
-    public const int SendOk = 0;
-    public const int SendClientGone = 1;
-    public const int SendNoRequest = -1;
-    public const int SendFileError = -2;
-    public const int SendFailed = -3;
-
-    public const int SendFlagStream = 1;
-
-    public const int RunOk = 0;
-    public const int RunBailout = 1;
-    public const int RunStartupFailed = 2;
 
     /// <summary>A byte string owned by the other side; not NUL-terminated.</summary>
     [StructLayout(LayoutKind.Sequential)]
@@ -62,9 +49,9 @@ internal static unsafe partial class ShimInterop
         public delegate* unmanaged<byte*, long, TableInfo*, int> TableOpen;
         public delegate* unmanaged<long, byte*, long, byte**, int> TableGet;
         public delegate* unmanaged<long, byte*, long, byte*, ulong, int> TableSet;
-        public delegate* unmanaged<long, byte*, long, int> TableDelete;
+        public delegate* unmanaged<long, byte*, long, int> TableDel;
         public delegate* unmanaged<long, byte*, long, int> TableExists;
-        public delegate* unmanaged<long, byte*, long, long, int, long, double, long*, double*, int> TableIncrement;
+        public delegate* unmanaged<long, byte*, long, long, int, long, double, long*, double*, int> TableIncr;
         public delegate* unmanaged<long, long> TableCount;
         public delegate* unmanaged<long, long, long, Scan*, int> TableScan;
         public delegate* unmanaged<Str*, long, long, int, TaskResult**, int> Dispatch;
@@ -77,12 +64,6 @@ internal static unsafe partial class ShimInterop
         public int Reserved;
         public Str Data;
     }
-
-    public const int TableOk = 0;
-    public const int TableFound = 1;
-    public const int TableMissing = 0;
-    public const int TableNoTable = -1;
-    public const int TableNoStore = -2;
 
     [StructLayout(LayoutKind.Sequential)]
     public struct Column
@@ -113,8 +94,22 @@ internal static unsafe partial class ShimInterop
         public byte* Areas;
     }
 
-    [LibraryImport(Library, EntryPoint = "askr_shim_abi")]
-    public static partial int ShimAbi();
+    /// <summary>One entry of the shim's contract (askr_contract_entry): a struct's size, a field's offset and size, or a constant.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct ContractEntry
+    {
+        public byte* Name;
+        public long Value;
+        public int Kind;
+        public int Size;
+    }
+
+    public const int ContractStruct = 1;
+    public const int ContractField = 2;
+    public const int ContractConstant = 3;
+
+    [LibraryImport(Library, EntryPoint = "askr_shim_contract")]
+    public static partial ContractEntry* Contract(out long count);
 
     [LibraryImport(Library, EntryPoint = "askr_php_startup", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Startup(Callbacks* callbacks, string sapiName, string extraIni);

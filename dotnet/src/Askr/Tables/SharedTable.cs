@@ -7,15 +7,15 @@ namespace Askr.Tables;
 /// <summary>Outcome of a write.</summary>
 public enum WriteStatus
 {
-    Ok = 0,
+    Ok = Php.ShimInterop.TableOk,
     /// <summary>No free row for a new key: the table holds as many rows as declared.</summary>
-    Full = 1,
+    Full = Php.ShimInterop.TableFull,
     /// <summary>The key is empty or longer than <see cref="TableSchema.MaxKeyBytes"/>.</summary>
-    BadKey = 2,
+    BadKey = Php.ShimInterop.TableBadKey,
     /// <summary>incr/decr on a string column.</summary>
-    NotNumeric = 3,
+    NotNumeric = Php.ShimInterop.TableNotNumeric,
     /// <summary>No such column.</summary>
-    NoColumn = 4,
+    NoColumn = Php.ShimInterop.TableNoColumn,
 }
 
 /// <summary>

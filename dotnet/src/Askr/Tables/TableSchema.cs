@@ -3,12 +3,12 @@ using System.Text.Json.Nodes;
 
 namespace Askr.Tables;
 
-/// <summary>Column types, numbered as Swoole\Table's TYPE_INT, TYPE_FLOAT and TYPE_STRING.</summary>
+/// <summary>Column types, numbered as Swoole\Table's TYPE_INT, TYPE_FLOAT and TYPE_STRING (native/shim/constants.json).</summary>
 public enum ColumnType : byte
 {
-    Int = 1,
-    Float = 2,
-    String = 3,
+    Int = Php.ShimInterop.ColumnInt,
+    Float = Php.ShimInterop.ColumnFloat,
+    String = Php.ShimInterop.ColumnString,
 }
 
 /// <summary>
@@ -37,10 +37,10 @@ public sealed record ColumnSchema(string Name, ColumnType Type, int Size)
 /// </summary>
 public sealed class TableSchema
 {
-    /// <summary>Longest key in bytes: Swoole\Table's limit (SW_TABLE_KEY_SIZE 64, minus the terminator).</summary>
-    public const int MaxKeyBytes = 63;
-    /// <summary>Most columns a table may have (a row's set of written columns is a 64-bit mask).</summary>
-    public const int MaxColumns = 64;
+    /// <summary>Longest key in bytes: Swoole\Table's limit (SW_TABLE_KEY_SIZE 64, minus the terminator); native/shim/constants.json.</summary>
+    public const int MaxKeyBytes = Php.ShimInterop.TableLimitKeyBytes;
+    /// <summary>Most columns a table may have (a row's set of written columns is a 64-bit mask); native/shim/constants.json.</summary>
+    public const int MaxColumns = Php.ShimInterop.TableLimitColumns;
     /// <summary>Largest string column, in bytes.</summary>
     public const int MaxStringSize = 1024 * 1024;
     /// <summary>Name of the octane cache table (columns value, expiration), as Octane's Swoole server names it.</summary>
