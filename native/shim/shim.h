@@ -1,0 +1,55 @@
+/*
+ * What the shim's files share: the callbacks into C# and where the current request stands.
+ * askr_shim.h is the contract with C#; this header is internal to the shim. One file per concern:
+ *
+ *   sapi.c     the SAPI module and the engine: askr_php_startup/run/shutdown/interrupt, the
+ *              contract export (askr_shim_contract)
+ *   request.c  the request natives: take_request, send_response, send_chunk, finish_response,
+ *              send_file, and on_tick with the ticks that run while take_request() waits
+ *   tables.c   the table natives (table_*) and the class Ephpm\Octane\Table
+ *   tasks.c    the task natives: dispatch_tasks
+ *   module.c   the module entry: the function table and class entries generated from the stub,
+ *              start-up of the classes, per-request cleanup
+ *
+ * A new capability (background workers, broadcasting, ...) gets a file of its own beside these:
+ * its natives' C bodies (declared in php/octane-driver/stubs/natives.php), and, if it keeps state
+ * per PHP request, a release function here that module.c's RSHUTDOWN calls (docs/natives.md,
+ * "Adding a native").
+ */
+#ifndef ASKR_SHIM_INTERNAL_H
+#define ASKR_SHIM_INTERNAL_H
+
+#include "askr_shim.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <php.h>
+
+#pragma GCC visibility push(hidden)
+
+/* The C# side, as askr_php_startup() received it. */
+extern askr_callbacks askr_cb;
+
+/* Where the current request stands, from PHP's point of view. */
+enum askr_request_state {
+    ASKR_NONE = 0,   /* no request taken, or answered and done */
+    ASKR_OPEN,       /* taken, not answered yet */
+    ASKR_STREAMING,  /* answered with a streamed response that is still open */
+};
+extern enum askr_request_state askr_request;
+
+/* request.c: releases the on_tick() callbacks of the PHP request that ends. */
+void askr_ticks_release(void);
+
+/* tables.c: sets up Ephpm\Octane\Table (its class entry comes from the stub), and releases the
+ * tables the PHP request that ends opened. */
+void askr_tables_minit(zend_class_entry *table_class);
+void askr_tables_release(void);
+
+/* module.c */
+extern zend_module_entry askr_module_entry;
+
+#pragma GCC visibility pop
+
+#endif
