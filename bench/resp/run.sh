@@ -3,7 +3,7 @@
 #   redis   redis-server (Debian) --save '' --appendonly no, on 127.0.0.1
 #   askr    askr serve (example hello worker) --tables <bench tables> --resp-port P
 #   askr-inline  the same with DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 (socket completions run
-#           on the epoll threads instead of hopping to the thread pool; see docs/resp.md)
+#           on the epoll threads instead of hopping to the thread pool; see docs/benchmarks-resp.md)
 # Loads (-c BENCH_CLIENTS; pipelined -P 16 with -n BENCH_PIPELINED_REQUESTS, not pipelined with
 # -n BENCH_REQUESTS: each test runs ~1.5-2.5 s either way on this 2-core VM):
 #   SET, GET   redis-benchmark -t set,get: key "key:__rand_int__" is a plain key -> octane cache table

@@ -4,7 +4,7 @@
 # APCu's apcu_fetch / apcu_store / apcu_inc over the same keys and values in the same process.
 # getcol reads one int column against apcu_fetch of an int entry.
 # Prints the medians and the ratios table/APCu, natives/APCu (target: >= 1), and writes the
-# worker's full JSON to bench/results/tables-<date>.json. See docs/tables-php.md.
+# worker's full JSON to bench/results/tables-<date>.json. See docs/benchmarks-tables.md.
 #
 # Environment (all optional):
 #   ASKR_BINARY         askr executable (default: <repo>/build/askr/askr)

@@ -8,7 +8,7 @@
 #                 server sees; on this kind of VM the PHP then runs about half as fast)
 # Each case has its own phase: BENCH_WARMUP requests not measured, then the measured ones.
 # Prints p50/p90/p99/max in ms (and the client-side request latency), writes the JSON to
-# bench/results/tasks-<date>.json. See docs/tasks.md.
+# bench/results/tasks-<date>.json. See docs/benchmarks-tasks.md.
 #
 # Environment (all optional):
 #   ASKR_BINARY         askr executable (default: <repo>/build/askr/askr)

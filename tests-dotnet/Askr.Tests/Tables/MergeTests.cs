@@ -124,7 +124,7 @@ public sealed class MergeTests : IDisposable
         Thread.Sleep(2);
         SetName(_b, "k", "second");
         SyncAll();
-        Assert.Equal(["second", "second", "second"], new[] { _a.Name("k"), _b.Name("k"), _c.Name("k") });
+        Assert.Equal(new string?[] { "second", "second", "second" }, new[] { _a.Name("k"), _b.Name("k"), _c.Name("k") });
     }
 
     [Fact]
@@ -159,7 +159,7 @@ public sealed class MergeTests : IDisposable
         var stale = _c.ExportAll().Single(r => Encoding.UTF8.GetString(r.Key) == "k");
         Assert.True(_b.T.Delete(K("k")));
         SyncAll();
-        Assert.Equal([null, null, null], new[] { _a.Name("k"), _b.Name("k"), _c.Name("k") });
+        Assert.Equal(new string?[] { null, null, null }, new[] { _a.Name("k"), _b.Name("k"), _c.Name("k") });
         // A copy of the row from before the delete, arriving late, does not bring it back.
         Assert.Equal(SharedTable.MergeOutcome.Unchanged, _a.T.Merge(stale, _a.Book, _a.Id));
         Assert.Null(_a.Name("k"));
@@ -178,7 +178,7 @@ public sealed class MergeTests : IDisposable
         Thread.Sleep(2);
         SetName(_c, "k", "new");
         SyncAll();
-        Assert.Equal(["new", "new", "new"], new[] { _a.Name("k"), _b.Name("k"), _c.Name("k") });
+        Assert.Equal(new string?[] { "new", "new", "new" }, new[] { _a.Name("k"), _b.Name("k"), _c.Name("k") });
         Assert.Equal([0L, 0L, 0L], new[] { _a.Int("k"), _b.Int("k"), _c.Int("k") });
     }
 
