@@ -4,6 +4,7 @@ using Askr.Logging;
 using Askr.Php;
 using Askr.Supervision;
 using Askr.Worker;
+using Askr.Tasks;
 
 namespace Askr;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Askr.Control;
+using Askr.Tasks;
 using Askr.Logging;
 using Askr.Supervision;
 

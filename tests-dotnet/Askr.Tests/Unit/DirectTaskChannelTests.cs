@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using Askr.Control;
+using Askr.Tasks;
 
 namespace Askr.Tests.Unit;
 

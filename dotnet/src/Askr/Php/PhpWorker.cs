@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading.Channels;
 using Askr.Logging;
+using Askr.Tasks;
 
 namespace Askr.Php;
 

@@ -6,6 +6,7 @@ using Askr.Control;
 using Askr.Logging;
 using Askr.Tables;
 using Askr.Worker;
+using Askr.Tasks;
 
 namespace Askr.Supervision;
 

@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Askr.Control;
 
-namespace Askr.Control;
+namespace Askr.Tasks;
 
 /// <summary>What became of one task of a batch.</summary>
 public enum TaskOutcomeStatus

@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using Askr.Control;
+using Askr.Tasks;
 
 namespace Askr.Php;
 

@@ -1,7 +1,8 @@
 using System.Net.Sockets;
 using Askr.Logging;
+using Askr.Control;
 
-namespace Askr.Control;
+namespace Askr.Tasks;
 
 /// <summary>
 /// A task worker's own Unix socket, on which HTTP workers that claimed its slot on the

@@ -1,7 +1,7 @@
 using Askr.SharedMemory;
 using System.Text;
 
-namespace Askr.Control;
+namespace Askr.Tasks;
 
 /// <summary>States of a task worker slot on the <see cref="TaskBoard"/>.</summary>
 public enum TaskSlotState

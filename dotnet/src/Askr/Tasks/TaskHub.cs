@@ -1,7 +1,8 @@
 using Askr.Control;
 using Askr.Logging;
+using Askr.Supervision;
 
-namespace Askr.Supervision;
+namespace Askr.Tasks;
 
 /// <summary>
 /// The supervisor's task scheduler for Octane::concurrently() and ticks. HTTP workers send most

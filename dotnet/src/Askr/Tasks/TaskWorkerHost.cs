@@ -2,8 +2,9 @@ using Askr.Cli;
 using Askr.Control;
 using Askr.Logging;
 using Askr.Php;
+using Askr.Worker;
 
-namespace Askr.Worker;
+namespace Askr.Tasks;
 
 /// <summary>
 /// A task worker process: one PHP interpreter that never serves HTTP. It runs the worker script
