@@ -83,8 +83,18 @@ typedef struct askr_task_result {
     askr_str data;     /* the task worker's answer (ASKR_TASK_OK), or a message */
 } askr_task_result;
 
+/* One task or tick handed to a task worker by take_task(); the memory belongs to C# and stays
+ * valid until the next take_task callback. */
+typedef struct askr_taken_task {
+    int64_t id;
+    int32_t kind;      /* ASKR_TASK_KIND_* */
+    int32_t reserved;
+    askr_str payload;  /* the serialized task; empty for a tick */
+} askr_taken_task;
+
 typedef struct askr_callbacks {
-    /* Blocks up to timeout_ms (-1: no limit) for the next request; fills *out on ASKR_TAKE_REQUEST. */
+    /* Blocks up to timeout_ms (-1: no limit) for the next request; fills *out on ASKR_TAKE_REQUEST;
+     * ASKR_TAKE_WRONG_KIND in a task worker. */
     int32_t (*take)(int64_t timeout_ms, askr_envelope *out);
     /* Answers the current request: status, (name, value) header pairs, body (or first chunk). */
     int32_t (*send)(int32_t status, const askr_str *headers, int64_t header_count,
@@ -118,6 +128,12 @@ typedef struct askr_callbacks {
      * worker cannot dispatch (no supervisor). */
     int32_t (*dispatch)(const askr_str *payloads, int64_t count, int64_t timeout_ms, int32_t wait,
                         const askr_task_result **results);
+    /* Task workers (docs/tasks.md): blocks up to timeout_ms (-1: no limit) for the next task or
+     * tick; fills *out on ASKR_TAKE_REQUEST; ASKR_TAKE_WRONG_KIND in an HTTP worker. */
+    int32_t (*take_task)(int64_t timeout_ms, askr_taken_task *out);
+    /* Answers the task take_task returned: status ASKR_TASK_OK (data: the result) or
+    " * ASKR_TASK_ERROR (data: why); ASKR_SEND_WRONG_KIND in an HTTP worker. */
+    int32_t (*send_task_result)(int32_t status, const char *data, int64_t len);
 } askr_callbacks;
 
 /*

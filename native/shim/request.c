@@ -134,7 +134,7 @@ static void finish_streaming(void)
 
 /* Runs the due tick callbacks. An exception from one is reported as a warning and cleared,
  * except exit() (an unwind exit), which is left to propagate. Returns false in that case. */
-static bool run_due_ticks(void)
+bool askr_ticks_run_due(void)
 {
     int64_t now = now_ms();
     for (size_t i = 0; i < g_tick_count; i++) {
@@ -158,7 +158,7 @@ static bool run_due_ticks(void)
     return true;
 }
 
-static int64_t tick_timeout_ms(void)
+int64_t askr_ticks_timeout_ms(void)
 {
     if (g_tick_count == 0) {
         return -1;
@@ -192,7 +192,7 @@ ZEND_FUNCTION(Ephpm_Octane_take_request)
     for (;;) {
         askr_envelope env;
         memset(&env, 0, sizeof(env));
-        int32_t rc = askr_cb.take(tick_timeout_ms(), &env);
+        int32_t rc = askr_cb.take(askr_ticks_timeout_ms(), &env);
         if (rc == ASKR_TAKE_REQUEST) {
             array_init_size(return_value, 7);
             add_assoc_long_ex(return_value, "id", 2, (zend_long)env.id);
@@ -217,11 +217,15 @@ ZEND_FUNCTION(Ephpm_Octane_take_request)
         if (rc == ASKR_TAKE_SHUTDOWN) {
             RETURN_NULL();
         }
+        if (rc == ASKR_TAKE_WRONG_KIND) {
+            zend_throw_error(NULL, "Ephpm\\Octane\\take_request(): this is a task worker (ASKR_WORKER_KIND=task), which gets no requests: take its tasks with Ephpm\\Octane\\take_task()");
+            RETURN_THROWS();
+        }
         if (rc != ASKR_TAKE_TIMEOUT) {
             zend_throw_error(NULL, "Ephpm\\Octane\\take_request(): the runtime failed (code %d)", rc);
             RETURN_THROWS();
         }
-        if (!run_due_ticks()) {
+        if (!askr_ticks_run_due()) {
             RETURN_THROWS();
         }
     }

@@ -7,7 +7,7 @@
  *   request.c  the request natives: take_request, send_response, send_chunk, finish_response,
  *              send_file, and on_tick with the ticks that run while take_request() waits
  *   tables.c   the table natives (table_*) and the class Ephpm\Octane\Table
- *   tasks.c    the task natives: dispatch_tasks
+ *   tasks.c    the task natives: dispatch_tasks, and take_task / send_task_result in task workers
  *   module.c   the module entry: the function table and class entries generated from the stub,
  *              start-up of the classes, per-request cleanup
  *
@@ -39,7 +39,12 @@ enum askr_request_state {
 };
 extern enum askr_request_state askr_request;
 
-/* request.c: releases the on_tick() callbacks of the PHP request that ends. */
+/* request.c: the on_tick() callbacks, which take_request() and take_task() run while they wait:
+ * how long until the next is due (-1: none), running those that are due (false: exit() was
+ * called in one, and its unwind exception is left to propagate), and their release when the PHP
+ * request ends. */
+int64_t askr_ticks_timeout_ms(void);
+bool askr_ticks_run_due(void);
 void askr_ticks_release(void);
 
 /* tables.c: sets up Ephpm\Octane\Table (its class entry comes from the stub), and releases the

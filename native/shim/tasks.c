@@ -1,9 +1,13 @@
 /*
- * The task natives: dispatch_tasks() hands serialized tasks to the node's task workers through
- * C# (docs/tasks.md) and turns their outcomes into PHP arrays.
+ * The task natives (docs/tasks.md). In HTTP workers, dispatch_tasks() hands serialized tasks to
+ * the node's task workers through C# and turns their outcomes into PHP arrays. In task workers,
+ * take_task() hands the script its next task or tick and send_task_result() answers it: a task is
+ * not an HTTP request, and has its own envelope and status.
  */
 #define _GNU_SOURCE
 #include "shim.h"
+
+#include <string.h>
 
 #include <ext/spl/spl_exceptions.h>
 #include <zend_exceptions.h>
@@ -74,3 +78,69 @@ ZEND_FUNCTION(Ephpm_Octane_dispatch_tasks)
     } ZEND_HASH_FOREACH_END();
 }
 
+ZEND_FUNCTION(Ephpm_Octane_take_task)
+{
+    ZEND_PARSE_PARAMETERS_NONE();
+    for (;;) {
+        askr_taken_task task;
+        memset(&task, 0, sizeof task);
+        int32_t rc = askr_cb.take_task ? askr_cb.take_task(askr_ticks_timeout_ms(), &task) : ASKR_TAKE_WRONG_KIND;
+        if (rc == ASKR_TAKE_REQUEST) {
+            static const char *const kinds[ASKR_TASK_KIND_COUNT] = ASKR_TASK_KIND_NAMES;
+            array_init_size(return_value, 3);
+            add_assoc_long_ex(return_value, "id", 2, (zend_long)task.id);
+            add_assoc_string_ex(return_value, "kind", 4, (char *)kinds[task.kind >= 0 && task.kind < ASKR_TASK_KIND_COUNT ? task.kind : ASKR_TASK_KIND_TASK]);
+            add_assoc_stringl_ex(return_value, "payload", 7, task.payload.ptr ? task.payload.ptr : "", (size_t)task.payload.len);
+            /* As in take_request(): a timeout signalled for the previous task must not fail this one. */
+            zend_atomic_bool_store_ex(&EG(timed_out), false);
+            return;
+        }
+        if (rc == ASKR_TAKE_SHUTDOWN) {
+            RETURN_NULL();
+        }
+        if (rc == ASKR_TAKE_WRONG_KIND) {
+            zend_throw_error(NULL, "Ephpm\\Octane\\take_task(): this is an HTTP worker (ASKR_WORKER_KIND=http), which gets no tasks: take its requests with Ephpm\\Octane\\take_request()");
+            RETURN_THROWS();
+        }
+        if (rc != ASKR_TAKE_TIMEOUT) {
+            zend_throw_error(NULL, "Ephpm\\Octane\\take_task(): the runtime failed (code %d)", rc);
+            RETURN_THROWS();
+        }
+        if (!askr_ticks_run_due()) {
+            RETURN_THROWS();
+        }
+    }
+}
+
+ZEND_FUNCTION(Ephpm_Octane_send_task_result)
+{
+    zend_string *result, *status = NULL;
+    ZEND_PARSE_PARAMETERS_START(1, 2)
+        Z_PARAM_STR(result)
+        Z_PARAM_OPTIONAL
+        Z_PARAM_STR(status)
+    ZEND_PARSE_PARAMETERS_END();
+    static const char *const names[ASKR_TASK_COUNT] = ASKR_TASK_NAMES;
+    int32_t code = ASKR_TASK_OK;
+    if (status && zend_string_equals_cstr(status, names[ASKR_TASK_ERROR], strlen(names[ASKR_TASK_ERROR]))) {
+        code = ASKR_TASK_ERROR;
+    } else if (status && !zend_string_equals_cstr(status, names[ASKR_TASK_OK], strlen(names[ASKR_TASK_OK]))) {
+        zend_argument_value_error(2, "must be \"%s\" or \"%s\", \"%s\" given", names[ASKR_TASK_OK], names[ASKR_TASK_ERROR], ZSTR_VAL(status));
+        RETURN_THROWS();
+    }
+    int32_t rc = askr_cb.send_task_result ? askr_cb.send_task_result(code, ZSTR_VAL(result), (int64_t)ZSTR_LEN(result)) : ASKR_SEND_WRONG_KIND;
+    switch (rc) {
+    case ASKR_SEND_OK:
+    case ASKR_SEND_CLIENT_GONE: /* answered by the runtime already (the task ran past its time): dropped */
+        return;
+    case ASKR_SEND_NO_REQUEST:
+        zend_throw_error(NULL, "Ephpm\\Octane\\send_task_result(): there is no task to answer (one result per take_task())");
+        RETURN_THROWS();
+    case ASKR_SEND_WRONG_KIND:
+        zend_throw_error(NULL, "Ephpm\\Octane\\send_task_result(): this is an HTTP worker, which runs no tasks: answer its requests with Ephpm\\Octane\\send_response()");
+        RETURN_THROWS();
+    default:
+        zend_throw_error(NULL, "Ephpm\\Octane\\send_task_result(): the runtime failed to send the result (code %d)", rc);
+        RETURN_THROWS();
+    }
+}

@@ -3,19 +3,26 @@
 namespace Askr\Octane\Tests\Support;
 
 use Askr\Octane\Askr\Natives;
+use Askr\Octane\Tasks\TaskWorkerNatives;
 use RuntimeException;
 
 /**
- * Records every call the client makes, in order, and enforces the contract's
- * "exactly one answer per request" rule, as the runtime would.
+ * Records every call the client (or the task worker loop) makes, in order, and enforces the
+ * contract's "exactly one answer per request" and "exactly one result per task" rules, as the
+ * runtime would.
  */
-final class FakeNatives implements Natives
+final class FakeNatives implements Natives, TaskWorkerNatives
 {
     /** @var list<array{0: string, 1: array}> */
     public array $calls = [];
 
     /** @var list<array|null> */
     public array $envelopes = [];
+
+    /** @var list<array{id: int, kind: string, payload: string}|null> What takeTask() returns, in order. */
+    public array $tasks = [];
+
+    private bool $taskAnswered = true;
 
     private bool $answered = false;
 
@@ -69,6 +76,28 @@ final class FakeNatives implements Natives
     public function onTick(int $intervalMs, callable $callback): void
     {
         $this->calls[] = ['onTick', compact('intervalMs')];
+    }
+
+    public function takeTask(): ?array
+    {
+        $this->calls[] = ['takeTask', []];
+        $this->taskAnswered = false;
+
+        return array_shift($this->tasks);
+    }
+
+    public function sendTaskResult(string $result, string $status = 'ok'): void
+    {
+        if ($this->taskAnswered) {
+            throw new \Error('send_task_result(): there is no task to answer');
+        }
+
+        if (! in_array($status, ['ok', 'error'], true)) {
+            throw new \ValueError('send_task_result(): Argument #2 ($status) must be "ok" or "error"');
+        }
+
+        $this->taskAnswered = true;
+        $this->calls[] = ['sendTaskResult', compact('result', 'status')];
     }
 
     /** The names of the calls, in order. */

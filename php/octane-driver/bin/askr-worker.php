@@ -25,6 +25,7 @@
 use Askr\Octane\Askr\AskrClient;
 use Askr\Octane\Askr\RuntimeNatives;
 use Askr\Octane\Tables\WorkerTables;
+use Askr\Octane\Tasks\TaskStatus;
 use Askr\Octane\Tasks\TaskWorkerClient;
 use Askr\Octane\Tasks\TaskWorkerLoop;
 use Askr\Octane\Tasks\WorkerTasks;
@@ -103,8 +104,8 @@ try {
     try {
         if ($isTaskWorker) {
             // The task (or tick) waiting for this worker fails at once instead of at its deadline.
-            if ((new RuntimeNatives())->takeRequest() !== null) {
-                (new RuntimeNatives())->sendResponse(500, [], 'the application could not boot in the task worker: '.$e->getMessage());
+            if ((new RuntimeNatives())->takeTask() !== null) {
+                (new RuntimeNatives())->sendTaskResult('the application could not boot in the task worker: '.$e->getMessage(), TaskStatus::Error->value);
             }
         } elseif ($client->nextRequest() !== null) {
             $client->sendError();

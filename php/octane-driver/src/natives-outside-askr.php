@@ -106,4 +106,14 @@ if (! \function_exists('Ephpm\Octane\dispatch_tasks')) {
     {
         throw outside_askr('dispatch_tasks');
     }
+
+    function take_task(): ?array
+    {
+        throw outside_askr('take_task');
+    }
+
+    function send_task_result(string $result, string $status = 'ok'): void
+    {
+        throw outside_askr('send_task_result');
+    }
 }

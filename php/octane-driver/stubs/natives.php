@@ -162,12 +162,8 @@ function table_scan(int $handle, int $cursor, int $count): array {}
 
 /**
  * Runs serialized tasks on the node's task workers (askr serve --task-workers), in parallel,
- * one task per task worker at a time; Octane::concurrently() on askr uses it.
- *
- * In a task worker (environment ASKR_WORKER_KIND=task) take_request() returns envelopes with
- * method "TASK" (body: one payload given here) or "TICK" (once a second per node, to one task
- * worker), and the script answers each with send_response(): status 200 and the serialized
- * result, any other status for a failure.
+ * one task per task worker at a time; Octane::concurrently() on askr uses it. A task worker gets
+ * each payload from take_task() and answers it with send_task_result().
  *
  * @param array<array-key, string> $payloads Serialized tasks, keyed as the caller likes.
  * @param int $timeoutMs How long to wait for all results, in milliseconds.
@@ -180,6 +176,34 @@ function table_scan(int $handle, int $cursor, int $count): array {}
  * @throws \TypeError when a payload is not a string.
  */
 function dispatch_tasks(array $payloads, int $timeoutMs = 3000, bool $wait = true): array {}
+
+/**
+ * In a task worker (environment ASKR_WORKER_KIND=task): blocks until the next task or tick for
+ * this worker, as take_request() does for a request in an HTTP worker, and runs the callbacks
+ * registered with on_tick() while it waits.
+ *
+ * @return array{id: int, kind: 'task'|'tick', payload: string}|null The task, or null when the
+ *         worker is shutting down (leave the loop). 'task': payload is one payload given to
+ *         dispatch_tasks() in some worker of the node. 'tick': once a second per node, to one free
+ *         task worker (Octane's TickReceived), payload ''. id identifies it in the runtime's logs.
+ *
+ * @throws \Error in an HTTP worker (it gets requests from take_request(), no tasks).
+ */
+function take_task(): ?array {}
+
+/**
+ * Answers the task (or tick) the last take_task() returned: exactly once per take_task(). The
+ * caller of dispatch_tasks() receives $result as the task's 'data' with this $status.
+ *
+ * @param string $result What the task produced (for askr's driver: the serialized TaskResult or
+ *        TaskExceptionResult), or for 'error' a message saying why the task could not run.
+ * @param string $status 'ok' or 'error' (the statuses of dispatch_tasks()).
+ *
+ * @throws \ValueError when $status is neither 'ok' nor 'error'.
+ * @throws \Error when there is no task to answer (it was answered already, or none was taken),
+ *         or in an HTTP worker.
+ */
+function send_task_result(string $result, string $status = 'ok'): void {}
 
 /**
  * A table of the node's shared store whose row operations are internal methods: a PHP class that

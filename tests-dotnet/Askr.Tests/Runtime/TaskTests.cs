@@ -45,6 +45,20 @@ public sealed class TaskTests : IClassFixture<TaskServer>
     }
 
     [Fact]
+    public async Task Each_kind_of_worker_refuses_the_other_kinds_natives_with_a_clear_error()
+    {
+        var http = await _server.GetJsonAsync("/take-task");
+        Assert.Equal("Error: Ephpm\\Octane\\take_task(): this is an HTTP worker (ASKR_WORKER_KIND=http), which gets no tasks: take its requests with Ephpm\\Octane\\take_request()",
+            http.GetProperty("error").GetString());
+
+        var results = (await Concurrently(new { request = new { probe = "take_request" }, status = new { probe = "bad_status" } })).GetProperty("results");
+        Assert.Equal("Error: Ephpm\\Octane\\take_request(): this is a task worker (ASKR_WORKER_KIND=task), which gets no requests: take its tasks with Ephpm\\Octane\\take_task()",
+            results.GetProperty("request").GetProperty("data").GetProperty("value").GetString());
+        Assert.Equal("ValueError: Ephpm\\Octane\\send_task_result(): Argument #2 ($status) must be \"ok\" or \"error\", \"fine\" given",
+            results.GetProperty("status").GetProperty("data").GetProperty("value").GetString());
+    }
+
+    [Fact]
     public async Task More_tasks_than_task_workers_wait_their_turn_and_all_come_back_in_order()
     {
         // Three go straight to the three idle task workers; the other four queue at the supervisor.

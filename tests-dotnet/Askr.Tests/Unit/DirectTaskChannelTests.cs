@@ -50,16 +50,16 @@ public sealed class DirectTaskChannelTests : IDisposable
     /// <paramref name="answer"/> and keeps the connection until the caller closes it. Completes
     /// with the task it received as soon as it has answered.
     /// </summary>
-    private Task<ControlMessage?> ServeOne(Func<ControlMessage, byte[]> answer)
+    private Task<RunTaskMessage?> ServeOne(Func<RunTaskMessage, byte[]> answer)
     {
-        var received = new TaskCompletionSource<ControlMessage?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var received = new TaskCompletionSource<RunTaskMessage?>(TaskCreationOptions.RunContinuationsAsynchronously);
         _ = Task.Run(() =>
         {
             try
             {
                 using var connection = _worker.Accept();
                 using var stream = new NetworkStream(connection, ownsSocket: false);
-                var task = ControlMessage.Read(stream);
+                var task = (RunTaskMessage?)ControlMessage.Read(stream);
                 if (task is null) { received.TrySetResult(null); return; }
                 _board.Release(0);
                 stream.Write(answer(task));
@@ -87,9 +87,9 @@ public sealed class DirectTaskChannelTests : IDisposable
         Assert.Contains("not a JSON message", outcome.Message);
         Assert.Equal("task one", Encoding.UTF8.GetString((await first.WaitAsync(TimeSpan.FromSeconds(10)))!.Payload!));
 
-        var second = ServeOne(task => new ControlMessage
+        var second = ServeOne(task => new TaskResultMessage
         {
-            Type = ControlMessage.TaskResult, Batch = task.Batch, Index = task.Index, Status = "ok", Payload = "result two"u8.ToArray(),
+            Id = task.Id, Status = TaskOutcomeStatus.Ok, Data = "result two"u8.ToArray(),
         }.ToFrame());
         outcome = Assert.Single(dispatcher.Run([Encoding.UTF8.GetBytes("task two")], 10_000, wait: true));
         Assert.Equal(TaskOutcomeStatus.Ok, outcome.Status);

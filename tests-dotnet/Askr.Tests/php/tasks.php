@@ -3,19 +3,30 @@
 // workers dispatch tasks with dispatch_tasks(); task workers (ASKR_WORKER_KIND=task) run them.
 // A task payload is JSON: {"sleep_ms": n, "fail": bool, "crash": bool, "value": any}.
 
-use function Ephpm\Octane\{take_request, send_response, dispatch_tasks, table_open, table_incr, table_set, table_get};
+use function Ephpm\Octane\{take_request, send_response, dispatch_tasks, take_task, send_task_result, table_open, table_incr, table_set, table_get};
 
 $ticks = table_open('ticks')['handle'];
 
 if (getenv('ASKR_WORKER_KIND') === 'task') {
-    while (($job = take_request()) !== null) {
-        if ($job['method'] === 'TICK') {
+    while (($job = take_task()) !== null) {
+        if ($job['kind'] === 'tick') {
             table_incr($ticks, 'node', 'count');
             table_set($ticks, 'node', ['last' => microtime(true), 'pid' => getmypid()]);
-            send_response(200, [], '');
+            send_task_result('');
             continue;
         }
-        $task = json_decode($job['body'], true);
+        $task = json_decode($job['payload'], true);
+        if (isset($task['probe'])) {
+            // Misuse of the natives in a task worker: the error PHP gets is the task's result.
+            try {
+                $task['probe'] === 'take_request' ? take_request() : send_task_result('x', 'fine');
+                $error = null;
+            } catch (Throwable $e) {
+                $error = get_class($e) . ': ' . $e->getMessage();
+            }
+            send_task_result(json_encode(['pid' => getmypid(), 'value' => $error]));
+            continue;
+        }
         usleep(($task['sleep_ms'] ?? 0) * 1000);
         if (!empty($task['crash'])) {
             posix_kill(getmypid(), SIGKILL);
@@ -23,7 +34,7 @@ if (getenv('ASKR_WORKER_KIND') === 'task') {
         if (!empty($task['fail'])) {
             throw new RuntimeException('task failed on purpose');
         }
-        send_response(200, [], json_encode(['pid' => getmypid(), 'value' => $task['value'] ?? null]));
+        send_task_result(json_encode(['pid' => getmypid(), 'value' => $task['value'] ?? null]));
     }
     return;
 }
@@ -54,6 +65,16 @@ while (($request = take_request()) !== null) {
                 'p50_ms' => $times[intdiv(count($times), 2)],
                 'p90_ms' => $times[(int) (count($times) * 0.9)],
             ]));
+            break;
+        case '/take-task':
+            // An HTTP worker gets no tasks.
+            try {
+                take_task();
+                $error = null;
+            } catch (Throwable $e) {
+                $error = get_class($e) . ': ' . $e->getMessage();
+            }
+            send_response(200, ['Content-Type' => 'application/json'], json_encode(['error' => $error]));
             break;
         case '/ticks':
             send_response(200, ['Content-Type' => 'application/json'], json_encode(table_get($ticks, 'node') ?: ['count' => 0]));

@@ -3,6 +3,7 @@
 namespace Askr\Octane\Tests\Unit\Natives;
 
 use Askr\Octane\Tables\Table;
+use Askr\Octane\Tasks\TaskStatus;
 use PHPUnit\Framework\TestCase;
 use Swoole\Table as SwooleTable;
 
@@ -42,5 +43,20 @@ class SeamConstantsTest extends TestCase
         $this->assertSame($constants['COLUMN_INT'], SwooleTable::TYPE_INT);
         $this->assertSame($constants['COLUMN_FLOAT'], SwooleTable::TYPE_FLOAT);
         $this->assertSame($constants['COLUMN_STRING'], SwooleTable::TYPE_STRING);
+    }
+
+    public function test_the_drivers_task_statuses_are_the_seams_by_name_and_order(): void
+    {
+        $names = [];
+
+        foreach (self::constants() as $name => $value) {
+            if (preg_match('/^TASK_([A-Z]+)$/', $name, $m)) {
+                $names[$value] = strtolower($m[1]);
+            }
+        }
+
+        ksort($names);
+        $this->assertSame(['ok', 'error', 'timeout', 'unavailable'], array_values($names));
+        $this->assertSame(array_values($names), array_map(fn (TaskStatus $s) => $s->value, TaskStatus::cases()));
     }
 }

@@ -21,8 +21,8 @@ use Throwable;
 
 /**
  * The task worker's loop (what Swoole's onTask handler is for Octane) against the fake natives
- * and a stand-in for Octane's Worker: every envelope is answered exactly once with 200, bad
- * payloads and failing ticks never end the loop.
+ * and a stand-in for Octane's Worker: every task and tick is answered exactly once with status
+ * 'ok', bad payloads and failing ticks never end the loop.
  */
 class TaskWorkerLoopTest extends TestCase
 {
@@ -52,29 +52,29 @@ class TaskWorkerLoopTest extends TestCase
         return new StandInWorker(new ApplicationFactory(sys_get_temp_dir()), new TaskWorkerClient);
     }
 
-    private static function task(string $body): array
+    private static function task(string $payload): array
     {
-        return ['id' => 1, 'method' => 'TASK', 'uri' => '', 'protocol' => '', 'headers' => [], 'server' => [], 'body' => $body];
+        return ['id' => 1, 'kind' => 'task', 'payload' => $payload];
     }
 
     private static function tick(): array
     {
-        return ['id' => 2, 'method' => 'TICK', 'uri' => '', 'protocol' => '', 'headers' => [], 'server' => [], 'body' => ''];
+        return ['id' => 2, 'kind' => 'tick', 'payload' => ''];
     }
 
     /** @return list<TaskResult|TaskExceptionResult|string> The answers, decoded (ticks: ''). */
     private function answers(): array
     {
         return array_map(function (array $call) {
-            $this->assertSame(200, $call[1]['status']);
+            $this->assertSame('ok', $call[1]['status']);
 
-            return $call[1]['body'] === '' ? '' : TaskPayloads::decodeResult($call[1]['body'], 0);
-        }, array_values(array_filter($this->natives->calls, fn ($call) => $call[0] === 'sendResponse')));
+            return $call[1]['result'] === '' ? '' : TaskPayloads::decodeResult($call[1]['result'], 0);
+        }, array_values(array_filter($this->natives->calls, fn ($call) => $call[0] === 'sendTaskResult')));
     }
 
     public function test_a_task_runs_through_octanes_worker_and_its_serialized_result_is_the_answer(): void
     {
-        $this->natives->envelopes = [self::task(TaskPayloads::encodeTask(fn () => ['pid' => getmypid()]))];
+        $this->natives->tasks = [self::task(TaskPayloads::encodeTask(fn () => ['pid' => getmypid()]))];
 
         $this->loop($worker = $this->worker())->run();
 
@@ -82,12 +82,12 @@ class TaskWorkerLoopTest extends TestCase
         $this->assertInstanceOf(TaskResult::class, $answer);
         $this->assertSame(['pid' => getmypid()], $answer->result);
         $this->assertSame(1, $worker->tasks);
-        $this->assertSame(['takeRequest', 'sendResponse', 'takeRequest'], $this->natives->callNames());
+        $this->assertSame(['takeTask', 'sendTaskResult', 'takeTask'], $this->natives->callNames());
     }
 
     public function test_a_tasks_exception_is_answered_as_a_task_exception_result(): void
     {
-        $this->natives->envelopes = [self::task(TaskPayloads::encodeTask(fn () => throw new LogicException('nope')))];
+        $this->natives->tasks = [self::task(TaskPayloads::encodeTask(fn () => throw new LogicException('nope')))];
 
         $this->loop($this->worker())->run();
 
@@ -99,7 +99,7 @@ class TaskWorkerLoopTest extends TestCase
 
     public function test_payloads_that_cannot_be_unserialized_are_answered_with_an_error_and_the_loop_goes_on(): void
     {
-        $this->natives->envelopes = [
+        $this->natives->tasks = [
             self::task('garbage'),
             self::task(substr(TaskPayloads::encodeTask(fn () => 1), 0, 40)),
             self::task('O:20:"App\\Jobs\\NoSuchClass":0:{}'),
@@ -126,7 +126,7 @@ class TaskWorkerLoopTest extends TestCase
 
     public function test_a_result_that_cannot_be_serialized_is_answered_with_an_explanation(): void
     {
-        $this->natives->envelopes = [self::task(TaskPayloads::encodeTask(fn () => fn () => 1))];
+        $this->natives->tasks = [self::task(TaskPayloads::encodeTask(fn () => fn () => 1))];
 
         $this->loop($this->worker())->run();
 
@@ -140,7 +140,7 @@ class TaskWorkerLoopTest extends TestCase
     {
         $worker = $this->worker();
         $worker->failHandling = new RuntimeException('a WorkerErrorOccurred listener failed');
-        $this->natives->envelopes = [self::task(TaskPayloads::encodeTask(fn () => 1)), self::task(TaskPayloads::encodeTask(fn () => 2))];
+        $this->natives->tasks = [self::task(TaskPayloads::encodeTask(fn () => 1)), self::task(TaskPayloads::encodeTask(fn () => 2))];
 
         $this->loop($worker)->run();
 
@@ -150,19 +150,19 @@ class TaskWorkerLoopTest extends TestCase
         $this->assertCount(2, $this->reported);
     }
 
-    public function test_envelopes_other_than_task_and_tick_are_refused_with_an_error_result(): void
+    public function test_kinds_other_than_task_and_tick_are_refused_with_an_error_result(): void
     {
-        $this->natives->envelopes = [['id' => 3, 'method' => 'GET', 'uri' => '/', 'protocol' => 'HTTP/1.1', 'headers' => [], 'server' => [], 'body' => '']];
+        $this->natives->tasks = [['id' => 3, 'kind' => 'job', 'payload' => '']];
 
         $this->loop($this->worker())->run();
 
         [$answer] = $this->answers();
-        $this->assertStringContainsString('received an envelope with method [GET]', $answer->getOriginal()->getMessage());
+        $this->assertStringContainsString('received a task of kind [job]', $answer->getOriginal()->getMessage());
     }
 
     public function test_ticks_run_octanes_handle_tick_and_are_answered_empty(): void
     {
-        $this->natives->envelopes = [self::tick(), self::tick()];
+        $this->natives->tasks = [self::tick(), self::tick()];
 
         $loop = $this->loop($worker = $this->worker());
         $loop->run();
@@ -177,7 +177,7 @@ class TaskWorkerLoopTest extends TestCase
     {
         $worker = $this->worker();
         $worker->failTicks = 1;
-        $this->natives->envelopes = [self::tick(), self::tick()];
+        $this->natives->tasks = [self::tick(), self::tick()];
 
         $this->loop($worker)->run();
 
@@ -189,7 +189,7 @@ class TaskWorkerLoopTest extends TestCase
 
     public function test_ticks_are_answered_without_running_when_octane_tick_is_off(): void
     {
-        $this->natives->envelopes = [self::tick()];
+        $this->natives->tasks = [self::tick()];
 
         $this->loop($worker = $this->worker(), false)->run();
 
@@ -199,13 +199,13 @@ class TaskWorkerLoopTest extends TestCase
 
     public function test_the_loop_leaves_after_max_tasks_ticks_not_counted(): void
     {
-        $this->natives->envelopes = [self::tick(), self::task(TaskPayloads::encodeTask(fn () => 1)), self::tick(), self::task(TaskPayloads::encodeTask(fn () => 2))];
+        $this->natives->tasks = [self::tick(), self::task(TaskPayloads::encodeTask(fn () => 1)), self::tick(), self::task(TaskPayloads::encodeTask(fn () => 2))];
 
         $this->loop($worker = $this->worker())->run(1);
 
         $this->assertSame(1, $worker->tasks);
         $this->assertSame(1, $worker->ticks);
-        $this->assertCount(2, $this->natives->envelopes, 'two envelopes were left for the next run of the script');
+        $this->assertCount(2, $this->natives->tasks, 'two tasks were left for the next run of the script');
     }
 
     public function test_the_task_worker_client_is_not_stoppable_and_serves_no_requests(): void

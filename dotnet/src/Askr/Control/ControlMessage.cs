@@ -2,53 +2,45 @@ using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Askr.Tasks;
 
 namespace Askr.Control;
 
 /// <summary>
 /// A message on the control socket between the supervisor and its workers (a Unix domain
-/// socket). Framing: a 4-byte little-endian length, then that many bytes of UTF-8 JSON.
-/// Frames larger than <see cref="MaxFrameBytes"/> are a protocol error and close the connection.
+/// socket), and on a task worker's own socket (<see cref="DirectTaskListener"/>): one type per
+/// kind of message, each with only its own fields. Framing: a 4-byte little-endian length, then
+/// that many bytes of UTF-8 JSON whose "type" names the kind. Frames larger than
+/// <see cref="MaxFrameBytes"/>, frames that are not JSON and kinds this runtime does not know are
+/// a protocol error: <see cref="InvalidDataException"/>, and the reader closes that connection.
 /// </summary>
-public sealed class ControlMessage
+/// <remarks>
+/// Adding a control message: a sealed class deriving from this one, a <c>JsonDerivedType</c> line
+/// below with its wire name, and its case in the receiver's switch (ControlServer for what goes
+/// to the supervisor, the worker host's <c>OnMessage</c> for what goes to a worker).
+/// </remarks>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
+[JsonDerivedType(typeof(HelloMessage), "hello")]
+[JsonDerivedType(typeof(ReadyMessage), "ready")]
+[JsonDerivedType(typeof(StatsMessage), "stats")]
+[JsonDerivedType(typeof(RecycleMessage), "recycle")]
+[JsonDerivedType(typeof(SubmitTasksMessage), "tasks")]
+[JsonDerivedType(typeof(RunTaskMessage), "task")]
+[JsonDerivedType(typeof(TaskResultMessage), "task-result")]
+[JsonDerivedType(typeof(TaskWorkerIdleMessage), "idle")]
+public abstract class ControlMessage
 {
-    public const string Hello = "hello";
-    public const string Ready = "ready";
-    public const string Stats = "stats";
-    public const string Recycle = "recycle";
-    /// <summary>HTTP worker → supervisor: run <see cref="Payloads"/> on task workers (batch <see cref="Batch"/>).</summary>
-    public const string Tasks = "tasks";
-    /// <summary>Supervisor → task worker: run one task or tick (<see cref="Kind"/>), id <see cref="TaskId"/>.</summary>
-    public const string Task = "task";
-    /// <summary>Task worker → supervisor: the outcome of task <see cref="TaskId"/>.</summary>
-    public const string Result = "result";
-    /// <summary>Supervisor → HTTP worker: the outcome of task <see cref="Index"/> of batch <see cref="Batch"/>.</summary>
-    public const string TaskResult = "task-result";
-    /// <summary>Task worker → supervisor: it is idle again and the supervisor's queue is not empty (see <see cref="TaskBoard"/>).</summary>
-    public const string Idle = "idle";
+    /// <summary>Largest frame body, in bytes (a batch of big task payloads fits; a corrupt length does not).</summary>
     public const int MaxFrameBytes = 64 * 1024 * 1024;
 
-    [JsonPropertyName("type")] public string Type { get; set; } = "";
+    /// <summary>The sending worker's slot (set by <see cref="ControlClient.Send"/>).</summary>
     [JsonPropertyName("slot")] public int Slot { get; set; }
+    /// <summary>The sending worker's pid (set by <see cref="ControlClient.Send"/>): the supervisor finds the worker by it.</summary>
     [JsonPropertyName("pid")] public int Pid { get; set; }
-    [JsonPropertyName("requests")] public long Requests { get; set; }
-    /// <summary>"http" or "task" in a hello; "task" or "tick" in a task message.</summary>
-    [JsonPropertyName("kind")] public string? Kind { get; set; }
-    [JsonPropertyName("batch")] public long Batch { get; set; }
-    [JsonPropertyName("index")] public int Index { get; set; }
-    [JsonPropertyName("task_id")] public long TaskId { get; set; }
-    [JsonPropertyName("wait")] public bool Wait { get; set; }
-    /// <summary>"ok" (the task worker answered 200), "error" (it failed: fatal error, crash), "unavailable" (no task workers).</summary>
-    [JsonPropertyName("status")] public string? Status { get; set; }
-    [JsonPropertyName("message")] public string? Message { get; set; }
-    [JsonPropertyName("payload")] public byte[]? Payload { get; set; }
-    [JsonPropertyName("payloads")] public List<byte[]>? Payloads { get; set; }
-    /// <summary>In a "tasks" message: the index in the caller's batch of each payload (absent: 0, 1, 2, ...).</summary>
-    [JsonPropertyName("indices")] public List<int>? Indices { get; set; }
 
     public byte[] ToFrame()
     {
-        var json = JsonSerializer.SerializeToUtf8Bytes(this);
+        var json = JsonSerializer.SerializeToUtf8Bytes(this, ControlJsonContext.Default.ControlMessage);
         var frame = new byte[4 + json.Length];
         BinaryPrimitives.WriteInt32LittleEndian(frame, json.Length);
         json.CopyTo(frame, 4);
@@ -66,6 +58,19 @@ public sealed class ControlMessage
         return Parse(body);
     }
 
+    /// <summary>As <see cref="ReadAsync"/>, blocking (for a dedicated reader thread).</summary>
+    public static ControlMessage? Read(Stream stream)
+    {
+        Span<byte> header = stackalloc byte[4];
+        var read = stream.ReadAtLeast(header, 4, throwOnEndOfStream: false);
+        if (read == 0) return null;
+        if (read < 4) throw new InvalidDataException("control stream ended inside a frame");
+        var body = new byte[FrameLength(header)];
+        if (stream.ReadAtLeast(body, body.Length, throwOnEndOfStream: false) < body.Length)
+            throw new InvalidDataException("control stream ended inside a frame");
+        return Parse(body);
+    }
+
     private static int FrameLength(ReadOnlySpan<byte> header)
     {
         var length = BinaryPrimitives.ReadInt32LittleEndian(header);
@@ -78,25 +83,17 @@ public sealed class ControlMessage
     {
         try
         {
-            return JsonSerializer.Deserialize<ControlMessage>(body) ?? throw new InvalidDataException("empty control message");
+            return JsonSerializer.Deserialize(body, ControlJsonContext.Default.ControlMessage) ?? throw new InvalidDataException("empty control message");
         }
         catch (JsonException e)
         {
             throw new InvalidDataException($"control frame is not a JSON message: {e.Message}", e);
         }
-    }
-
-    /// <summary>As <see cref="ReadAsync"/>, blocking (for a dedicated reader thread).</summary>
-    public static ControlMessage? Read(Stream stream)
-    {
-        Span<byte> header = stackalloc byte[4];
-        var read = stream.ReadAtLeast(header, 4, throwOnEndOfStream: false);
-        if (read == 0) return null;
-        if (read < 4) throw new InvalidDataException("control stream ended inside a frame");
-        var body = new byte[FrameLength(header)];
-        if (stream.ReadAtLeast(body, body.Length, throwOnEndOfStream: false) < body.Length)
-            throw new InvalidDataException("control stream ended inside a frame");
-        return Parse(body);
+        catch (NotSupportedException e)
+        {
+            // An abstract message: no "type", or one that no derived type has.
+            throw new InvalidDataException($"control message without a type this runtime knows: {e.Message}", e);
+        }
     }
 
     private static async Task<bool> ReadExactlyOrEndAsync(Stream stream, byte[] buffer, CancellationToken ct)
@@ -115,6 +112,29 @@ public sealed class ControlMessage
         return true;
     }
 }
+
+/// <summary>Worker → supervisor, first on a new connection: who is on it.</summary>
+public sealed class HelloMessage : ControlMessage
+{
+    /// <summary>"http" or "task" (ASKR_WORKER_KIND).</summary>
+    [JsonPropertyName("kind")] public string Kind { get; init; } = "http";
+}
+
+/// <summary>Worker → supervisor: the worker script asked for its first request or task (the app booted).</summary>
+public sealed class ReadyMessage : ControlMessage;
+
+/// <summary>Worker → supervisor, once a second: how many requests (or tasks and ticks) PHP answered.</summary>
+public sealed class StatsMessage : ControlMessage
+{
+    [JsonPropertyName("requests")] public long Requests { get; init; }
+}
+
+/// <summary>Worker → supervisor: it reached its --max-requests; replace it.</summary>
+public sealed class RecycleMessage : ControlMessage;
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ControlMessage))]
+internal sealed partial class ControlJsonContext : JsonSerializerContext;
 
 /// <summary>The worker's end of the control socket.</summary>
 public sealed class ControlClient : IDisposable
@@ -149,7 +169,7 @@ public sealed class ControlClient : IDisposable
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
         var client = new ControlClient(socket, slot);
-        client.Send(new ControlMessage { Type = ControlMessage.Hello, Kind = kind });
+        client.Send(new HelloMessage { Kind = kind });
         return client;
     }
 
@@ -172,7 +192,7 @@ public sealed class ControlClient : IDisposable
             while (ControlMessage.Read(_stream) is { } message)
             {
                 try { OnMessage?.Invoke(message); }
-                catch (Exception e) { Askr.Logging.LogWriter.Current.Error($"control message {message.Type}: {e.Message}"); }
+                catch (Exception e) { Askr.Logging.LogWriter.Current.Error($"control message {message.GetType().Name}: {e.Message}"); }
             }
         }
         catch (Exception) { }

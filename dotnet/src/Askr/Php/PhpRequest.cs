@@ -52,14 +52,38 @@ internal readonly record struct Chunk(byte[] Buffer, int Length)
     }
 }
 
-/// <summary>What a worker's PHP thread is asked to do (task workers get tasks and ticks).</summary>
-internal enum JobKind { Http, Task, Tick }
+/// <summary>
+/// What a worker's PHP thread is asked to do, from the queue to its answer: an HTTP request
+/// (<see cref="PhpRequest"/>) in an HTTP worker, a task or tick (Askr.Tasks.TaskJob) in a task
+/// worker. Answered exactly once, by PHP or by the runtime (<see cref="TryFail"/>).
+/// </summary>
+internal abstract class PhpJob
+{
+    /// <summary>For logs: "GET /path", "task 12", "tick".</summary>
+    public abstract string Description { get; }
+    /// <summary>For messages: "request", "task", "tick".</summary>
+    public abstract string Noun { get; }
+    /// <summary>True when whoever asked is gone before PHP took the job (it is then not run).</summary>
+    public virtual bool Abandoned => false;
+    public abstract bool Answered { get; }
+    /// <summary>The runtime answers for PHP (500, 503, 504...): a request gets <paramref name="status"/> and <paramref name="message"/>, a task fails with the message. False if it was answered already.</summary>
+    public abstract bool TryFail(int status, string message);
+
+    /// <summary>Set by the PHP thread when it takes the job.</summary>
+    public long Id { get; set; }
+    /// <summary>Stopwatch timestamp of the moment PHP took the job; 0 while queued.</summary>
+    public long TakenAt { get; set; }
+    /// <summary>Set when the runtime answered for PHP because the job ran too long.</summary>
+    public volatile bool TimedOut;
+
+    public double ElapsedMilliseconds => TakenAt == 0 ? 0 : Stopwatch.GetElapsedTime(TakenAt).TotalMilliseconds;
+}
 
 /// <summary>
-/// One request on its way through a worker: queued by Kestrel's handler, taken by the PHP
+/// One request on its way through an HTTP worker: queued by Kestrel's handler, taken by the PHP
 /// thread, answered exactly once (by PHP, or by the runtime with 500/503/504).
 /// </summary>
-internal sealed class PhpRequest
+internal sealed class PhpRequest : PhpJob
 {
     private readonly TaskCompletionSource<ResponseHead> _head = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _answered;
@@ -69,54 +93,30 @@ internal sealed class PhpRequest
         Context = context;
         Body = body;
         BodyLength = bodyLength;
-        Kind = JobKind.Http;
     }
 
-    /// <summary>A task or tick for a task worker; <paramref name="body"/> is the serialized task (not pooled).</summary>
-    public PhpRequest(JobKind kind, byte[]? body)
-    {
-        Kind = kind;
-        Body = body;
-        BodyLength = body?.Length ?? 0;
-    }
-
-    public JobKind Kind { get; }
-    /// <summary>The HTTP exchange; null for tasks and ticks.</summary>
-    public HttpContext? Context { get; }
-    /// <summary>For logs: "GET /path", "task", "tick".</summary>
-    public string Description => Context is { } c ? $"{c.Request.Method} {c.Request.Path}" : Kind == JobKind.Task ? "task" : "tick";
+    /// <summary>The HTTP exchange.</summary>
+    public HttpContext Context { get; }
+    public override string Description => $"{Context.Request.Method} {Context.Request.Path}";
+    public override string Noun => "request";
     /// <summary>True when the client is gone before PHP took the request.</summary>
-    public bool Abandoned => Context?.RequestAborted.IsCancellationRequested ?? false;
+    public override bool Abandoned => Context.RequestAborted.IsCancellationRequested;
     /// <summary>The request body, in a pooled buffer returned by the handler after the response.</summary>
     public byte[]? Body { get; }
     public int BodyLength { get; }
-    public long Id { get; set; }
-    /// <summary>Stopwatch timestamp of the moment PHP took the request; 0 while queued.</summary>
-    public long TakenAt { get; set; }
-    /// <summary>Set when the runtime answered for PHP because the request ran too long.</summary>
-    public volatile bool TimedOut;
     /// <summary>The writer of a streamed response, while PHP is still producing it.</summary>
     public Channel<Chunk>? Stream { get; set; }
 
     public Task<ResponseHead> Head => _head.Task;
-    public bool Answered => Volatile.Read(ref _answered) != 0;
+    public override bool Answered => Volatile.Read(ref _answered) != 0;
 
     /// <summary>Answers the request unless it already was; false if someone answered first.</summary>
     public bool TryAnswer(ResponseHead head)
     {
         if (Interlocked.Exchange(ref _answered, 1) != 0) return false;
-        if (OnAnswer is { } answer)
-        {
-            // Tasks: the result leaves from the answering (PHP) thread, without a thread-pool hop.
-            answer(head);
-            return true;
-        }
         _head.SetResult(head);
         return true;
     }
 
-    /// <summary>When set, receives the answer synchronously instead of <see cref="Head"/>.</summary>
-    public Action<ResponseHead>? OnAnswer { get; init; }
-
-    public double ElapsedMilliseconds => TakenAt == 0 ? 0 : Stopwatch.GetElapsedTime(TakenAt).TotalMilliseconds;
+    public override bool TryFail(int status, string message) => TryAnswer(ResponseHead.Error(status, message));
 }

@@ -27,7 +27,7 @@ internal sealed unsafe partial class PhpWorker
 
     private static PhpWorker? s_instance;
 
-    private readonly ConcurrentQueue<PhpRequest> _queue = new();
+    private readonly ConcurrentQueue<PhpJob> _queue = new();
     private readonly SemaphoreSlim _signal = new(0);
     private readonly EnvelopeArena _arena = new();
     private readonly object _currentLock = new();
@@ -41,7 +41,7 @@ internal sealed unsafe partial class PhpWorker
     private readonly int _timeoutSeconds;
     private int _queued;
     private volatile bool _shutdown;
-    private PhpRequest? _current;
+    private PhpJob? _current;
     private long _nextId;
     private long _served;
     private bool _tookInThisRun;
@@ -68,8 +68,20 @@ internal sealed unsafe partial class PhpWorker
     /// <summary>Raised on the PHP thread after each answered request.</summary>
     public event Action<long>? RequestServed;
 
-    /// <summary>Information the HTTP layer adds to each envelope.</summary>
-    public required Func<PhpRequest, EnvelopeArena, bool> FillEnvelope { get; init; }
+    /// <summary>Information the HTTP layer adds to each envelope (HTTP workers).</summary>
+    public Func<PhpRequest, EnvelopeArena, bool>? FillEnvelope { get; init; }
+
+    /// <summary>
+    /// True in a task worker: the script takes tasks (take_task(), Askr.Tasks.TaskJob), not
+    /// requests. Each kind of worker refuses the other kind's take with a clear PHP error.
+    /// </summary>
+    public bool TaskWorker { get; init; }
+
+    /// <summary>Where dispatch_tasks() sends tasks (Askr.Tasks); null when this worker has no control socket.</summary>
+    public TaskDispatcher? Tasks { get; init; }
+
+    /// <summary>The PHP thread of this process (one interpreter per process), for the natives' callbacks.</summary>
+    internal static PhpWorker Current => s_instance!;
 
     public void Start()
     {
@@ -81,8 +93,8 @@ internal sealed unsafe partial class PhpWorker
             _watchdog = new Timer(_ => CheckTimeout(), null, 250, 250);
     }
 
-    /// <summary>Queues a request for PHP; false when the queue is full (the caller answers 503).</summary>
-    public bool TryEnqueue(PhpRequest request)
+    /// <summary>Queues a request (or, in a task worker, a task) for PHP; false when the queue is full (the caller answers 503).</summary>
+    public bool TryEnqueue(PhpJob request)
     {
         if (Interlocked.Increment(ref _queued) > _maxQueue || _shutdown)
         {
@@ -143,8 +155,13 @@ internal sealed unsafe partial class PhpWorker
             TableIncr = &OnTableIncr,
             TableCount = &OnTableCount,
             TableScan = &OnTableScan,
-            Dispatch = &OnDispatch,
         };
+        TaskNatives.Register(&callbacks);
+        if (ShimInterop.NullCallbacks(callbacks) is { Count: > 0 } missing)
+        {
+            _log.Error($"the runtime registers no callback for {string.Join(", ", missing)} (ShimInterop.Callbacks): a native calling it would crash the worker");
+            return 70;
+        }
         var rc = ShimInterop.Startup(&callbacks, SapiName, _extraIni);
         if (rc != 0)
         {
@@ -193,21 +210,21 @@ internal sealed unsafe partial class PhpWorker
     /// <summary>Answers what the finished run left open. Returns true if a request was in flight.</summary>
     private bool EndRun(int result, int status)
     {
-        PhpRequest? request;
+        PhpJob? job;
         lock (_currentLock)
         {
-            request = _current;
+            job = _current;
             _current = null;
         }
-        if (request is null) return false;
-        if (!request.Answered)
+        if (job is null) return false;
+        if (!job.Answered)
         {
             var why = result == ShimInterop.RunBailout ? "a PHP fatal error" : $"the worker script ending (exit status {status})";
-            request.TryAnswer(ResponseHead.Error(500, "Internal Server Error"));
-            _log.Error($"{request.Description}: answered 500 after {why}");
+            job.TryFail(500, job is PhpRequest ? "Internal Server Error" : $"the task worker's script failed: {why}");
+            _log.Error($"{job.Description}: {(job is PhpRequest ? "answered 500" : "failed")} after {why}");
             return true;
         }
-        if (request.Stream is { } stream)
+        if (job is PhpRequest { Stream: { } stream })
         {
             // A streamed response that PHP could not finish: the client must see it fail.
             stream.Writer.TryComplete(new IOException("the PHP script ended in the middle of a streamed response"));
@@ -221,7 +238,7 @@ internal sealed unsafe partial class PhpWorker
         while (_queue.TryDequeue(out var r))
         {
             Interlocked.Decrement(ref _queued);
-            r.TryAnswer(ResponseHead.Error(status, message));
+            r.TryFail(status, message);
         }
     }
 
@@ -229,7 +246,7 @@ internal sealed unsafe partial class PhpWorker
     {
         try
         {
-            PhpRequest? r;
+            PhpJob? r;
             lock (_currentLock) r = _current;
             if (r is null || r.TakenAt == 0) return;
             var elapsed = Stopwatch.GetElapsedTime(r.TakenAt).TotalSeconds;
@@ -240,8 +257,8 @@ internal sealed unsafe partial class PhpWorker
                 {
                     if (!ReferenceEquals(_current, r)) return;
                     r.TimedOut = true;
-                    if (!r.TryAnswer(ResponseHead.Error(504, "Gateway Timeout: the request ran longer than " + _timeoutSeconds + " s")))
-                        r.Stream?.Writer.TryComplete(new TimeoutException("request timeout"));
+                    if (!r.TryFail(504, $"Gateway Timeout: the {r.Noun} ran longer than {_timeoutSeconds} s") && r is PhpRequest { Stream: { } stream })
+                        stream.Writer.TryComplete(new TimeoutException("request timeout"));
                     ShimInterop.Interrupt(_timeoutSeconds);
                 }
                 _log.Error($"{r.Description}: ran past --request-timeout ({_timeoutSeconds} s); answered 504 and interrupted PHP");
@@ -273,7 +290,32 @@ internal sealed unsafe partial class PhpWorker
 
     private int Take(long timeoutMs, ShimInterop.Envelope* envelope)
     {
-        PhpRequest? previous;
+        if (TaskWorker) return ShimInterop.TakeWrongKind;
+        while (true)
+        {
+            var rc = Next(timeoutMs, out var job);
+            if (rc != ShimInterop.TakeRequest) return rc;
+            var request = (PhpRequest)job!;
+            _arena.Reset();
+            if (FillEnvelope is null || !FillEnvelope(request, _arena))
+            {
+                request.TryFail(400, "Bad Request");
+                continue;
+            }
+            _arena.Publish(request, envelope);
+            Begin(request);
+            return ShimInterop.TakeRequest;
+        }
+    }
+
+    /// <summary>
+    /// The common part of take_request() and take_task(): answers what the script left
+    /// unanswered, signals readiness, and waits up to <paramref name="timeoutMs"/> (-1: no limit)
+    /// for the next job that is still wanted. The caller hands it to PHP, then calls <see cref="Begin"/>.
+    /// </summary>
+    internal int Next(long timeoutMs, out PhpJob? job)
+    {
+        PhpJob? previous;
         lock (_currentLock)
         {
             previous = _current;
@@ -281,40 +323,48 @@ internal sealed unsafe partial class PhpWorker
         }
         if (previous is not null && !previous.Answered)
         {
-            previous.TryAnswer(ResponseHead.Error(500, "Internal Server Error"));
-            _log.Error($"{previous.Description}: the worker script took the next request without answering this one; answered 500");
+            previous.TryFail(500, previous is PhpRequest ? "Internal Server Error" : $"the worker script took the next {previous.Noun} without answering this one");
+            _log.Error($"{previous.Description}: the worker script took the next {previous.Noun} without answering this one; {(previous is PhpRequest ? "answered 500" : "failed it")}");
         }
         _ready.TrySetResult();
         while (true)
         {
-            if (_queue.TryDequeue(out var request))
+            if (_queue.TryDequeue(out job))
             {
                 Interlocked.Decrement(ref _queued);
-                if (request.Abandoned)
+                if (job.Abandoned)
                 {
-                    request.TryAnswer(ResponseHead.Error(499, "Client Closed Request"));
+                    job.TryFail(499, "Client Closed Request");
                     continue;
                 }
-                request.Id = ++_nextId;
-                _arena.Reset();
-                if (!FillEnvelope(request, _arena))
-                {
-                    request.TryAnswer(ResponseHead.Error(400, "Bad Request"));
-                    continue;
-                }
-                _arena.Publish(request, envelope);
-                lock (_currentLock)
-                {
-                    request.TakenAt = Stopwatch.GetTimestamp();
-                    _current = request;
-                }
-                _tookInThisRun = true;
+                job.Id = ++_nextId;
                 return ShimInterop.TakeRequest;
             }
             if (_shutdown) return ShimInterop.TakeShutdown;
             var wait = timeoutMs < 0 ? Timeout.Infinite : (int)Math.Min(timeoutMs, int.MaxValue);
             if (!_signal.Wait(wait)) return ShimInterop.TakeTimeout;
         }
+    }
+
+    /// <summary>PHP has <paramref name="job"/> in hand: the request timeout runs from now.</summary>
+    internal void Begin(PhpJob job)
+    {
+        lock (_currentLock)
+        {
+            job.TakenAt = Stopwatch.GetTimestamp();
+            _current = job;
+        }
+        _tookInThisRun = true;
+    }
+
+    /// <summary>The job PHP has in hand, if it is a <typeparamref name="T"/>.</summary>
+    internal T? CurrentJob<T>() where T : PhpJob => _current as T;
+
+    /// <summary>Counts an answer of PHP's (for --max-requests and the supervisor's stats).</summary>
+    internal void CountServed()
+    {
+        var n = Interlocked.Increment(ref _served);
+        RequestServed?.Invoke(n);
     }
 
     [UnmanagedCallersOnly]
@@ -326,7 +376,7 @@ internal sealed unsafe partial class PhpWorker
 
     private int Send(int status, ShimInterop.Str* headers, long headerCount, byte* body, long bodyLength, int flags)
     {
-        var request = _current;
+        var request = _current as PhpRequest;
         if (request is null) return ShimInterop.SendNoRequest;
         if (request.Answered) return request.TimedOut ? ShimInterop.SendClientGone : ShimInterop.SendNoRequest;
         var buffer = ArrayPool<byte>.Shared.Rent((int)bodyLength);
@@ -355,12 +405,6 @@ internal sealed unsafe partial class PhpWorker
         return ShimInterop.SendOk;
     }
 
-    private void CountServed()
-    {
-        var n = Interlocked.Increment(ref _served);
-        RequestServed?.Invoke(n);
-    }
-
     [UnmanagedCallersOnly]
     private static int OnChunk(byte* data, long length, int final)
     {
@@ -370,7 +414,8 @@ internal sealed unsafe partial class PhpWorker
 
     private int WriteChunk(byte* data, long length, bool final)
     {
-        var stream = _current?.Stream;
+        var request = _current as PhpRequest;
+        var stream = request?.Stream;
         if (stream is null) return ShimInterop.SendNoRequest;
         if (length > 0)
         {
@@ -388,7 +433,7 @@ internal sealed unsafe partial class PhpWorker
         if (final)
         {
             stream.Writer.TryComplete();
-            _current!.Stream = null;
+            request!.Stream = null;
         }
         return ShimInterop.SendOk;
     }
@@ -402,7 +447,7 @@ internal sealed unsafe partial class PhpWorker
 
     private int SendFile(int status, ShimInterop.Str* headers, long headerCount, string path, long offset, long length)
     {
-        var request = _current;
+        var request = _current as PhpRequest;
         if (request is null) return ShimInterop.SendNoRequest;
         if (request.Answered) return request.TimedOut ? ShimInterop.SendClientGone : ShimInterop.SendNoRequest;
         // The file is opened here, before send_file() returns, so the app may delete it at once
@@ -464,7 +509,7 @@ internal sealed unsafe partial class PhpWorker
         catch { /* nothing may escape into C */ }
     }
 
-    private static int Fail(Exception e)
+    internal static int Fail(Exception e)
     {
         try { s_instance?._log.Error($"runtime callback failed: {e}"); } catch { }
         return ShimInterop.SendFailed;

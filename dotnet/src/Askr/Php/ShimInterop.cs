@@ -55,6 +55,30 @@ internal static unsafe partial class ShimInterop
         public delegate* unmanaged<long, long> TableCount;
         public delegate* unmanaged<long, long, long, Scan*, int> TableScan;
         public delegate* unmanaged<Str*, long, long, int, TaskResult**, int> Dispatch;
+        public delegate* unmanaged<long, TakenTask*, int> TakeTask;
+        public delegate* unmanaged<int, byte*, long, int> SendTaskResult;
+    }
+
+    /// <summary>The names of the callbacks left null in <paramref name="callbacks"/>: the shim would jump to address 0.</summary>
+    public static List<string> NullCallbacks(Callbacks callbacks)
+    {
+        var missing = new List<string>();
+        var start = (byte*)&callbacks;
+        foreach (var field in typeof(Callbacks).GetFields())
+        {
+            if (*(nint*)(start + Marshal.OffsetOf<Callbacks>(field.Name)) == 0) missing.Add(field.Name);
+        }
+        return missing;
+    }
+
+    /// <summary>A task or tick handed to a task worker's script by take_task(); valid until the next take.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct TakenTask
+    {
+        public long Id;
+        public int Kind;
+        public int Reserved;
+        public Str Payload;
     }
 
     [StructLayout(LayoutKind.Sequential)]

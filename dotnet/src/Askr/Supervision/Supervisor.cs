@@ -400,29 +400,29 @@ internal sealed class Supervisor : IAsyncDisposable
             {
                 var worker = Find(message.Pid);
                 if (worker is null) continue;
-                switch (message.Type)
+                switch (message)
                 {
-                    case ControlMessage.Hello:
+                    case HelloMessage:
                         worker.Connection = new ControlConnection(stream);
                         break;
-                    case ControlMessage.Ready:
+                    case ReadyMessage:
                         worker.MarkReady();
                         _failures[worker.Slot] = Math.Min(_failures[worker.Slot], 1);
                         if (worker.IsTask) _hub.Ready(worker);
                         break;
-                    case ControlMessage.Idle:
+                    case TaskWorkerIdleMessage:
                         _hub.Idle();
                         break;
-                    case ControlMessage.Tasks:
-                        _hub.Submit(worker, message);
+                    case SubmitTasksMessage tasks:
+                        _hub.Submit(worker, tasks);
                         break;
-                    case ControlMessage.Result:
-                        _hub.Completed(worker, message);
+                    case TaskResultMessage result:
+                        _hub.Completed(worker, result);
                         break;
-                    case ControlMessage.Stats:
-                        worker.Requests = message.Requests;
+                    case StatsMessage stats:
+                        worker.Requests = stats.Requests;
                         break;
-                    case ControlMessage.Recycle:
+                    case RecycleMessage:
                         if (!worker.Retiring && !_stopping) _ = RecycleIfCurrent(worker);
                         break;
                 }

@@ -4,36 +4,25 @@ using Askr.Control;
 
 namespace Askr.Tasks;
 
-/// <summary>What became of one task of a batch.</summary>
-public enum TaskOutcomeStatus
-{
-    Ok = Php.ShimInterop.TaskOk,
-    /// <summary>The task worker failed (fatal error, crash) or answered with an error status.</summary>
-    Error = Php.ShimInterop.TaskError,
-    /// <summary>No result before the caller's deadline.</summary>
-    Timeout = Php.ShimInterop.TaskTimeout,
-    /// <summary>The server runs no task workers.</summary>
-    Unavailable = Php.ShimInterop.TaskUnavailable,
-}
-
-public readonly record struct TaskOutcome(TaskOutcomeStatus Status, byte[]? Data, string? Message);
-
 /// <summary>
 /// An HTTP worker's side of Octane::concurrently(): hands a batch of serialized tasks to task
 /// workers and blocks the calling (PHP) thread until every result is back or the deadline
 /// passes. Each task goes straight to an idle task worker claimed on the <see cref="TaskBoard"/>
 /// (over that worker's socket, <see cref="DirectTaskChannel"/>); the tasks that find none idle go
-/// to the supervisor, which queues them (FIFO) until a task worker is free. Results arriving
-/// after the deadline are dropped; the tasks themselves run to their end in the task workers.
+/// to the supervisor (<see cref="SubmitTasksMessage"/>), which queues them (FIFO) until a task
+/// worker is free. Every task has an id of this dispatcher's, and every result, whichever way it
+/// came, is a <see cref="TaskResultMessage"/> for that id (<see cref="Complete"/>). Results
+/// arriving after the deadline are dropped; the tasks themselves run to their end in the task
+/// workers.
 /// </summary>
 public sealed class TaskDispatcher : IDisposable
 {
     private readonly ControlClient _control;
     private readonly TaskBoard? _board;
-    private readonly ConcurrentDictionary<long, Batch> _pending = new();
+    private readonly ConcurrentDictionary<long, (Batch Batch, int Index)> _pending = new();
     private readonly DirectTaskChannel?[] _channels;
     private readonly int _pid = Environment.ProcessId;
-    private long _nextBatch;
+    private long _nextTask;
 
     /// <param name="board">The node's task board; null: every task goes through the supervisor.</param>
     public TaskDispatcher(ControlClient control, TaskBoard? board = null)
@@ -69,22 +58,20 @@ public sealed class TaskDispatcher : IDisposable
     public TaskOutcome[] Run(IReadOnlyList<byte[]> payloads, int timeoutMilliseconds, bool wait)
     {
         if (payloads.Count == 0) return [];
-        var id = Interlocked.Increment(ref _nextBatch);
         var batch = new Batch(payloads.Count);
-        if (wait) _pending[id] = batch;
-        List<byte[]>? queued = null;
-        List<int>? indices = null;
+        var first = Interlocked.Add(ref _nextTask, payloads.Count) - payloads.Count + 1;
+        if (wait)
+            for (var i = 0; i < payloads.Count; i++) _pending[first + i] = (batch, i);
+        List<QueuedTask>? queued = null;
         for (var i = 0; i < payloads.Count; i++)
         {
-            if (TrySendDirect(id, i, payloads[i])) continue;
-            (queued ??= []).Add(payloads[i]);
-            (indices ??= []).Add(i);
+            if (TrySendDirect(first + i, payloads[i])) continue;
+            (queued ??= []).Add(new QueuedTask(first + i, payloads[i]));
         }
-        if (queued is not null)
-            _control.Send(new ControlMessage { Type = ControlMessage.Tasks, Batch = id, Payloads = queued, Indices = indices, Wait = wait });
+        if (queued is not null) _control.Send(new SubmitTasksMessage { Tasks = queued, Wait = wait });
         if (!wait) return [];
         WaitUntil(batch.Done, Math.Max(0, timeoutMilliseconds));
-        _pending.TryRemove(id, out _);
+        for (var i = 0; i < payloads.Count; i++) _pending.TryRemove(first + i, out _);
         var results = new TaskOutcome[payloads.Count];
         lock (batch.Results)
         {
@@ -112,7 +99,7 @@ public sealed class TaskDispatcher : IDisposable
     }
 
     /// <summary>Claims an idle task worker on the board and sends it the task; false if none is idle or reachable.</summary>
-    private bool TrySendDirect(long batch, int index, byte[] payload)
+    private bool TrySendDirect(long id, byte[] payload)
     {
         if (_board is null) return false;
         var slot = _board.ClaimAny(_pid);
@@ -123,35 +110,29 @@ public sealed class TaskDispatcher : IDisposable
         {
             // A replaced worker's channel is left to its reader: it may still bring back results
             // of tasks the old worker runs while it drains, and closes when that worker exits.
-            channel = _channels[slot] = DirectTaskChannel.Connect(_board.SocketPath(slot), workerId, OnDirectResult);
+            channel = _channels[slot] = DirectTaskChannel.Connect(_board.SocketPath(slot), workerId, Complete);
         }
-        if (channel is not null && channel.TrySend(batch, index, payload)) return true;
+        if (channel is not null && channel.TrySend(id, payload)) return true;
         // The worker is going or gone (the supervisor takes its slot off the board): give the
         // claim back and let the supervisor's queue run the task.
         _board.Release(slot);
         return false;
     }
 
-    private void OnDirectResult(long batch, int index, TaskOutcome outcome)
+    /// <summary>The one route of results: from a task worker directly, or relayed by the supervisor. Results nobody waits for are dropped.</summary>
+    public void Complete(TaskResultMessage result)
     {
-        if (_pending.TryGetValue(batch, out var b)) b.Set(index, outcome);
+        if (_pending.TryRemove(result.Id, out var pending)) pending.Batch.Set(pending.Index, result.ToOutcome());
+    }
+
+    /// <summary>Takes a message from the supervisor (the results of queued tasks).</summary>
+    public void OnMessage(ControlMessage message)
+    {
+        if (message is TaskResultMessage result) Complete(result);
     }
 
     public void Dispose()
     {
         foreach (var channel in _channels) channel?.Dispose();
-    }
-
-    /// <summary>Takes a task-result message from the supervisor.</summary>
-    public void OnMessage(ControlMessage message)
-    {
-        if (message.Type != ControlMessage.TaskResult || !_pending.TryGetValue(message.Batch, out var batch)) return;
-        var status = message.Status switch
-        {
-            "ok" => TaskOutcomeStatus.Ok,
-            "unavailable" => TaskOutcomeStatus.Unavailable,
-            _ => TaskOutcomeStatus.Error,
-        };
-        batch.Set(message.Index, new TaskOutcome(status, message.Payload, message.Message));
     }
 }

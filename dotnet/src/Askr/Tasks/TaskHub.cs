@@ -11,7 +11,9 @@ namespace Askr.Tasks;
 /// claims on the board (a task worker runs one task at once, however it got it); results go
 /// back to the worker that asked. A task worker that dies mid-task fails the task it runs for
 /// the hub ("error"), so the caller learns at once instead of at its deadline (the HTTP workers
-/// see their direct tasks fail when the worker's socket closes). Ticks (once a second,
+/// see their direct tasks fail when the worker's socket closes). Every result, of a queued task
+/// or of a failure here, reaches the HTTP worker as a <see cref="TaskResultMessage"/> for the id it
+/// gave the task. Ticks (once a second,
 /// <see cref="TickInterval"/>) go through the same queue, never more than one queued or
 /// running, so a slow tick is not followed by a pile of them.
 /// </summary>
@@ -33,7 +35,8 @@ internal sealed class TaskHub : IDisposable
     private long _nextTask;
     private bool _tickPending;
 
-    private sealed record Item(long Id, string Kind, byte[]? Payload, WorkerProcess? Origin, long Batch, int Index, bool Wait);
+    /// <summary>A task (or tick) in the hub: its id here, and for a task the HTTP worker that asked and the id it gave the task.</summary>
+    private sealed record Item(long Id, TaskKind Kind, byte[]? Payload, WorkerProcess? Origin, long OriginId, bool Wait);
 
     public TaskHub(LogWriter log, bool ticks)
     {
@@ -53,22 +56,20 @@ internal sealed class TaskHub : IDisposable
         }
     }
 
-    /// <summary>A "tasks" message from an HTTP worker.</summary>
-    public void Submit(WorkerProcess origin, ControlMessage message)
+    /// <summary>Tasks from an HTTP worker that found no idle task worker.</summary>
+    public void Submit(WorkerProcess origin, SubmitTasksMessage message)
     {
-        var payloads = message.Payloads ?? [];
-        int IndexOf(int i) => message.Indices is { } indices && i < indices.Count ? indices[i] : i;
         if (_board is null)
         {
             if (message.Wait)
-                for (var i = 0; i < payloads.Count; i++)
-                    Reply(origin, message.Batch, IndexOf(i), "unavailable", null, "the server runs no task workers (--task-workers 0)");
+                foreach (var task in message.Tasks)
+                    Reply(origin, new TaskResultMessage { Id = task.Id, Status = TaskOutcomeStatus.Unavailable, Message = "the server runs no task workers (--task-workers 0)" });
             return;
         }
         lock (_lock)
         {
-            for (var i = 0; i < payloads.Count; i++)
-                Enqueue(new Item(++_nextTask, "task", payloads[i], origin, message.Batch, IndexOf(i), message.Wait));
+            foreach (var task in message.Tasks)
+                Enqueue(new Item(++_nextTask, TaskKind.Task, task.Payload, origin, task.Id, message.Wait));
             Pump();
         }
     }
@@ -86,7 +87,7 @@ internal sealed class TaskHub : IDisposable
             SweepLeakedClaims();
             if (_tickPending || _board is null) return;
             _tickPending = true;
-            Enqueue(new Item(++_nextTask, "tick", null, null, 0, 0, false));
+            Enqueue(new Item(++_nextTask, TaskKind.Tick, null, null, 0, false));
             Pump();
         }
     }
@@ -105,21 +106,21 @@ internal sealed class TaskHub : IDisposable
         }
     }
 
-    /// <summary>A task worker finished a task while the queue was not empty ("idle" message).</summary>
+    /// <summary>A task worker finished a task while the queue was not empty (<see cref="TaskWorkerIdleMessage"/>).</summary>
     public void Idle()
     {
         lock (_lock) Pump();
     }
 
-    /// <summary>A "result" message from a task worker.</summary>
-    public void Completed(WorkerProcess worker, ControlMessage message)
+    /// <summary>The result of a task this hub gave <paramref name="worker"/>.</summary>
+    public void Completed(WorkerProcess worker, TaskResultMessage result)
     {
         Item? item = null;
         lock (_lock)
         {
-            if (_running.Remove(message.TaskId, out var running) && ReferenceEquals(running.Worker, worker)) item = running.Item;
+            if (_running.Remove(result.Id, out var running) && ReferenceEquals(running.Worker, worker)) item = running.Item;
         }
-        if (item is not null) Finish(item, message.Status ?? "error", message.Payload, message.Message);
+        if (item is not null) Finish(item, result);
         Idle();
     }
 
@@ -143,8 +144,8 @@ internal sealed class TaskHub : IDisposable
         }
         foreach (var item in lost)
         {
-            _log.Error($"task worker {worker.Pid} {why} while running a {item.Kind}; the caller gets an error");
-            Finish(item, "error", null, $"the task worker running this task {why}");
+            _log.Error($"task worker {worker.Pid} {why} while running a {WireNameConverter<TaskKind>.Name(item.Kind)}; the caller gets an error");
+            Finish(item, TaskResultMessage.Failed(item.Id, $"the task worker running this task {why}"));
         }
     }
 
@@ -176,7 +177,7 @@ internal sealed class TaskHub : IDisposable
             _board.AddQueued(-1);
             var item = next.Value;
             _running[item.Id] = (worker, item);
-            if (!connection.TrySend(new ControlMessage { Type = ControlMessage.Task, TaskId = item.Id, Kind = item.Kind, Payload = item.Payload }))
+            if (!connection.TrySend(new RunTaskMessage { Id = item.Id, Kind = item.Kind, Payload = item.Payload }))
             {
                 _running.Remove(item.Id);
                 _board.Clear(slot);
@@ -213,19 +214,18 @@ internal sealed class TaskHub : IDisposable
         }
     }
 
-    private void Finish(Item item, string status, byte[]? payload, string? message)
+    private void Finish(Item item, TaskResultMessage result)
     {
-        if (item.Kind == "tick")
+        if (item.Kind == TaskKind.Tick)
         {
             lock (_lock) _tickPending = false;
-            if (status != "ok") _log.Error($"tick failed: {message}");
+            if (result.Status != TaskOutcomeStatus.Ok) _log.Error($"tick failed: {result.Message}");
             return;
         }
-        if (item.Wait && item.Origin is { } origin) Reply(origin, item.Batch, item.Index, status, payload, message);
+        if (item.Wait && item.Origin is { } origin) Reply(origin, result.For(item.OriginId));
     }
 
-    private static void Reply(WorkerProcess origin, long batch, int index, string status, byte[]? payload, string? message) =>
-        origin.Connection?.TrySend(new ControlMessage { Type = ControlMessage.TaskResult, Batch = batch, Index = index, Status = status, Payload = payload, Message = message });
+    private static void Reply(WorkerProcess origin, TaskResultMessage result) => origin.Connection?.TrySend(result);
 
     public void Dispose() => _ticker?.Dispose();
 }

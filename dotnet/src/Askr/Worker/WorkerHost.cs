@@ -79,19 +79,10 @@ internal static class WorkerHost
         app.UseStaticFiles(files);
         app.Run(handler.HandleAsync);
 
-        php.RequestServed += served =>
-        {
-            if (options.MaxRequests > 0 && served == options.MaxRequests)
-            {
-                log.Info($"worker {Environment.ProcessId} reached --max-requests ({options.MaxRequests}); asking to be recycled");
-                control?.Send(new ControlMessage { Type = ControlMessage.Recycle });
-            }
-        };
-
         php.Start();
         await app.StartAsync();
 
-        var stopRequested = await WorkerLifecycle.RunUntilStopAsync(php, control);
+        var stopRequested = await WorkerLifecycle.RunUntilStopAsync(php, control, options.MaxRequests);
         if (!stopRequested)
         {
             // PHP stopped by itself (boot failure, exit status, stuck in a system call).

@@ -3,6 +3,7 @@
 namespace Askr\Octane\Askr;
 
 use Askr\Octane\Tasks\TaskNatives;
+use Askr\Octane\Tasks\TaskWorkerNatives;
 
 use function Ephpm\Octane\dispatch_tasks;
 use function Ephpm\Octane\finish_response;
@@ -10,6 +11,7 @@ use function Ephpm\Octane\on_tick;
 use function Ephpm\Octane\send_chunk;
 use function Ephpm\Octane\send_file;
 use function Ephpm\Octane\send_response;
+use function Ephpm\Octane\send_task_result;
 use function Ephpm\Octane\table_count;
 use function Ephpm\Octane\table_del;
 use function Ephpm\Octane\table_exists;
@@ -19,12 +21,13 @@ use function Ephpm\Octane\table_open;
 use function Ephpm\Octane\table_scan;
 use function Ephpm\Octane\table_set;
 use function Ephpm\Octane\take_request;
+use function Ephpm\Octane\take_task;
 
 /**
  * The natives as the askr runtime registers them. Outside `askr serve` every call
  * throws the RuntimeException of src/natives-outside-askr.php.
  */
-final class RuntimeNatives implements Natives, TableNatives, TaskNatives
+final class RuntimeNatives implements Natives, TableNatives, TaskNatives, TaskWorkerNatives
 {
     public function takeRequest(): ?array
     {
@@ -99,5 +102,15 @@ final class RuntimeNatives implements Natives, TableNatives, TaskNatives
     public function dispatchTasks(array $payloads, int $timeoutMs = 3000, bool $wait = true): array
     {
         return dispatch_tasks($payloads, $timeoutMs, $wait);
+    }
+
+    public function takeTask(): ?array
+    {
+        return take_task();
+    }
+
+    public function sendTaskResult(string $result, string $status = 'ok'): void
+    {
+        send_task_result($result, $status);
     }
 }

@@ -86,7 +86,7 @@ class AskrTaskDispatcher implements DispatchesTasks
 
         $statuses = array_count_values(array_map(fn ($outcome) => (string) ($outcome['status'] ?? ''), $outcomes));
 
-        if (($statuses['unavailable'] ?? 0) === count($keys)) {
+        if (($statuses[TaskStatus::Unavailable->value] ?? 0) === count($keys)) {
             $this->taskWorkers = false;
 
             return $this->fallback->resolve($tasks, $waitMilliseconds);
@@ -94,17 +94,17 @@ class AskrTaskDispatcher implements DispatchesTasks
 
         $this->taskWorkers = true;
 
-        if (($statuses['ok'] ?? 0) === 0 && ($statuses['error'] ?? 0) === 0) {
+        if (($statuses[TaskStatus::Ok->value] ?? 0) === 0 && ($statuses[TaskStatus::Error->value] ?? 0) === 0) {
             throw TaskTimeoutException::after($waitMilliseconds);
         }
 
         $results = [];
 
         foreach ($keys as $index => $key) {
-            $outcome = $outcomes[$index] ?? ['status' => 'timeout', 'data' => ''];
+            $outcome = $outcomes[$index] ?? ['status' => TaskStatus::Timeout->value, 'data' => ''];
 
-            switch ($outcome['status'] ?? null) {
-                case 'ok':
+            switch (TaskStatus::tryFrom((string) ($outcome['status'] ?? ''))) {
+                case TaskStatus::Ok:
                     $result = TaskPayloads::decodeResult((string) $outcome['data'], $key);
 
                     if ($result instanceof TaskExceptionResult) {
@@ -114,7 +114,7 @@ class AskrTaskDispatcher implements DispatchesTasks
                     $results[$key] = $result->result;
                     break;
 
-                case 'timeout':
+                case TaskStatus::Timeout:
                     $results[$key] = false;
                     break;
 
@@ -159,7 +159,7 @@ class AskrTaskDispatcher implements DispatchesTasks
     {
         $outcome = $this->natives->dispatchTasks([TaskPayloads::encodeTask(new ProbeTask)], 1000, true);
 
-        return (reset($outcome)['status'] ?? 'unavailable') !== 'unavailable';
+        return (reset($outcome)['status'] ?? TaskStatus::Unavailable->value) !== TaskStatus::Unavailable->value;
     }
 
     /**

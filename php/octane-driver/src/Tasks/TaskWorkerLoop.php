@@ -2,7 +2,6 @@
 
 namespace Askr\Octane\Tasks;
 
-use Askr\Octane\Askr\Natives;
 use Closure;
 use Laravel\Octane\Exceptions\TaskExceptionResult;
 use Laravel\Octane\Worker;
@@ -10,19 +9,20 @@ use Throwable;
 
 /**
  * The loop of an askr task worker (ASKR_WORKER_KIND=task), what Swoole's onTask handler is for
- * Octane's Swoole server: take_request() hands it envelopes with method
+ * Octane's Swoole server: take_task() hands it, by kind,
  *
- * - "TASK": the body is one task serialized by AskrTaskDispatcher. It runs through Octane's
+ * - "task": the payload is one task serialized by AskrTaskDispatcher. It runs through Octane's
  *   Worker::handleTask() (TaskReceived / TaskTerminated, the app's state reset, a task's
  *   exception reported and returned as a TaskExceptionResult), and the serialized result is the
  *   answer. A result that cannot be serialized, or a payload that cannot be unserialized, is
  *   answered with a TaskExceptionResult that says so: the caller gets a TaskException.
- * - "TICK": once a second per node, to one task worker. Worker::handleTick() fires Octane's
+ * - "tick": once a second per node, to one task worker. Worker::handleTick() fires Octane's
  *   TickReceived, on which Octane::tick() callbacks and the octane cache store's interval()
  *   entries run. Exceptions are reported; the next tick runs as usual.
  *
- * Every envelope is answered exactly once with status 200, whatever happens in between: nothing a
- * task does (short of killing the process) ends the loop.
+ * Every task and tick is answered exactly once with send_task_result(), status 'ok' (a task's
+ * exception travels inside its result), whatever happens in between: nothing a task does (short
+ * of killing the process) ends the loop.
  */
 final class TaskWorkerLoop
 {
@@ -37,31 +37,34 @@ final class TaskWorkerLoop
      */
     public function __construct(
         private Worker $worker,
-        private Natives $natives,
+        private TaskWorkerNatives $natives,
         private Closure $report,
         private bool $handleTicks = true,
     ) {
     }
 
     /**
-     * Handles envelopes until the runtime shuts the worker down (take_request() returns null), or
-     * after $maxTasks tasks (0: no limit).
+     * Handles tasks and ticks until the runtime shuts the worker down (take_task() returns null),
+     * or after $maxTasks tasks (0: no limit).
      */
     public function run(int $maxTasks = 0): void
     {
-        while (($maxTasks <= 0 || $this->tasks < $maxTasks) && ($envelope = $this->natives->takeRequest()) !== null) {
-            $this->handle($envelope);
+        while (($maxTasks <= 0 || $this->tasks < $maxTasks) && ($task = $this->natives->takeTask()) !== null) {
+            $this->handle($task);
         }
     }
 
-    public function handle(array $envelope): void
+    /**
+     * @param  array{id: int, kind: string, payload: string}  $task  What take_task() returned.
+     */
+    public function handle(array $task): void
     {
-        $method = $envelope['method'] ?? null;
+        $kind = $task['kind'] ?? null;
 
-        if ($method === 'TICK') {
+        if ($kind === 'tick') {
             $this->ticks++;
             $this->tick();
-            $this->natives->sendResponse(200, [], '');
+            $this->natives->sendTaskResult('', TaskStatus::Ok->value);
 
             return;
         }
@@ -69,11 +72,11 @@ final class TaskWorkerLoop
         $this->tasks++;
 
         try {
-            $answer = $method === 'TASK'
-                ? $this->task((string) ($envelope['body'] ?? ''))
+            $answer = $kind === 'task'
+                ? $this->task((string) ($task['payload'] ?? ''))
                 : $this->failure(new InvalidTaskPayloadException(sprintf(
-                    "askr's task worker received an envelope with method [%s]; it only handles TASK and TICK.",
-                    is_string($method) ? $method : get_debug_type($method)
+                    "askr's task worker received a task of kind [%s]; it only handles task and tick.",
+                    is_string($kind) ? $kind : get_debug_type($kind)
                 )));
         } catch (Throwable $e) {
             // Not the task's own exception (handleTask() returns those): a failure around it,
@@ -81,7 +84,7 @@ final class TaskWorkerLoop
             $answer = $this->failure($e);
         }
 
-        $this->natives->sendResponse(200, [], $answer);
+        $this->natives->sendTaskResult($answer, TaskStatus::Ok->value);
     }
 
     private function task(string $payload): string
