@@ -17,7 +17,7 @@ public static class Program
             // The supervisor's sockets (RESP, cluster, control) complete on the socket engine's
             // own threads instead of a thread-pool hop per read: half the CPU per RESP request
             // (docs/resp.md). Read once, when the socket engine starts, hence here. Workers are
-            // started without it (Supervisor.Spawn).
+            // started without it (WorkerCommandLine).
             Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
         }
         NativeLoader.Register();
@@ -40,31 +40,17 @@ public static class Program
         root.Subcommands.Add(serve);
 
         var workerOptions = new OptionSet();
-        var slot = new Option<int>("--slot") { Description = "Worker slot (0-based)." };
-        var listenFd = new Option<int?>("--listen-fd") { Description = "Inherited listening socket; without it the worker binds --host/--port itself." };
-        var control = new Option<string?>("--control") { Description = "The supervisor's control socket." };
-        var kind = new Option<string>("--kind") { Description = "http (default) or task.", DefaultValueFactory = _ => "http" };
-        var taskSocket = new Option<string?>("--task-socket") { Description = "Task worker: the Unix socket HTTP workers send tasks to directly." };
-        var boardSlot = new Option<int>("--board-slot") { Description = "Task worker: its record on the task board.", DefaultValueFactory = _ => -1 };
         var worker = new Command("worker", "Run one worker process (started by `askr serve`).") { Hidden = true };
         workerOptions.AddTo(worker);
-        worker.Options.Add(slot);
-        worker.Options.Add(listenFd);
-        worker.Options.Add(control);
-        worker.Options.Add(kind);
-        worker.Options.Add(taskSocket);
-        worker.Options.Add(boardSlot);
+        WorkerCommandLine.AddTo(worker);
         worker.SetAction(async (parse, _) =>
         {
             var options = workerOptions.Bind(parse);
-            if (options is null) return 2;
+            if (options is null || WorkerCommandLine.Bind(parse, options) is not { } line) return 2;
             LogWriter.Current = new LogWriter(options.LogFormat, options.LogLevel);
-            if (parse.GetValue(kind) == "task")
-            {
-                if (parse.GetValue(control) is not { } path) { Console.Error.WriteLine("askr: a task worker needs --control"); return 2; }
-                return await TaskWorkerHost.RunAsync(options, parse.GetValue(slot), path, parse.GetValue(taskSocket), parse.GetValue(boardSlot));
-            }
-            return await WorkerHost.RunAsync(options, parse.GetValue(slot), parse.GetValue(listenFd), parse.GetValue(control));
+            return line.Task
+                ? await TaskWorkerHost.RunAsync(options, line.Slot, line.ControlPath!, line.TaskSocket, line.BoardSlot)
+                : await WorkerHost.RunAsync(options, line.Slot, line.ListenFd, line.ControlPath);
         });
         root.Subcommands.Add(worker);
 

@@ -23,6 +23,7 @@
 */
 
 use Askr\Octane\Askr\AskrClient;
+use Askr\Octane\Askr\MaxRequests;
 use Askr\Octane\Askr\RuntimeNatives;
 use Askr\Octane\Tables\WorkerTables;
 use Askr\Octane\Tasks\TaskStatus;
@@ -75,11 +76,10 @@ require_once $autoloadFile;
 
 $isTaskWorker = WorkerTasks::isTaskWorker($askrEnv('ASKR_WORKER_KIND'));
 $client = $isTaskWorker ? new TaskWorkerClient() : new AskrClient();
-// After MAX_REQUESTS requests (plus up to 20 % jitter, so the workers do not all do it at once)
-// the loop ends; askr then runs this script again in the same process: PHP frees everything the
-// app allocated and the app boots afresh, while requests wait in askr's queue, none fails.
-$maxRequests = (int) ($askrEnv('MAX_REQUESTS') ?? 0);
-$maxRequests = $maxRequests > 0 ? $maxRequests + random_int(0, intdiv($maxRequests, 5)) : 0;
+// After MAX_REQUESTS requests (plus up to 20 % at random, so the workers do not all do it at once:
+// MaxRequests) the loop ends; askr then runs this script again in the same process: PHP frees
+// everything the app allocated and the app boots afresh, while requests wait in askr's queue, none fails.
+$maxRequests = MaxRequests::forThisWorker((int) ($askrEnv('MAX_REQUESTS') ?? 0));
 $requestCount = 0;
 
 try {

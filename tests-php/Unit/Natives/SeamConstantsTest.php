@@ -2,6 +2,7 @@
 
 namespace Askr\Octane\Tests\Unit\Natives;
 
+use Askr\Octane\Askr\MaxRequests;
 use Askr\Octane\Tables\Table;
 use Askr\Octane\Tasks\TaskStatus;
 use PHPUnit\Framework\TestCase;
@@ -58,5 +59,16 @@ class SeamConstantsTest extends TestCase
         ksort($names);
         $this->assertSame(['ok', 'error', 'timeout', 'unavailable'], array_values($names));
         $this->assertSame(array_values($names), array_map(fn (TaskStatus $s) => $s->value, TaskStatus::cases()));
+    }
+
+    public function test_the_driver_spreads_max_requests_by_the_seams_rule(): void
+    {
+        $this->assertSame(self::constants()['RECYCLE_SPREAD_PERCENT'], MaxRequests::SPREAD_PERCENT);
+
+        $limits = array_map(fn () => MaxRequests::forThisWorker(500), range(1, 400));
+        $this->assertGreaterThanOrEqual(500, min($limits));
+        $this->assertLessThanOrEqual(600, max($limits));
+        $this->assertGreaterThan(1, count(array_unique($limits)), 'the limits differ between workers');
+        $this->assertSame(0, MaxRequests::forThisWorker(0));
     }
 }

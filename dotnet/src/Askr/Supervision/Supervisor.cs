@@ -29,22 +29,17 @@ internal sealed class Supervisor : IAsyncDisposable
     private readonly SemaphoreSlim _reloadLock = new(1, 1);
     private readonly TaskCompletionSource _stopRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly DateTime _startedAt = DateTime.UtcNow;
-    private readonly string _controlPath;
     private readonly object _lock = new();
     private readonly TaskHub _hub;
-    private ListenSockets? _sockets;
-    private TableStore? _store;
-    private TaskBoard? _board;
-    private Resp.RespServer? _resp;
-    private Cluster.ClusterNode? _cluster;
-
-    /// <summary>The node's table store (null without --tables).</summary>
-    public TableStore? Store => _store;
-    private Socket? _controlListener;
+    private NodeServices? _node;
+    private ControlServer? _control;
     private AdminEndpoint? _admin;
     private int _nextWorkerId;
     private long _restarts;
     private volatile bool _stopping;
+
+    /// <summary>The node's table store (null without --tables).</summary>
+    public TableStore? Store => _node?.Store;
 
     public Supervisor(ServeOptions options, LogWriter log)
     {
@@ -55,99 +50,16 @@ internal sealed class Supervisor : IAsyncDisposable
         _failures = new int[slots];
         _slotLocks = Enumerable.Range(0, slots).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
         _hub = new TaskHub(log, ticks: options.TaskWorkers > 0);
-        _controlPath = Path.Combine(Path.GetTempPath(), $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");
     }
 
-    public int Port => _sockets?.Port ?? _options.Port;
+    public int Port => _node?.Sockets.Port ?? _options.Port;
 
     public async Task<int> RunAsync()
     {
-        try
-        {
-            _sockets = new ListenSockets(WorkerHost.ResolveHost(_options.Host), _options.Port, _options.Workers);
-        }
-        catch (SocketException e)
-        {
-            _log.Error($"cannot listen on {_options.Host}:{_options.Port}: {e.Message}");
-            return 1;
-        }
-        if (_options.TablesConfig is not null)
-        {
-            try
-            {
-                var schemas = TableSchema.ParseConfig(File.ReadAllText(_options.TablesConfig));
-                RemoveStaleFiles(SharedMemoryDir);
-                _store = TableStore.Create(Path.Combine(SharedMemoryDir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.store"), schemas, unchecked((ulong)Random.Shared.NextInt64()));
-                _log.Info($"tables: {string.Join(", ", _store.Tables.Select(t => $"{t.Schema.Name} ({t.Schema.Rows} rows)"))}; {_store.Bytes / 1024.0 / 1024.0:0.0} MiB of shared memory");
-            }
-            catch (Exception e) when (e is FormatException or IOException or ArgumentException)
-            {
-                _log.Error($"--tables {_options.TablesConfig}: {e.Message}");
-                return 1;
-            }
-        }
-        if (_options.ClusterPort > 0 && _store is not null)
-        {
-            var advertise = _options.ClusterAdvertise ?? $"{_options.ClusterHost}:{_options.ClusterPort}";
-            System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null;
-            if (_options.ClusterCertificate is { } certFile)
-            {
-                try
-                {
-                    using var pem = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(certFile, _options.ClusterKey);
-                    // Kestrel on Linux wants the key in a form it can use for TLS: export and reload.
-                    certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(pem.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12), null);
-                }
-                catch (Exception e) when (e is IOException or System.Security.Cryptography.CryptographicException or UnauthorizedAccessException)
-                {
-                    _log.Error($"--cluster-certificate {certFile}: {e.Message}");
-                    return 1;
-                }
-            }
-            try
-            {
-                _cluster = new Cluster.ClusterNode(_store, new Cluster.ClusterOptions
-                {
-                    Bind = new System.Net.IPEndPoint(WorkerHost.ResolveHost(_options.ClusterHost), _options.ClusterPort),
-                    Advertise = advertise,
-                    Seeds = _options.Seeds,
-                    Secret = _options.ClusterSecret!,
-                    Certificate = certificate,
-                }, _log);
-                await _cluster.StartAsync();
-            }
-            catch (Exception e) when (e is IOException or SocketException or InvalidOperationException)
-            {
-                _log.Error($"cannot serve the cluster endpoint on {_options.ClusterHost}:{_options.ClusterPort}: {e.GetBaseException().Message}");
-                return 1;
-            }
-        }
-        if (_options.TaskWorkers > 0)
-        {
-            RemoveStaleFiles(SharedMemoryDir, "askr-*.tasks*");
-            _board = TaskBoard.Create(Path.Combine(SharedMemoryDir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.tasks"), _options.TaskWorkers);
-            _hub.Board = _board;
-        }
-        StartControlServer();
-        if (_options.RespPort > 0)
-        {
-            if (_store is null)
-            {
-                _log.Error("--resp-port needs tables to serve: give --tables as well");
-                return 1;
-            }
-            try
-            {
-                _resp = new Resp.RespServer(_store, new System.Net.IPEndPoint(WorkerHost.ResolveHost(_options.RespHost), _options.RespPort), _options.RespPassword, _log.Info);
-                await _resp.StartAsync();
-                if (_options.RespPassword is not null) _log.Info("RESP clients must AUTH");
-            }
-            catch (Exception e) when (e is IOException or SocketException or InvalidOperationException)
-            {
-                _log.Error($"cannot serve RESP on {_options.RespHost}:{_options.RespPort}: {e.GetBaseException().Message}");
-                return 1;
-            }
-        }
+        _node = await NodeServices.StartAsync(_options, _log);
+        if (_node is null) return 1;
+        _hub.Board = _node.Board;
+        _control = ControlServer.Start(Find, OnControlMessage, _log);
         if (_options.AdminPort > 0)
         {
             _admin = new AdminEndpoint(this, _options.AdminPort);
@@ -172,30 +84,6 @@ internal sealed class Supervisor : IAsyncDisposable
         return 0;
     }
 
-    /// <summary>
-    /// Deletes store files and control sockets left by supervisors that were killed (SIGKILL skips
-    /// the cleanup): the name holds the creator's pid (askr-PID-ID.store, .sock), and a pid with no
-    /// process is gone.
-    /// </summary>
-    /// <summary>Where the node's shared files go (the table store, the task board and its sockets).</summary>
-    private static string SharedMemoryDir => Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
-
-    private void RemoveStaleFiles(string dir, string pattern = "askr-*.store")
-    {
-        foreach (var file in Directory.EnumerateFiles(dir, pattern))
-        {
-            var parts = Path.GetFileName(file).Split('-');
-            if (parts.Length < 3 || !int.TryParse(parts[1], out var pid) || Directory.Exists($"/proc/{pid}")) continue;
-            try
-            {
-                File.Delete(file);
-                _log.Debug($"removed {file}, left by supervisor {pid} which is gone");
-            }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
-        }
-    }
-
     public void RequestStop()
     {
         if (_stopping) return;
@@ -208,52 +96,29 @@ internal sealed class Supervisor : IAsyncDisposable
     {
         var id = Interlocked.Increment(ref _nextWorkerId);
         var isTask = slot >= _options.Workers;
-        var options = _options;
-        if (options.MaxRequests > 0)
+        var board = _node!.Board;
+        var taskSocket = isTask && board is not null ? $"{board.Path}-{id}.sock" : null;
+        var line = new WorkerCommandLine
         {
-            // Stagger recycling so the workers do not all restart at once (up to +20 %).
-            options = options with { MaxRequests = options.MaxRequests + Random.Shared.NextInt64(0, options.MaxRequests / 5 + 1) };
-        }
-        var (file, prefix) = SelfCommand();
-        var psi = new ProcessStartInfo(file) { UseShellExecute = false };
-        foreach (var a in prefix) psi.ArgumentList.Add(a);
-        psi.ArgumentList.Add("worker");
-        psi.ArgumentList.Add("--slot"); psi.ArgumentList.Add(slot.ToString());
-        string? taskSocket = null;
-        if (isTask)
-        {
-            psi.ArgumentList.Add("--kind"); psi.ArgumentList.Add("task");
-            if (_board is not null)
+            Options = _options with
             {
-                taskSocket = $"{_board.Path}-{id}.sock";
-                psi.ArgumentList.Add("--task-socket"); psi.ArgumentList.Add(taskSocket);
-                psi.ArgumentList.Add("--board-slot"); psi.ArgumentList.Add((slot - _options.Workers).ToString());
-            }
-        }
-        else
-        {
-            psi.ArgumentList.Add("--listen-fd"); psi.ArgumentList.Add(_sockets!.Descriptor(slot).ToString());
-        }
-        psi.ArgumentList.Add("--control"); psi.ArgumentList.Add(_controlPath);
-        foreach (var a in (options with { StorePath = _store?.Path, TaskBoardPath = _board?.Path }).ToArguments()) psi.ArgumentList.Add(a);
-        psi.Environment.Remove("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS");
-        psi.Environment["ASKR_WORKER_SLOT"] = slot.ToString();
-        psi.Environment["ASKR_WORKER_ID"] = id.ToString();
-        psi.Environment["ASKR_WORKER_KIND"] = isTask ? "task" : "http";
-        psi.Environment["ASKR_TASK_WORKERS"] = _options.TaskWorkers.ToString();
-        var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start a worker process");
+                MaxRequests = WorkerCommandLine.SpreadMaxRequests(_options.MaxRequests, Random.Shared),
+                StorePath = _node.Store?.Path,
+                TaskBoardPath = board?.Path,
+            },
+            Slot = slot,
+            WorkerId = id,
+            Task = isTask,
+            ListenFd = isTask ? null : _node.Sockets.Descriptor(slot),
+            ControlPath = _control!.Path,
+            TaskSocket = taskSocket,
+            BoardSlot = taskSocket is null ? -1 : slot - _options.Workers,
+        };
+        var process = Process.Start(line.ToStartInfo()) ?? throw new InvalidOperationException("could not start a worker process");
         var worker = new WorkerProcess(slot, id, process) { IsTask = isTask, TaskIndex = slot - _options.Workers, TaskSocket = taskSocket };
         _live[worker.Pid] = worker;
         _ = MonitorAsync(worker);
         return worker;
-    }
-
-    private static (string File, string[] Prefix) SelfCommand()
-    {
-        var path = Environment.ProcessPath!;
-        if (Path.GetFileNameWithoutExtension(path) == "dotnet")
-            return (path, [typeof(Supervisor).Assembly.Location]);
-        return (path, []);
     }
 
     private async Task MonitorAsync(WorkerProcess worker)
@@ -370,69 +235,32 @@ internal sealed class Supervisor : IAsyncDisposable
 
     // ---------- control socket ----------
 
-    private void StartControlServer()
+    /// <summary>A message of <paramref name="worker"/>'s (ControlServer); task messages go to the task hub.</summary>
+    private void OnControlMessage(WorkerProcess worker, ControlMessage message)
     {
-        RemoveStaleFiles(Path.GetTempPath(), "askr-*.sock");
-        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(_controlPath));
-        listener.Listen(64);
-        _controlListener = listener;
-        _ = AcceptControlAsync(listener);
-    }
-
-    private async Task AcceptControlAsync(Socket listener)
-    {
-        while (true)
+        switch (message)
         {
-            Socket connection;
-            try { connection = await listener.AcceptAsync(); }
-            catch (Exception) { return; }
-            _ = ServeControlAsync(connection);
+            case ReadyMessage:
+                worker.MarkReady();
+                _failures[worker.Slot] = Math.Min(_failures[worker.Slot], 1);
+                if (worker.IsTask) _hub.Ready(worker);
+                break;
+            case StatsMessage stats:
+                worker.Requests = stats.Requests;
+                break;
+            case RecycleMessage:
+                if (!worker.Retiring && !_stopping) _ = RecycleIfCurrent(worker);
+                break;
+            case SubmitTasksMessage tasks:
+                _hub.Submit(worker, tasks);
+                break;
+            case TaskResultMessage result:
+                _hub.Completed(worker, result);
+                break;
+            case TaskWorkerIdleMessage:
+                _hub.Idle();
+                break;
         }
-    }
-
-    private async Task ServeControlAsync(Socket connection)
-    {
-        await using var stream = new NetworkStream(connection, ownsSocket: true);
-        try
-        {
-            while (await ControlMessage.ReadAsync(stream, CancellationToken.None) is { } message)
-            {
-                var worker = Find(message.Pid);
-                if (worker is null) continue;
-                switch (message)
-                {
-                    case HelloMessage:
-                        worker.Connection = new ControlConnection(stream);
-                        break;
-                    case ReadyMessage:
-                        worker.MarkReady();
-                        _failures[worker.Slot] = Math.Min(_failures[worker.Slot], 1);
-                        if (worker.IsTask) _hub.Ready(worker);
-                        break;
-                    case TaskWorkerIdleMessage:
-                        _hub.Idle();
-                        break;
-                    case SubmitTasksMessage tasks:
-                        _hub.Submit(worker, tasks);
-                        break;
-                    case TaskResultMessage result:
-                        _hub.Completed(worker, result);
-                        break;
-                    case StatsMessage stats:
-                        worker.Requests = stats.Requests;
-                        break;
-                    case RecycleMessage:
-                        if (!worker.Retiring && !_stopping) _ = RecycleIfCurrent(worker);
-                        break;
-                }
-            }
-        }
-        catch (InvalidDataException e)
-        {
-            _log.Error($"control socket: {e.Message}; closing that connection");
-        }
-        catch (Exception) { }
     }
 
     private async Task RecycleIfCurrent(WorkerProcess worker)
@@ -461,10 +289,10 @@ internal sealed class Supervisor : IAsyncDisposable
             Host = _options.Host,
             Port = Port,
             Restarts = Interlocked.Read(ref _restarts),
-            Cluster = _cluster is null ? null : new ClusterStatus
+            Cluster = _node?.Cluster is not { } cluster ? null : new ClusterStatus
             {
-                NodeId = _cluster.NodeId.ToString("x16"),
-                Members = _cluster.Members().Select(m => new MemberStatus { NodeId = m.Id.ToString("x16"), Address = m.Address, Status = m.Status.ToString().ToLowerInvariant(), Incarnation = m.Incarnation }).ToList(),
+                NodeId = cluster.NodeId.ToString("x16"),
+                Members = cluster.Members().Select(m => new MemberStatus { NodeId = m.Id.ToString("x16"), Address = m.Address, Status = m.Status.ToString().ToLowerInvariant(), Incarnation = m.Incarnation }).ToList(),
             },
             Workers = workers.Where(w => w is not null).Select(w => new WorkerStatus
             {
@@ -482,13 +310,8 @@ internal sealed class Supervisor : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _hub.Dispose();
-        if (_resp is not null) await _resp.DisposeAsync();
-        if (_cluster is not null) await _cluster.DisposeAsync();
-        if (_admin is not null) await _admin.DisposeAsync();
-        _controlListener?.Dispose();
-        try { File.Delete(_controlPath); } catch (IOException) { }
-        _sockets?.Dispose();
-        _store?.Dispose();
-        _board?.Dispose();
+        try { if (_admin is not null) await _admin.DisposeAsync(); } catch (Exception e) { _log.Warning($"stopping the admin endpoint: {e.Message}"); }
+        _control?.Dispose();
+        if (_node is not null) await _node.DisposeAsync();
     }
 }

@@ -1,0 +1,158 @@
+using System.Net;
+using System.Net.Sockets;
+using Askr.Cli;
+using Askr.Logging;
+using Askr.Tables;
+using Askr.Tasks;
+using Askr.Worker;
+
+namespace Askr.Supervision;
+
+/// <summary>
+/// What <c>askr serve</c> sets up for the node before it starts a worker, and owns until it stops:
+/// the listening sockets of the HTTP slots, the table store (--tables), the cluster endpoint
+/// (--cluster-port, with its TLS certificate), the task board (--task-workers) and the RESP
+/// endpoint (--resp-port). <see cref="StartAsync"/> logs what is wrong and returns null when any
+/// of them cannot start (the supervisor then exits 1); <see cref="DisposeAsync"/> takes them down
+/// step by step, each guarded.
+/// </summary>
+internal sealed class NodeServices : IAsyncDisposable
+{
+    private NodeServices(ListenSockets sockets) => Sockets = sockets;
+
+    public ListenSockets Sockets { get; }
+    /// <summary>The node's table store; null without --tables.</summary>
+    public TableStore? Store { get; private set; }
+    /// <summary>The task board; null without task workers.</summary>
+    public TaskBoard? Board { get; private set; }
+    public Cluster.ClusterNode? Cluster { get; private set; }
+    public Resp.RespServer? Resp { get; private set; }
+
+    /// <summary>Where the node's shared files go (the table store, the task board and its sockets).</summary>
+    public static string SharedMemoryDir => Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
+
+    public static async Task<NodeServices?> StartAsync(ServeOptions options, LogWriter log)
+    {
+        ListenSockets sockets;
+        try
+        {
+            sockets = new ListenSockets(WorkerHost.ResolveHost(options.Host), options.Port, options.Workers);
+        }
+        catch (SocketException e)
+        {
+            log.Error($"cannot listen on {options.Host}:{options.Port}: {e.Message}");
+            return null;
+        }
+        var node = new NodeServices(sockets);
+        if (await node.StartServicesAsync(options, log)) return node;
+        await node.DisposeAsync();
+        return null;
+    }
+
+    private async Task<bool> StartServicesAsync(ServeOptions options, LogWriter log)
+    {
+        if (options.TablesConfig is not null)
+        {
+            try
+            {
+                var schemas = TableSchema.ParseConfig(File.ReadAllText(options.TablesConfig));
+                RemoveStaleFiles(SharedMemoryDir, "askr-*.store", log);
+                Store = TableStore.Create(Path.Combine(SharedMemoryDir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.store"), schemas, unchecked((ulong)Random.Shared.NextInt64()));
+                log.Info($"tables: {string.Join(", ", Store.Tables.Select(t => $"{t.Schema.Name} ({t.Schema.Rows} rows)"))}; {Store.Bytes / 1024.0 / 1024.0:0.0} MiB of shared memory");
+            }
+            catch (Exception e) when (e is FormatException or IOException or ArgumentException)
+            {
+                log.Error($"--tables {options.TablesConfig}: {e.Message}");
+                return false;
+            }
+        }
+        if (options.ClusterPort > 0 && Store is not null)
+        {
+            System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null;
+            if (options.ClusterCertificate is { } certFile)
+            {
+                try
+                {
+                    certificate = ClusterCertificate.Load(certFile, options.ClusterKey);
+                }
+                catch (Exception e) when (e is IOException or System.Security.Cryptography.CryptographicException or UnauthorizedAccessException)
+                {
+                    log.Error($"--cluster-certificate {certFile}: {e.Message}");
+                    return false;
+                }
+            }
+            try
+            {
+                Cluster = new Cluster.ClusterNode(Store, new Cluster.ClusterOptions
+                {
+                    Bind = new IPEndPoint(WorkerHost.ResolveHost(options.ClusterHost), options.ClusterPort),
+                    Advertise = options.ClusterAdvertise ?? $"{options.ClusterHost}:{options.ClusterPort}",
+                    Seeds = options.Seeds,
+                    Secret = options.ClusterSecret!,
+                    Certificate = certificate,
+                }, log);
+                await Cluster.StartAsync();
+            }
+            catch (Exception e) when (e is IOException or SocketException or InvalidOperationException)
+            {
+                log.Error($"cannot serve the cluster endpoint on {options.ClusterHost}:{options.ClusterPort}: {e.GetBaseException().Message}");
+                return false;
+            }
+        }
+        if (options.TaskWorkers > 0)
+        {
+            RemoveStaleFiles(SharedMemoryDir, "askr-*.tasks*", log);
+            Board = TaskBoard.Create(Path.Combine(SharedMemoryDir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.tasks"), options.TaskWorkers);
+        }
+        if (options.RespPort > 0)
+        {
+            if (Store is null)
+            {
+                log.Error("--resp-port needs tables to serve: give --tables as well");
+                return false;
+            }
+            try
+            {
+                Resp = new Resp.RespServer(Store, new IPEndPoint(WorkerHost.ResolveHost(options.RespHost), options.RespPort), options.RespPassword, log.Info);
+                await Resp.StartAsync();
+                if (options.RespPassword is not null) log.Info("RESP clients must AUTH");
+            }
+            catch (Exception e) when (e is IOException or SocketException or InvalidOperationException)
+            {
+                log.Error($"cannot serve RESP on {options.RespHost}:{options.RespPort}: {e.GetBaseException().Message}");
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Deletes store files, task boards and control sockets left by supervisors that were killed
+    /// (SIGKILL skips the cleanup): the name holds the creator's pid (askr-PID-ID.store, .tasks,
+    /// .sock), and a pid with no process is gone.
+    /// </summary>
+    public static void RemoveStaleFiles(string dir, string pattern, LogWriter log)
+    {
+        foreach (var file in Directory.EnumerateFiles(dir, pattern))
+        {
+            var parts = Path.GetFileName(file).Split('-');
+            if (parts.Length < 3 || !int.TryParse(parts[1], out var pid) || Directory.Exists($"/proc/{pid}")) continue;
+            try
+            {
+                File.Delete(file);
+                log.Debug($"removed {file}, left by supervisor {pid} which is gone");
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try { if (Resp is not null) await Resp.DisposeAsync(); } catch (Exception) { }
+        try { if (Cluster is not null) await Cluster.DisposeAsync(); } catch (Exception) { }
+        Sockets.Dispose();
+        Store?.Dispose();
+        Board?.Dispose();
+    }
+}
