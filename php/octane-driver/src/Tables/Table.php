@@ -206,7 +206,10 @@ abstract class Table extends \Swoole\Table
      */
     public static function memorySizeOf(int $rows, array $columns): int
     {
-        for ($buckets = 16; $buckets < $rows; $buckets <<= 1) {
+        $buckets = 16;
+
+        while ($buckets < $rows) {
+            $buckets *= 2;
         }
 
         $rowBytes = 96;
