@@ -30,7 +30,7 @@ public unsafe class EnvelopeBenchmarks
         var root = Path.GetTempPath();
         var options = new ServeOptions { Root = root, WorkerScript = Path.Combine(root, "worker.php") };
         var log = new LogWriter(LogFormat.Text, LogLevel.Error);
-        var php = new PhpWorker(options.WorkerScript, root, 128, 60, [], log);
+        var php = new PhpThread(options.WorkerScript, root, 128, 60, [], log);
         _handler = new PhpRequestHandler(php, options, log);
         var context = new DefaultHttpContext();
         var r = context.Request;

@@ -50,7 +50,7 @@ public static class Program
             LogWriter.Current = new LogWriter(options.LogFormat, options.LogLevel);
             return line.Task
                 ? await TaskWorkerHost.RunAsync(options, line.Slot, line.ControlPath!, line.TaskSocket, line.BoardSlot)
-                : await WorkerHost.RunAsync(options, line.Slot, line.ListenFd, line.ControlPath);
+                : await HttpWorkerHost.RunAsync(options, line.Slot, line.ListenFd, line.ControlPath);
         });
         root.Subcommands.Add(worker);
 

@@ -1,5 +1,5 @@
 <?php
-// Worker script for the table natives' tests (tests-dotnet/Askr.Tests/Runtime/TableNativesTests.cs).
+// Worker script for the table natives' tests (tests-dotnet/Askr.Tests/Tables/TableNativesTests.cs).
 
 use function Ephpm\Octane\{take_request, send_response, table_open, table_get, table_set, table_incr, table_del, table_exists, table_count, table_scan};
 

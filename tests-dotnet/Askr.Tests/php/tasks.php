@@ -1,5 +1,5 @@
 <?php
-// Worker script for the task-worker tests (tests-dotnet/Askr.Tests/Runtime/TaskTests.cs): HTTP
+// Worker script for the task-worker tests (tests-dotnet/Askr.Tests/Tasks/TaskTests.cs): HTTP
 // workers dispatch tasks with dispatch_tasks(); task workers (ASKR_WORKER_KIND=task) run them.
 // A task payload is JSON: {"sleep_ms": n, "fail": bool, "crash": bool, "value": any}.
 

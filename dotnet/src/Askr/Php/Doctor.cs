@@ -72,7 +72,7 @@ internal static unsafe class Doctor
     private static (int, string?) Probe(string[] extraIni)
     {
         var callbacks = new ShimInterop.Callbacks { Take = &Take, Send = &Send, Chunk = &Chunk, File = &SendFile, Output = &Output, Log = &Log };
-        var rc = ShimInterop.Startup(&callbacks, PhpWorker.SapiName, string.Join('\n', extraIni));
+        var rc = ShimInterop.Startup(&callbacks, PhpThread.SapiName, string.Join('\n', extraIni));
         if (rc != 0) return (rc, null);
         var script = Path.Combine(Path.GetTempPath(), $"askr-doctor-{Environment.ProcessId}.php");
         File.WriteAllText(script, """

@@ -36,7 +36,7 @@ internal sealed class NodeServices : IAsyncDisposable
         ListenSockets sockets;
         try
         {
-            sockets = new ListenSockets(WorkerHost.ResolveHost(options.Host), options.Port, options.Workers);
+            sockets = new ListenSockets(HttpWorkerHost.ResolveHost(options.Host), options.Port, options.Workers);
         }
         catch (SocketException e)
         {
@@ -85,7 +85,7 @@ internal sealed class NodeServices : IAsyncDisposable
             {
                 Cluster = new Cluster.ClusterNode(Store, new Cluster.ClusterOptions
                 {
-                    Bind = new IPEndPoint(WorkerHost.ResolveHost(options.ClusterHost), options.ClusterPort),
+                    Bind = new IPEndPoint(HttpWorkerHost.ResolveHost(options.ClusterHost), options.ClusterPort),
                     Advertise = options.ClusterAdvertise ?? $"{options.ClusterHost}:{options.ClusterPort}",
                     Seeds = options.Seeds,
                     Secret = options.ClusterSecret!,
@@ -113,7 +113,7 @@ internal sealed class NodeServices : IAsyncDisposable
             }
             try
             {
-                Resp = new Resp.RespServer(Store, new IPEndPoint(WorkerHost.ResolveHost(options.RespHost), options.RespPort), options.RespPassword, log.Info);
+                Resp = new Resp.RespServer(Store, new IPEndPoint(HttpWorkerHost.ResolveHost(options.RespHost), options.RespPort), options.RespPassword, log.Info);
                 await Resp.StartAsync();
                 if (options.RespPassword is not null) log.Info("RESP clients must AUTH");
             }

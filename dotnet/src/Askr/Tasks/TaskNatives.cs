@@ -29,8 +29,8 @@ internal static unsafe class TaskNatives
     [UnmanagedCallersOnly]
     private static int OnDispatch(ShimInterop.Str* payloads, long count, long timeoutMs, int wait, ShimInterop.TaskResult** results)
     {
-        try { return Dispatch(PhpWorker.Current.Tasks, payloads, count, timeoutMs, wait != 0, results); }
-        catch (Exception e) { return PhpWorker.Fail(e); }
+        try { return Dispatch(PhpThread.Current.Tasks, payloads, count, timeoutMs, wait != 0, results); }
+        catch (Exception e) { return PhpThread.Fail(e); }
     }
 
     private static int Dispatch(TaskDispatcher? dispatcher, ShimInterop.Str* payloads, long count, long timeoutMs, bool wait, ShimInterop.TaskResult** results)
@@ -70,11 +70,11 @@ internal static unsafe class TaskNatives
     [UnmanagedCallersOnly]
     private static int OnTakeTask(long timeoutMs, ShimInterop.TakenTask* task)
     {
-        try { return TakeTask(PhpWorker.Current, timeoutMs, task); }
-        catch (Exception e) { return PhpWorker.Fail(e); }
+        try { return TakeTask(PhpThread.Current, timeoutMs, task); }
+        catch (Exception e) { return PhpThread.Fail(e); }
     }
 
-    private static int TakeTask(PhpWorker php, long timeoutMs, ShimInterop.TakenTask* task)
+    private static int TakeTask(PhpThread php, long timeoutMs, ShimInterop.TakenTask* task)
     {
         if (!php.TaskWorker) return ShimInterop.TakeWrongKind;
         if (s_payload.IsAllocated) s_payload.Free();
@@ -95,11 +95,11 @@ internal static unsafe class TaskNatives
     [UnmanagedCallersOnly]
     private static int OnSendTaskResult(int status, byte* data, long length)
     {
-        try { return SendTaskResult(PhpWorker.Current, status, new ReadOnlySpan<byte>(data, (int)length)); }
-        catch (Exception e) { return PhpWorker.Fail(e); }
+        try { return SendTaskResult(PhpThread.Current, status, new ReadOnlySpan<byte>(data, (int)length)); }
+        catch (Exception e) { return PhpThread.Fail(e); }
     }
 
-    private static int SendTaskResult(PhpWorker php, int status, ReadOnlySpan<byte> data)
+    private static int SendTaskResult(PhpThread php, int status, ReadOnlySpan<byte> data)
     {
         if (!php.TaskWorker) return ShimInterop.SendWrongKind;
         var job = php.CurrentJob<TaskJob>();

@@ -27,7 +27,7 @@ internal static class TaskWorkerHost
         var control = await ControlClient.ConnectAsync(controlPath, slot, "task");
         using var store = options.StorePath is null ? null : Tables.TableStore.Open(options.StorePath);
         using var board = options.TaskBoardPath is null || boardSlot < 0 ? null : TaskBoard.Open(options.TaskBoardPath);
-        var php = new PhpWorker(options.WorkerScript, options.Root, maxQueue: 1024, options.RequestTimeoutSeconds, options.PhpIni, log)
+        var php = new PhpThread(options.WorkerScript, options.Root, maxQueue: 1024, options.RequestTimeoutSeconds, options.PhpIni, log)
         {
             TaskWorker = true,
             Store = store,

@@ -17,13 +17,13 @@ namespace Askr.Worker;
 /// </summary>
 internal sealed class PhpRequestHandler
 {
-    private readonly PhpWorker _php;
+    private readonly PhpThread _php;
     private readonly ServeOptions _options;
     private readonly LogWriter _log;
     private readonly string _documentRoot;
     private static readonly TimeSpan StreamAbortGrace = TimeSpan.FromMilliseconds(100);
 
-    public PhpRequestHandler(PhpWorker php, ServeOptions options, LogWriter log)
+    public PhpRequestHandler(PhpThread php, ServeOptions options, LogWriter log)
     {
         _php = php;
         _options = options;

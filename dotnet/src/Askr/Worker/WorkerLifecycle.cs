@@ -17,7 +17,7 @@ internal static class WorkerLifecycle
     /// limits, WorkerCommandLine) the worker asks the supervisor to replace it.
     /// Returns true when asked to stop, false when PHP stopped first.
     /// </summary>
-    public static async Task<bool> RunUntilStopAsync(PhpWorker php, ControlClient? control, long maxRequests)
+    public static async Task<bool> RunUntilStopAsync(PhpThread php, ControlClient? control, long maxRequests)
     {
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });

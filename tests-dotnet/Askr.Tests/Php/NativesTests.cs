@@ -3,14 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Askr.Tests.Support;
 
-namespace Askr.Tests.Runtime;
-
-public sealed class RouterServer : IAsyncLifetime
-{
-    public AskrServer Server { get; private set; } = null!;
-    public async Task InitializeAsync() => Server = await AskrServer.StartAsync("router.php", workers: 1);
-    public async Task DisposeAsync() => await Server.DisposeAsync();
-}
+namespace Askr.Tests.Php;
 
 /// <summary>The Ephpm\Octane natives as a worker script sees them, through a real askr serve.</summary>
 public sealed class NativesTests : IClassFixture<RouterServer>

@@ -4,7 +4,7 @@ using System.Text;
 using Askr.Control;
 using Askr.Tasks;
 
-namespace Askr.Tests.Unit;
+namespace Askr.Tests.Tasks;
 
 /// <summary>
 /// An HTTP worker's direct channel to a task worker, against a fake task worker on a real Unix

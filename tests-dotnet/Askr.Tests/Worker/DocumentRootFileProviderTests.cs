@@ -1,6 +1,6 @@
 using Askr.Worker;
 
-namespace Askr.Tests.Unit;
+namespace Askr.Tests.Worker;
 
 public sealed class DocumentRootFileProviderTests
 {

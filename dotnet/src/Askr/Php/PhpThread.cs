@@ -17,7 +17,7 @@ namespace Askr.Php;
 /// Rule of the seam (docs/architecture.md): the callbacks below never call into the Zend engine
 /// and never let an exception escape; each catches everything and returns an error code.
 /// </summary>
-internal sealed unsafe partial class PhpWorker
+internal sealed unsafe partial class PhpThread
 {
     /// <summary>The SAPI name: on OPcache's allowlist, and not "cli", so Laravel does not think it runs in a console.</summary>
     public const string SapiName = "cli-server";
@@ -25,7 +25,7 @@ internal sealed unsafe partial class PhpWorker
     /// <summary>EG(exit_status) after a fatal error or an uncaught exception (php_error_cb).</summary>
     private const int FatalExitStatus = 255;
 
-    private static PhpWorker? s_instance;
+    private static PhpThread? s_instance;
 
     private readonly ConcurrentQueue<PhpJob> _queue = new();
     private readonly SemaphoreSlim _signal = new(0);
@@ -47,7 +47,7 @@ internal sealed unsafe partial class PhpWorker
     private bool _tookInThisRun;
     private Timer? _watchdog;
 
-    public PhpWorker(string scriptPath, string documentRoot, int maxQueue, int timeoutSeconds, IEnumerable<string> extraIni, LogWriter log)
+    public PhpThread(string scriptPath, string documentRoot, int maxQueue, int timeoutSeconds, IEnumerable<string> extraIni, LogWriter log)
     {
         _scriptPath = Path.GetFullPath(scriptPath);
         _documentRoot = Path.GetFullPath(documentRoot);
@@ -81,12 +81,12 @@ internal sealed unsafe partial class PhpWorker
     public TaskDispatcher? Tasks { get; init; }
 
     /// <summary>The PHP thread of this process (one interpreter per process), for the natives' callbacks.</summary>
-    internal static PhpWorker Current => s_instance!;
+    internal static PhpThread Current => s_instance!;
 
     public void Start()
     {
         if (Interlocked.CompareExchange(ref s_instance, this, null) != null)
-            throw new InvalidOperationException("A process runs one PHP interpreter (NTS): a PhpWorker already exists.");
+            throw new InvalidOperationException("A process runs one PHP interpreter (NTS): a PhpThread already exists.");
         var thread = new Thread(Main, PhpStackBytes) { Name = "php", IsBackground = true };
         thread.Start();
         if (_timeoutSeconds > 0)

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using Askr.Tests.Support;
 
-namespace Askr.Tests.Runtime;
+namespace Askr.Tests.Php;
 
 public sealed class FaultServer : IAsyncLifetime
 {

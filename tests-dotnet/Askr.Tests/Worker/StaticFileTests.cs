@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using Askr.Tests.Support;
 
-namespace Askr.Tests.Runtime;
+namespace Askr.Tests.Worker;
 
 /// <summary>Static files under the document root are served by Kestrel; PHP sources and dot-files never.</summary>
 public sealed class StaticFileTests : IClassFixture<RouterServer>

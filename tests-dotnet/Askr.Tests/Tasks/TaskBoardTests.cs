@@ -4,7 +4,7 @@ using Askr.Tasks;
 using Askr.Logging;
 using Askr.Supervision;
 
-namespace Askr.Tests.Runtime;
+namespace Askr.Tests.Tasks;
 
 /// <summary>The task board: how HTTP workers and the supervisor share the node's task workers.</summary>
 public sealed class TaskBoardTests : IDisposable

@@ -9,7 +9,7 @@ namespace Askr.Php;
 /// and then used by handle. Reads copy the row into a per-table buffer that the shim decodes
 /// (it learnt the layout at table_open); writes arrive as a column area the shim encoded.
 /// </summary>
-internal sealed unsafe partial class PhpWorker
+internal sealed unsafe partial class PhpThread
 {
     /// <summary>The node's table store, mapped by this worker; null when the server has no tables.</summary>
     public TableStore? Store { get; init; }

@@ -1,7 +1,7 @@
 using System.Net;
 using Askr.Tests.Support;
 
-namespace Askr.Tests.Runtime;
+namespace Askr.Tests.Worker;
 
 public sealed class StreamingTests : IClassFixture<RouterServer>
 {

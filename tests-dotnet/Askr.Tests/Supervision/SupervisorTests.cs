@@ -2,7 +2,7 @@ using System.Net;
 using System.Diagnostics;
 using Askr.Tests.Support;
 
-namespace Askr.Tests.Runtime;
+namespace Askr.Tests.Supervision;
 
 /// <summary>Recycling, reloads, crashes and shutdown, each on its own askr serve.</summary>
 public sealed class SupervisorTests

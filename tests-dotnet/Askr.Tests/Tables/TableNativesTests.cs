@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Askr.Tests.Support;
 
-namespace Askr.Tests.Runtime;
+namespace Askr.Tests.Tables;
 
 public sealed class TablesServer : IAsyncLifetime
 {

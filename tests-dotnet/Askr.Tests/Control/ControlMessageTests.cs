@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using Askr.Control;
 using Askr.Tasks;
 
-namespace Askr.Tests.Unit;
+namespace Askr.Tests.Control;
 
 public sealed class ControlMessageTests
 {

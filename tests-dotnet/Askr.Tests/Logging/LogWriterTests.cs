@@ -1,7 +1,7 @@
 using System.Text;
 using Askr.Logging;
 
-namespace Askr.Tests.Unit;
+namespace Askr.Tests.Logging;
 
 /// <summary>The log writer's queue: every line written whole, in order, and none lost on Flush or Dispose.</summary>
 public sealed class LogWriterTests

@@ -22,7 +22,7 @@ namespace Askr.Worker;
 /// Kestrel stops accepting and finishes in-flight requests, PHP drains its queue, then the
 /// worker script's take_request() returns null and the process exits with 0.
 /// </summary>
-internal static class WorkerHost
+internal static class HttpWorkerHost
 {
     public static async Task<int> RunAsync(ServeOptions options, int slot, int? listenFd, string? controlPath)
     {
@@ -42,7 +42,7 @@ internal static class WorkerHost
             control.OnMessage = tasks!.OnMessage;
             control.Start();
         }
-        var php = new PhpWorker(options.WorkerScript, options.Root, options.MaxQueue, options.RequestTimeoutSeconds, options.PhpIni, log)
+        var php = new PhpThread(options.WorkerScript, options.Root, options.MaxQueue, options.RequestTimeoutSeconds, options.PhpIni, log)
         {
             FillEnvelope = (request, arena) => handler!.FillEnvelope(request, arena),
             Store = store,

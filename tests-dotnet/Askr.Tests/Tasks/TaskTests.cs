@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Askr.Tests.Support;
 
-namespace Askr.Tests.Runtime;
+namespace Askr.Tests.Tasks;
 
 public sealed class TaskServer : IAsyncLifetime
 {
