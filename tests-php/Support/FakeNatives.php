@@ -2,7 +2,7 @@
 
 namespace Askr\Octane\Tests\Support;
 
-use Askr\Octane\Askr\Natives;
+use Askr\Octane\Server\Natives;
 use Askr\Octane\Tasks\TaskWorkerNatives;
 use RuntimeException;
 

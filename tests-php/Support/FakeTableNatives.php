@@ -2,7 +2,7 @@
 
 namespace Askr\Octane\Tests\Support;
 
-use Askr\Octane\Askr\TableNatives;
+use Askr\Octane\Server\TableNatives;
 use InvalidArgumentException;
 use RuntimeException;
 use ValueError;

@@ -2,9 +2,9 @@
 
 namespace Askr\Octane\Tests\Unit;
 
-use Askr\Octane\Askr\AskrClient;
-use Askr\Octane\Askr\ServerProcessInspector;
-use Askr\Octane\Askr\ServerStateFile;
+use Askr\Octane\Server\AskrClient;
+use Askr\Octane\Server\ServerProcessInspector;
+use Askr\Octane\Server\ServerStateFile;
 use Askr\Octane\AskrOctane;
 use Askr\Octane\AskrServiceProvider;
 use Askr\Octane\Commands;

@@ -22,9 +22,9 @@
 |
 */
 
-use Askr\Octane\Askr\AskrClient;
-use Askr\Octane\Askr\MaxRequests;
-use Askr\Octane\Askr\RuntimeNatives;
+use Askr\Octane\Server\AskrClient;
+use Askr\Octane\Server\MaxRequests;
+use Askr\Octane\Server\RuntimeNatives;
 use Askr\Octane\Tables\WorkerTables;
 use Askr\Octane\Tasks\TaskStatus;
 use Askr\Octane\Tasks\TaskWorkerClient;

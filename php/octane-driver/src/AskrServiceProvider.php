@@ -2,9 +2,9 @@
 
 namespace Askr\Octane;
 
-use Askr\Octane\Askr\AdminClient;
-use Askr\Octane\Askr\ServerProcessInspector;
-use Askr\Octane\Askr\ServerStateFile;
+use Askr\Octane\Server\AdminClient;
+use Askr\Octane\Server\ServerProcessInspector;
+use Askr\Octane\Server\ServerStateFile;
 use Illuminate\Support\ServiceProvider;
 use Laravel\Octane\Commands as Octane;
 use Laravel\Octane\PosixExtension;

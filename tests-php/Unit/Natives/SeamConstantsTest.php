@@ -2,7 +2,7 @@
 
 namespace Askr\Octane\Tests\Unit\Natives;
 
-use Askr\Octane\Askr\MaxRequests;
+use Askr\Octane\Server\MaxRequests;
 use Askr\Octane\Tables\Table;
 use Askr\Octane\Tasks\TaskStatus;
 use PHPUnit\Framework\TestCase;

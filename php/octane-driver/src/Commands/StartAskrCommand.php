@@ -2,10 +2,10 @@
 
 namespace Askr\Octane\Commands;
 
-use Askr\Octane\Askr\AskrBinary;
-use Askr\Octane\Askr\ServeCommandLine;
-use Askr\Octane\Askr\ServerProcessInspector;
-use Askr\Octane\Askr\ServerStateFile;
+use Askr\Octane\Server\AskrBinary;
+use Askr\Octane\Server\ServeCommandLine;
+use Askr\Octane\Server\ServerProcessInspector;
+use Askr\Octane\Server\ServerStateFile;
 use Askr\Octane\Tables\TableDeclarations;
 use InvalidArgumentException;
 use Laravel\Octane\Commands\Command;

@@ -2,7 +2,7 @@
 
 namespace Askr\Octane\Commands;
 
-use Askr\Octane\Askr\ServerProcessInspector;
+use Askr\Octane\Server\ServerProcessInspector;
 use Laravel\Octane\Commands\StatusCommand as OctaneStatusCommand;
 
 /**

@@ -2,8 +2,8 @@
 
 namespace Askr\Octane\Commands;
 
-use Askr\Octane\Askr\ServerProcessInspector;
-use Askr\Octane\Askr\ServerStateFile;
+use Askr\Octane\Server\ServerProcessInspector;
+use Askr\Octane\Server\ServerStateFile;
 use Laravel\Octane\Commands\StopCommand as OctaneStopCommand;
 
 /**

@@ -17,7 +17,7 @@ class NativesTable extends Table
      * unserialize(): opens the table of the serialized name again, over the serialized natives
      * (the runtime's when none were kept; Table::__serialize()).
      *
-     * @param  array{name: string, scanBatch?: int, natives?: \Askr\Octane\Askr\TableNatives}  $data
+     * @param  array{name: string, scanBatch?: int, natives?: \Askr\Octane\Server\TableNatives}  $data
      *
      * @throws \UnexpectedValueException|\RuntimeException see Table::reopen().
      */

@@ -2,7 +2,7 @@
 
 namespace Askr\Octane\Tables;
 
-use Askr\Octane\Askr\RuntimeNatives;
+use Askr\Octane\Server\RuntimeNatives;
 
 /**
  * The table as askr workers get it (what Octane::table() returns): get, set, incr, decr,

@@ -2,8 +2,8 @@
 
 namespace Askr\Octane\Tables;
 
-use Askr\Octane\Askr\RuntimeNatives;
-use Askr\Octane\Askr\TableNatives;
+use Askr\Octane\Server\RuntimeNatives;
+use Askr\Octane\Server\TableNatives;
 use Laravel\Octane\Tables\Concerns\EnsuresColumnSizes;
 use LogicException;
 use RuntimeException;

@@ -3,8 +3,8 @@
 namespace Askr\Octane\Tables;
 
 use Askr\Octane\AskrOctane;
-use Askr\Octane\Askr\RuntimeNatives;
-use Askr\Octane\Askr\TableNatives;
+use Askr\Octane\Server\RuntimeNatives;
+use Askr\Octane\Server\TableNatives;
 use Laravel\Octane\Octane;
 use Laravel\Octane\Swoole\WorkerState;
 use ReflectionClass;

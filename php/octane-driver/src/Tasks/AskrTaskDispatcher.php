@@ -2,7 +2,7 @@
 
 namespace Askr\Octane\Tasks;
 
-use Askr\Octane\Askr\RuntimeNatives;
+use Askr\Octane\Server\RuntimeNatives;
 use Laravel\Octane\Contracts\DispatchesTasks;
 use Laravel\Octane\Exceptions\TaskExceptionResult;
 use Laravel\Octane\Exceptions\TaskTimeoutException;

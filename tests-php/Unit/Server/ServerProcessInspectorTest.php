@@ -1,10 +1,10 @@
 <?php
 
-namespace Askr\Octane\Tests\Unit\Askr;
+namespace Askr\Octane\Tests\Unit\Server;
 
-use Askr\Octane\Askr\AdminClient;
-use Askr\Octane\Askr\ServerProcessInspector;
-use Askr\Octane\Askr\ServerStateFile;
+use Askr\Octane\Server\AdminClient;
+use Askr\Octane\Server\ServerProcessInspector;
+use Askr\Octane\Server\ServerStateFile;
 use Askr\Octane\Tests\Support\RequiresOctane;
 use Laravel\Octane\PosixExtension;
 use PHPUnit\Framework\TestCase;

@@ -1,15 +1,14 @@
 <?php
 
-namespace Askr\Octane\Tests\Unit;
+namespace Askr\Octane\Tests\Unit\Natives;
 
-use Askr\Octane\Tests\Unit\Natives\NativesStubTest;
 use PHPUnit\Framework\TestCase;
 use Symfony\Component\Process\PhpExecutableFinder;
 use Symfony\Component\Process\Process;
 
 class NativesOutsideAskrTest extends TestCase
 {
-    private const FILE = __DIR__.'/../../php/octane-driver/src/natives-outside-askr.php';
+    private const FILE = __DIR__.'/../../../php/octane-driver/src/natives-outside-askr.php';
 
     /**
      * A call of every native the stub declares, with a value of its type for each required
@@ -22,7 +21,7 @@ class NativesOutsideAskrTest extends TestCase
         $samples = ['int' => '1', 'float' => '1.5', 'string' => '"k"', 'array' => '[]', 'bool' => 'false', 'callable' => 'fn () => null'];
         $calls = [];
 
-        foreach (NativesStubTest::declaredBy(__DIR__.'/../../php/octane-driver/stubs/natives.php')['functions'] as $name => $signature) {
+        foreach (NativesStubTest::declaredBy(__DIR__.'/../../../php/octane-driver/stubs/natives.php')['functions'] as $name => $signature) {
             preg_match('/\\((.*)\\)/', $signature, $m);
             $arguments = [];
 

@@ -1,8 +1,8 @@
 <?php
 
-namespace Askr\Octane\Askr;
+namespace Askr\Octane\Server;
 
-use Askr\Octane\Askr\Actions\ConvertEnvelopeToIlluminateRequest;
+use Askr\Octane\Server\Actions\ConvertEnvelopeToIlluminateRequest;
 use Illuminate\Foundation\Application;
 use Illuminate\Http\Request;
 use Laravel\Octane\Contracts\Client;

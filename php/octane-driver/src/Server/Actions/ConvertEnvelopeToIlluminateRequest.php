@@ -1,8 +1,8 @@
 <?php
 
-namespace Askr\Octane\Askr\Actions;
+namespace Askr\Octane\Server\Actions;
 
-use Askr\Octane\Askr\TemporaryUploads;
+use Askr\Octane\Server\TemporaryUploads;
 use Illuminate\Http\Request;
 use Symfony\Component\HttpFoundation\Request as SymfonyRequest;
 

@@ -1,6 +1,6 @@
 <?php
 
-namespace Askr\Octane\Askr;
+namespace Askr\Octane\Server;
 
 /**
  * The askr runtime's natives (namespace Ephpm\Octane, see stubs/natives.php) as an

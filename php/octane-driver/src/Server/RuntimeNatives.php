@@ -1,6 +1,6 @@
 <?php
 
-namespace Askr\Octane\Askr;
+namespace Askr\Octane\Server;
 
 use Askr\Octane\Tasks\TaskNatives;
 use Askr\Octane\Tasks\TaskWorkerNatives;

@@ -1,8 +1,8 @@
 <?php
 
-namespace Askr\Octane\Tests\Unit\Askr;
+namespace Askr\Octane\Tests\Unit\Server;
 
-use Askr\Octane\Askr\ServeCommandLine;
+use Askr\Octane\Server\ServeCommandLine;
 use InvalidArgumentException;
 use PHPUnit\Framework\TestCase;
 

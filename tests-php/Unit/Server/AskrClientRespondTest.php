@@ -1,9 +1,9 @@
 <?php
 
-namespace Askr\Octane\Tests\Unit\Askr;
+namespace Askr\Octane\Tests\Unit\Server;
 
-use Askr\Octane\Askr\AskrClient;
-use Askr\Octane\Askr\TemporaryUploads;
+use Askr\Octane\Server\AskrClient;
+use Askr\Octane\Server\TemporaryUploads;
 use Askr\Octane\Tests\Support\Envelopes;
 use Askr\Octane\Tests\Support\FakeNatives;
 use Askr\Octane\Tests\Support\RequiresOctane;

@@ -1,6 +1,6 @@
 <?php
 
-namespace Askr\Octane\Askr;
+namespace Askr\Octane\Server;
 
 /**
  * A minimal HTTP client for askr's admin endpoint (docs/runtime.md of the askr

@@ -1,6 +1,6 @@
 <?php
 
-namespace Askr\Octane\Askr;
+namespace Askr\Octane\Server;
 
 /**
  * Octane's --max-requests in an askr worker: after that many requests the worker script leaves

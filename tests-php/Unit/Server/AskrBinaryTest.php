@@ -1,8 +1,8 @@
 <?php
 
-namespace Askr\Octane\Tests\Unit\Askr;
+namespace Askr\Octane\Tests\Unit\Server;
 
-use Askr\Octane\Askr\AskrBinary;
+use Askr\Octane\Server\AskrBinary;
 use PHPUnit\Framework\TestCase;
 use RuntimeException;
 use Symfony\Component\Process\ExecutableFinder;

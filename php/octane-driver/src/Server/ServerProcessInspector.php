@@ -1,6 +1,6 @@
 <?php
 
-namespace Askr\Octane\Askr;
+namespace Askr\Octane\Server;
 
 use Laravel\Octane\Contracts\ServerProcessInspector as ServerProcessInspectorContract;
 use Laravel\Octane\PosixExtension;
