@@ -7,7 +7,8 @@
  * does. Inside `askr serve` the runtime's shim has registered the real functions
  * before any script runs, so function_exists() is true and nothing here is defined.
  *
- * The signatures are the ones in ../stubs/natives.php.
+ * The signatures are the ones in ../stubs/natives.php (tests-php/Unit/Natives/NativesStubTest checks
+ * that they agree).
  */
 
 namespace Ephpm\Octane;
