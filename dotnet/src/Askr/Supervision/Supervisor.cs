@@ -11,9 +11,12 @@ using Askr.Tasks;
 namespace Askr.Supervision;
 
 /// <summary>
-/// <c>askr serve</c>: owns the listening sockets, starts one worker process per slot, restarts
-/// crashed workers with backoff, recycles them after --max-requests, reloads them one at a time
-/// (SIGHUP, admin endpoint), and stops them gracefully (SIGTERM, SIGINT, admin endpoint).
+/// <c>askr serve</c>'s process management: with the node's services started
+/// (<see cref="NodeServices"/>: sockets, store, cluster, task board, RESP) and the control socket
+/// open (<see cref="ControlServer"/>), starts one worker process per slot
+/// (<see cref="WorkerCommandLine"/>), restarts crashed workers with backoff, recycles them when
+/// they report --max-requests, reloads them one at a time (SIGHUP, admin endpoint), and stops
+/// them gracefully (SIGTERM, SIGINT, admin endpoint). Task messages go to the <see cref="TaskHub"/>.
 /// </summary>
 internal sealed class Supervisor : IAsyncDisposable
 {
