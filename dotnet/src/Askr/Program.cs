@@ -48,9 +48,11 @@ public static class Program
             var options = workerOptions.Bind(parse);
             if (options is null || WorkerCommandLine.Bind(parse, options) is not { } line) return 2;
             LogWriter.Current = new LogWriter(options.LogFormat, options.LogLevel);
-            return line.Task
-                ? await TaskWorkerHost.RunAsync(options, line.Slot, line.ControlPath!, line.TaskSocket, line.BoardSlot)
-                : await HttpWorkerHost.RunAsync(options, line.Slot, line.ListenFd, line.ControlPath);
+            return line.Kind switch
+            {
+                WorkerKind.Task => await TaskWorkerHost.RunAsync(options, line.Slot, line.ControlPath!, line.TaskSocket, line.BoardSlot),
+                _ => await HttpWorkerHost.RunAsync(options, line.Slot, line.ListenFd, line.ControlPath),
+            };
         });
         root.Subcommands.Add(worker);
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Askr.Cli;
 using Askr.Supervision;
+using Askr.Worker;
 
 namespace Askr.Tests.Supervision;
 
@@ -20,9 +21,9 @@ public sealed class WorkerCommandLineTests
     [Fact]
     public void A_task_workers_command_line_reads_back_as_what_the_supervisor_built()
     {
-        var line = new WorkerCommandLine { Options = Options, Slot = 3, WorkerId = 9, Task = true, ControlPath = "/tmp/c.sock", TaskSocket = "/dev/shm/t.sock", BoardSlot = 1 };
+        var line = new WorkerCommandLine { Options = Options, Slot = 3, WorkerId = 9, Kind = WorkerKind.Task, ControlPath = "/tmp/c.sock", TaskSocket = "/dev/shm/t.sock", BoardSlot = 1 };
         var back = ReadBack(line)!;
-        Assert.Equal((3, true, "/tmp/c.sock", "/dev/shm/t.sock", 1, (int?)null), (back.Slot, back.Task, back.ControlPath, back.TaskSocket, back.BoardSlot, back.ListenFd));
+        Assert.Equal((3, true, "/tmp/c.sock", "/dev/shm/t.sock", 1, (int?)null), (back.Slot, back.Kind == WorkerKind.Task, back.ControlPath, back.TaskSocket, back.BoardSlot, back.ListenFd));
         var psi = line.ToStartInfo();
         Assert.Equal(("task", "9", "3", "3"), (psi.Environment["ASKR_WORKER_KIND"], psi.Environment["ASKR_WORKER_ID"], psi.Environment["ASKR_WORKER_SLOT"], psi.Environment["ASKR_TASK_WORKERS"]));
         Assert.Contains("--max-requests", psi.ArgumentList);
@@ -34,7 +35,7 @@ public sealed class WorkerCommandLineTests
     {
         var line = new WorkerCommandLine { Options = Options, Slot = 0, WorkerId = 1, ListenFd = 42, ControlPath = "/tmp/c.sock" };
         var back = ReadBack(line)!;
-        Assert.Equal((0, false, (int?)42, (string?)null, -1), (back.Slot, back.Task, back.ListenFd, back.TaskSocket, back.BoardSlot));
+        Assert.Equal((0, false, (int?)42, (string?)null, -1), (back.Slot, back.Kind == WorkerKind.Task, back.ListenFd, back.TaskSocket, back.BoardSlot));
         Assert.DoesNotContain("--kind", line.Arguments());
         Assert.Equal("http", line.ToStartInfo().Environment["ASKR_WORKER_KIND"]);
     }
@@ -42,7 +43,17 @@ public sealed class WorkerCommandLineTests
     [Fact]
     public void A_task_worker_without_a_control_socket_is_refused()
     {
-        Assert.Null(ReadBack(new WorkerCommandLine { Options = Options, Slot = 1, WorkerId = 2, Task = true }));
+        Assert.Null(ReadBack(new WorkerCommandLine { Options = Options, Slot = 1, WorkerId = 2, Kind = WorkerKind.Task }));
+    }
+
+    [Fact]
+    public void A_worker_kind_this_runtime_does_not_have_is_refused()
+    {
+        var worker = new Command("worker") { TreatUnmatchedTokensAsErrors = false };
+        WorkerCommandLine.AddTo(worker);
+        var parse = new RootCommand { worker }.Parse(["worker", "--slot", "0", "--kind", "background", "--control", "/tmp/c.sock"]);
+        Assert.Null(WorkerCommandLine.Bind(parse, Options));
+        Assert.Equal(["http", "task"], Enum.GetValues<WorkerKind>().Select(k => k.Name()));
     }
 
     [Fact]

@@ -116,7 +116,7 @@ public abstract class ControlMessage
 /// <summary>Worker → supervisor, first on a new connection: who is on it.</summary>
 public sealed class HelloMessage : ControlMessage
 {
-    /// <summary>"http" or "task" (ASKR_WORKER_KIND).</summary>
+    /// <summary>The worker's kind by name, "http" or "task" (ASKR_WORKER_KIND, Worker.WorkerKind).</summary>
     [JsonPropertyName("kind")] public string Kind { get; init; } = "http";
 }
 
@@ -164,12 +164,12 @@ public sealed class ControlClient : IDisposable
     /// <summary>Called on the receive loop for each message from the supervisor.</summary>
     public Action<ControlMessage>? OnMessage { get; set; }
 
-    public static async Task<ControlClient> ConnectAsync(string path, int slot, string kind = "http")
+    public static async Task<ControlClient> ConnectAsync(string path, int slot, Worker.WorkerKind kind = Worker.WorkerKind.Http)
     {
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
         var client = new ControlClient(socket, slot);
-        client.Send(new HelloMessage { Kind = kind });
+        client.Send(new HelloMessage { Kind = Worker.WorkerKinds.Name(kind) });
         return client;
     }
 

@@ -6,6 +6,7 @@ using System.Text;
 using System.Threading.Channels;
 using Askr.Logging;
 using Askr.Tasks;
+using Askr.Worker;
 
 namespace Askr.Php;
 
@@ -72,10 +73,11 @@ internal sealed unsafe partial class PhpThread
     public Func<PhpRequest, EnvelopeArena, bool>? FillEnvelope { get; init; }
 
     /// <summary>
-    /// True in a task worker: the script takes tasks (take_task(), Askr.Tasks.TaskJob), not
-    /// requests. Each kind of worker refuses the other kind's take with a clear PHP error.
+    /// What this worker's script takes: requests (take_request(), <see cref="PhpRequest"/>) in an
+    /// HTTP worker, tasks (take_task(), Askr.Tasks.TaskJob) in a task worker. Each kind of worker
+    /// refuses the other kind's take with a clear PHP error.
     /// </summary>
-    public bool TaskWorker { get; init; }
+    public WorkerKind Kind { get; init; } = WorkerKind.Http;
 
     /// <summary>Where dispatch_tasks() sends tasks (Askr.Tasks); null when this worker has no control socket.</summary>
     public TaskDispatcher? Tasks { get; init; }
@@ -290,7 +292,7 @@ internal sealed unsafe partial class PhpThread
 
     private int Take(long timeoutMs, ShimInterop.Envelope* envelope)
     {
-        if (TaskWorker) return ShimInterop.TakeWrongKind;
+        if (Kind != WorkerKind.Http) return ShimInterop.TakeWrongKind;
         while (true)
         {
             var rc = Next(timeoutMs, out var job);

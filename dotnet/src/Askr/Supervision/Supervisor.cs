@@ -98,7 +98,9 @@ internal sealed class Supervisor : IAsyncDisposable
     private WorkerProcess Spawn(int slot)
     {
         var id = Interlocked.Increment(ref _nextWorkerId);
-        var isTask = slot >= _options.Workers;
+        // Slots by kind: the HTTP workers', then the task workers'.
+        var kind = slot < _options.Workers ? WorkerKind.Http : WorkerKind.Task;
+        var isTask = kind == WorkerKind.Task;
         var board = _node!.Board;
         var taskSocket = isTask && board is not null ? $"{board.Path}-{id}.sock" : null;
         var line = new WorkerCommandLine
@@ -111,14 +113,14 @@ internal sealed class Supervisor : IAsyncDisposable
             },
             Slot = slot,
             WorkerId = id,
-            Task = isTask,
+            Kind = kind,
             ListenFd = isTask ? null : _node.Sockets.Descriptor(slot),
             ControlPath = _control!.Path,
             TaskSocket = taskSocket,
             BoardSlot = taskSocket is null ? -1 : slot - _options.Workers,
         };
         var process = Process.Start(line.ToStartInfo()) ?? throw new InvalidOperationException("could not start a worker process");
-        var worker = new WorkerProcess(slot, id, process) { IsTask = isTask, TaskIndex = slot - _options.Workers, TaskSocket = taskSocket };
+        var worker = new WorkerProcess(slot, id, process) { Kind = kind, TaskIndex = slot - _options.Workers, TaskSocket = taskSocket };
         _live[worker.Pid] = worker;
         _ = MonitorAsync(worker);
         return worker;
@@ -300,7 +302,7 @@ internal sealed class Supervisor : IAsyncDisposable
             Workers = workers.Where(w => w is not null).Select(w => new WorkerStatus
             {
                 Slot = w!.Slot,
-                Kind = w.IsTask ? "task" : "http",
+                Kind = w.Kind.Name(),
                 Pid = w.Pid,
                 State = w.State.ToString().ToLowerInvariant(),
                 Requests = Interlocked.Read(ref w.Requests),

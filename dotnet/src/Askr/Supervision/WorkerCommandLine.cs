@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Askr.Cli;
+using Askr.Worker;
 
 namespace Askr.Supervision;
 
@@ -22,8 +23,8 @@ internal sealed record WorkerCommandLine
     public required int Slot { get; init; }
     /// <summary>Unique per process start within this supervisor (ASKR_WORKER_ID).</summary>
     public required int WorkerId { get; init; }
-    /// <summary>A task worker (ASKR_WORKER_KIND=task), else an HTTP worker.</summary>
-    public bool Task { get; init; }
+    /// <summary>What the worker is (ASKR_WORKER_KIND, --kind).</summary>
+    public WorkerKind Kind { get; init; } = WorkerKind.Http;
     /// <summary>An HTTP worker's inherited listening socket; null: it binds --host/--port itself.</summary>
     public int? ListenFd { get; init; }
     /// <summary>The supervisor's control socket.</summary>
@@ -51,7 +52,7 @@ internal sealed record WorkerCommandLine
         psi.Environment.Remove("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS");
         psi.Environment["ASKR_WORKER_SLOT"] = Slot.ToString(CultureInfo.InvariantCulture);
         psi.Environment["ASKR_WORKER_ID"] = WorkerId.ToString(CultureInfo.InvariantCulture);
-        psi.Environment["ASKR_WORKER_KIND"] = Task ? "task" : "http";
+        psi.Environment["ASKR_WORKER_KIND"] = Kind.Name();
         psi.Environment["ASKR_TASK_WORKERS"] = Options.TaskWorkers.ToString(CultureInfo.InvariantCulture);
         return psi;
     }
@@ -61,7 +62,7 @@ internal sealed record WorkerCommandLine
     {
         yield return "worker";
         yield return s_slot.Name; yield return Slot.ToString(CultureInfo.InvariantCulture);
-        if (Task) { yield return s_kind.Name; yield return "task"; }
+        if (Kind != WorkerKind.Http) { yield return s_kind.Name; yield return Kind.Name(); }
         if (TaskSocket is not null) { yield return s_taskSocket.Name; yield return TaskSocket; }
         if (BoardSlot >= 0) { yield return s_boardSlot.Name; yield return BoardSlot.ToString(CultureInfo.InvariantCulture); }
         if (ListenFd is { } fd) { yield return s_listenFd.Name; yield return fd.ToString(CultureInfo.InvariantCulture); }
@@ -94,11 +95,15 @@ internal sealed record WorkerCommandLine
     /// <summary>Reads a worker's command line back (<paramref name="options"/>: the serve options it carried). Null, with the error on stderr, when it is not one.</summary>
     public static WorkerCommandLine? Bind(ParseResult parse, ServeOptions options)
     {
-        var task = parse.GetValue(s_kind) == "task";
-        var control = parse.GetValue(s_control);
-        if (task && control is null)
+        if (!WorkerKinds.TryParse(parse.GetValue(s_kind), out var kind))
         {
-            Console.Error.WriteLine("askr: a task worker needs --control");
+            Console.Error.WriteLine($"askr: --kind must be one of {string.Join(", ", Enum.GetValues<WorkerKind>().Select(k => k.Name()))}");
+            return null;
+        }
+        var control = parse.GetValue(s_control);
+        if (kind != WorkerKind.Http && control is null)
+        {
+            Console.Error.WriteLine($"askr: a {kind.Name()} worker needs --control");
             return null;
         }
         return new WorkerCommandLine
@@ -106,7 +111,7 @@ internal sealed record WorkerCommandLine
             Options = options,
             Slot = parse.GetValue(s_slot),
             WorkerId = int.TryParse(Environment.GetEnvironmentVariable("ASKR_WORKER_ID"), out var id) ? id : -1,
-            Task = task,
+            Kind = kind,
             ListenFd = parse.GetValue(s_listenFd),
             ControlPath = control,
             TaskSocket = parse.GetValue(s_taskSocket),

@@ -27,8 +27,9 @@ internal sealed partial class WorkerProcess
     }
 
     public int Slot { get; }
+    public Worker.WorkerKind Kind { get; init; }
     /// <summary>True for a task worker (no HTTP).</summary>
-    public bool IsTask { get; init; }
+    public bool IsTask => Kind == Worker.WorkerKind.Task;
     /// <summary>A task worker's slot on the task board (0-based among the task workers).</summary>
     public int TaskIndex { get; init; }
     /// <summary>The Unix socket a task worker takes direct tasks on (TaskBoard); null for HTTP workers.</summary>

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Askr.Php;
+using Askr.Worker;
 
 namespace Askr.Tasks;
 
@@ -76,7 +77,7 @@ internal static unsafe class TaskNatives
 
     private static int TakeTask(PhpThread php, long timeoutMs, ShimInterop.TakenTask* task)
     {
-        if (!php.TaskWorker) return ShimInterop.TakeWrongKind;
+        if (php.Kind != WorkerKind.Task) return ShimInterop.TakeWrongKind;
         if (s_payload.IsAllocated) s_payload.Free();
         var rc = php.Next(timeoutMs, out var next);
         if (rc != ShimInterop.TakeRequest) return rc;
@@ -101,7 +102,7 @@ internal static unsafe class TaskNatives
 
     private static int SendTaskResult(PhpThread php, int status, ReadOnlySpan<byte> data)
     {
-        if (!php.TaskWorker) return ShimInterop.SendWrongKind;
+        if (php.Kind != WorkerKind.Task) return ShimInterop.SendWrongKind;
         var job = php.CurrentJob<TaskJob>();
         if (job is null) return ShimInterop.SendNoRequest;
         if (job.Answered) return job.TimedOut ? ShimInterop.SendClientGone : ShimInterop.SendNoRequest;

@@ -24,12 +24,12 @@ internal static class TaskWorkerHost
     public static async Task<int> RunAsync(ServeOptions options, int slot, string controlPath, string? taskSocket = null, int boardSlot = -1)
     {
         var log = LogWriter.Current;
-        var control = await ControlClient.ConnectAsync(controlPath, slot, "task");
+        var control = await ControlClient.ConnectAsync(controlPath, slot, WorkerKind.Task);
         using var store = options.StorePath is null ? null : Tables.TableStore.Open(options.StorePath);
         using var board = options.TaskBoardPath is null || boardSlot < 0 ? null : TaskBoard.Open(options.TaskBoardPath);
         var php = new PhpThread(options.WorkerScript, options.Root, maxQueue: 1024, options.RequestTimeoutSeconds, options.PhpIni, log)
         {
-            TaskWorker = true,
+            Kind = WorkerKind.Task,
             Store = store,
         };
         // After each task or tick: the slot is Idle again; if tasks wait in the supervisor's queue,
