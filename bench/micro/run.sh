@@ -14,4 +14,4 @@ args=("$@")
 [ ${#args[@]} -gt 0 ] || args=(--filter '*')
 [ -z "${BENCH_JOB:-}" ] || args+=(--job "$BENCH_JOB")
 cd "$REPO/bench/Askr.Benchmarks"
-exec dotnet run -c Release --nologo -- --artifacts "$REPO/bench/results/micro" "${args[@]}"
+exec dotnet run -c Release -- --artifacts "$REPO/bench/results/micro" "${args[@]}"
