@@ -222,6 +222,8 @@ internal sealed partial class RespSession
             (string Name, string Value)[] values =
             [
                 ("save", ""), ("appendonly", "no"), ("databases", "1"), ("maxmemory", "0"), ("timeout", "0"),
+                // Asked by StackExchange.Redis at connect; Redis' default. askr is never a replica.
+                ("replica-read-only", "yes"), ("slave-read-only", "yes"),
                 ("port", _server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)),
                 ("proto-max-bulk-len", _limits.MaxBulkBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             ];

@@ -27,6 +27,8 @@ internal sealed partial class RespSession
     /// <summary>Input length below which the pending partial command cannot complete.</summary>
     private long _needed;
     private bool _authenticated;
+    /// <summary>Set by a refused MULTI: the commands queued after it are refused too, until EXEC or DISCARD.</summary>
+    private bool _refusedMulti;
     /// <summary>Now in Unix seconds for the batch being processed; 0 until read (see <see cref="NowSeconds"/>).</summary>
     private long _now;
 
@@ -154,6 +156,11 @@ internal sealed partial class RespSession
             w.WriteRaw("-NOAUTH Authentication required.\r\n"u8);
             return true;
         }
+        if (_refusedMulti && !EndsRefusedMulti(command.Id))
+        {
+            RefuseInMulti(command, ref w);
+            return true;
+        }
         switch (command.Id)
         {
             case RespCommandId.Get: Get(cmd, ref w); break;
@@ -200,6 +207,31 @@ internal sealed partial class RespSession
             case RespCommandId.Client: Client(cmd, ref w); break;
             case RespCommandId.Config: Config(cmd, ref w); break;
             case RespCommandId.Time: Time(ref w); break;
+            case RespCommandId.SetEx: SetEx(cmd, ref w, milliseconds: false); break;
+            case RespCommandId.PSetEx: SetEx(cmd, ref w, milliseconds: true); break;
+            case RespCommandId.SetNx: w.WriteError("ERR SETNX is not supported here (a table row has no conditional write)"); break;
+            case RespCommandId.Cluster: w.WriteError("ERR This instance has cluster support disabled"); break;
+            case RespCommandId.Expire: Expire(cmd, ref w, ExpireForm.Seconds); break;
+            case RespCommandId.PExpire: Expire(cmd, ref w, ExpireForm.Milliseconds); break;
+            case RespCommandId.ExpireAt: Expire(cmd, ref w, ExpireForm.UnixSeconds); break;
+            case RespCommandId.PExpireAt: Expire(cmd, ref w, ExpireForm.UnixMilliseconds); break;
+            case RespCommandId.Persist: Persist(cmd, ref w); break;
+            case RespCommandId.ExpireTime: ExpireTime(cmd, ref w, milliseconds: false); break;
+            case RespCommandId.PExpireTime: ExpireTime(cmd, ref w, milliseconds: true); break;
+            case RespCommandId.Multi: Multi(ref w); break;
+            case RespCommandId.Exec: Exec(ref w); break;
+            case RespCommandId.Discard: Discard(ref w); break;
+            case RespCommandId.Watch: w.WriteError("ERR WATCH is not supported here: askr has no transactions (docs/resp.md)"); break;
+            case RespCommandId.Unwatch: w.WriteOk(); break; // nothing is ever watched
+            case RespCommandId.Subscribe:
+            case RespCommandId.PSubscribe:
+            case RespCommandId.SSubscribe:
+            case RespCommandId.Unsubscribe:
+            case RespCommandId.PUnsubscribe:
+            case RespCommandId.SUnsubscribe:
+            case RespCommandId.Publish:
+            case RespCommandId.SPublish:
+            case RespCommandId.PubSub: PubSubRefused(command, ref w); break;
             default: UnknownCommand(cmd, ref w); break;
         }
         return true;
