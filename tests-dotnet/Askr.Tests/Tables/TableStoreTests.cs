@@ -232,6 +232,12 @@ public sealed class TableStoreTests : IDisposable
     [InlineData("""{"tables": {"t:10": {"a": "blob"}}}""", "is not 'int', 'float' or 'string:size'")]
     [InlineData("""{"tables": {"t:10": {"a": "string"}}}""", "string:size")]
     [InlineData("not json", "not JSON")]
+    [InlineData("""{"users:100": {"name": "string:64"}}""", "unknown key \"users:100\"")]
+    [InlineData("""{"tables": {"t:10": {"a": "int"}}, "cach": {"rows": 10}}""", "unknown key \"cach\"")]
+    [InlineData("""{"tables": ["t:10"]}""", "\"tables\" must be an object")]
+    [InlineData("""{"cache": {"rows": 10, "byte": 100}}""", "unknown key \"byte\" in \"cache\"")]
+    [InlineData("""{"cache": {"rows": "many"}}""", "must be whole numbers")]
+    [InlineData("""{"tables": {"t:10": {"a": 5}}}""", "type \"5\" is not 'int'")]
     public void A_bad_tables_config_is_rejected_with_what_is_wrong(string json, string message)
     {
         var e = Assert.Throws<FormatException>(() => TableSchema.ParseConfig(json));
