@@ -48,7 +48,7 @@ public sealed class StackExchangeRedisTests(RespFixture server) : IClassFixture<
         Assert.Equal("ERR This instance has cluster support disabled", e.Message);
         // The name the handshake set with CLIENT SETNAME reads back.
         var clients = await s.ClientListAsync();
-        Assert.Contains(clients, c => c.Name.Contains("SE.Redis"));
+        Assert.Contains(clients, c => c.Name is { } name && name.Contains("SE.Redis"));
     }
 
     [Fact]

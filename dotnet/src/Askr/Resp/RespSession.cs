@@ -50,21 +50,32 @@ internal sealed partial class RespSession
     {
         var input = _connection.Transport.Input;
         var output = _connection.Transport.Output;
+        var overLimit = false;
         try
         {
             while (true)
             {
                 var result = await input.ReadAsync();
                 var buffer = result.Buffer;
-                var open = Process(ref buffer, output, out var wrote);
-                input.AdvanceTo(buffer.Start, buffer.End);
+                var open = Process(ref buffer, output, out var wrote, out var paused);
+                // Paused with whole commands left: examine nothing more, so the next read returns
+                // them at once, after the flush below has waited for the client to take the replies.
+                if (paused) input.AdvanceTo(buffer.Start);
+                else input.AdvanceTo(buffer.Start, buffer.End);
                 if (wrote)
                 {
                     var flush = await output.FlushAsync();
                     if (flush.IsCompleted) break;
                 }
-                if (!open || result.IsCompleted || result.IsCanceled) break;
+                if (!open || (!paused && (result.IsCompleted || result.IsCanceled))) break;
             }
+        }
+        catch (RespOutputLimitException e)
+        {
+            // Redis' client-output-buffer-limit: the client is closed, the replies not yet sent dropped.
+            _server.Log($"resp: closed connection {Id} from {_connection.RemoteEndPoint}: {e.Message}");
+            try { _connection.Abort(new ConnectionAbortedException(e.Message)); } catch (Exception) { }
+            overLimit = true;
         }
         catch (ConnectionResetException) { }
         catch (ConnectionAbortedException) { }
@@ -81,16 +92,28 @@ internal sealed partial class RespSession
             try { await _connection.DisposeAsync(); } catch (Exception) { }
             foreach (var row in _rows) row?.Dispose();
         }
+        if (overLimit) _server.ReleaseMemory(); // the dropped reply's buffers, now unreferenced
     }
 
+    /// <summary>As <see cref="Process(ref ReadOnlySequence{byte}, IBufferWriter{byte}, out bool, out bool)"/>, for callers that do not pause.</summary>
+    internal bool Process(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out bool wrote) =>
+        Process(ref buffer, output, out wrote, out _);
+
     /// <summary>
-    /// Executes every whole command at the start of <paramref name="buffer"/>, leaving it at the
+    /// Executes the whole commands at the start of <paramref name="buffer"/>, leaving it at the
     /// first byte not consumed. False when the connection must close (QUIT, a protocol error).
+    /// Stops early, with <paramref name="paused"/> set, once the replies reach
+    /// <see cref="RespLimits.FlushBytes"/>: the caller flushes them and waits for the socket before
+    /// running the rest, so a client that pipelines without reading makes the session wait instead
+    /// of piling up replies (a GET of a 10 KB value is a 30-byte request).
     /// </summary>
-    internal bool Process(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out bool wrote)
+    /// <exception cref="RespOutputLimitException">when one reply would pass <see cref="RespLimits.MaxOutputBytes"/>.</exception>
+    internal bool Process(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out bool wrote, out bool paused)
     {
-        var w = new RespWriter(output);
+        var w = new RespWriter(output, _limits.MaxOutputBytes);
+        var flushBytes = _limits.FlushBytes;
         var open = true;
+        paused = false;
         _now = 0;
         while (open && !buffer.IsEmpty && buffer.Length >= _needed)
         {
@@ -105,12 +128,17 @@ internal sealed partial class RespSession
                 open = Execute(new RespCommand(input, _args), ref w);
                 pos += length;
                 if (!open) break;
+                if (w.Written >= flushBytes)
+                {
+                    paused = true;
+                    break;
+                }
             }
             if (pos > 0)
             {
                 _needed = 0;
                 buffer = buffer.Slice(pos);
-                if (!open || buffer.IsEmpty) break;
+                if (!open || paused || buffer.IsEmpty) break;
             }
             // A command not whole in the first segment: it straddles segments (parsed from a
             // copy), is incomplete (wait for the length the parser asks for) or is invalid.
@@ -131,7 +159,13 @@ internal sealed partial class RespSession
             if (_frame.Length > 1024 * 1024) _frame = []; // do not keep a large command's copy
             _needed = 0;
             buffer = buffer.Slice(consumed);
+            if (open && w.Written >= flushBytes)
+            {
+                paused = true;
+                break;
+            }
         }
+        paused &= open && !buffer.IsEmpty;
         w.Commit();
         wrote = w.Written > 0;
         return open;
