@@ -54,6 +54,28 @@ public sealed class TableStoreTests : IDisposable
     }
 
     [Fact]
+    public void Update_writes_the_given_columns_of_an_existing_row_and_never_creates_or_revives_one()
+    {
+        var users = _store.Find("users")!;
+        using var row = new RowBuffer(users.Schema);
+        row.SetString(0, K("ada"));
+        row.SetInt(1, 1);
+        users.Set(K("upd"), row);
+        using var update = new RowBuffer(users.Schema);
+        update.SetInt(1, 5);
+        Assert.True(users.Update(K("upd"), update));
+        users.Get(K("upd"), row);
+        Assert.Equal("ada", Encoding.UTF8.GetString(row.GetString(0)));
+        Assert.Equal(5, row.GetInt(1));
+
+        Assert.False(users.Update(K("upd-absent"), update));
+        Assert.False(users.Exists(K("upd-absent")));
+        users.Delete(K("upd"));
+        Assert.False(users.Update(K("upd"), update));
+        Assert.False(users.Exists(K("upd")));
+    }
+
+    [Fact]
     public void A_full_table_refuses_new_keys_but_updates_existing_ones()
     {
         var cache = _store.Find(TableSchema.CacheTableName)!;
