@@ -113,7 +113,8 @@ internal sealed class NodeServices : IAsyncDisposable
             }
             try
             {
-                Resp = new Resp.RespServer(Store, new IPEndPoint(HttpWorkerHost.ResolveHost(options.RespHost), options.RespPort), options.RespPassword, log.Info);
+                Resp = new Resp.RespServer(Store, new IPEndPoint(HttpWorkerHost.ResolveHost(options.RespHost), options.RespPort), options.RespPassword, log.Info,
+                    Askr.Resp.RespLimits.Default with { MaxOutputBytes = options.RespOutputBufferLimit > 0 ? options.RespOutputBufferLimit : long.MaxValue });
                 await Resp.StartAsync();
                 if (options.RespPassword is not null) log.Info("RESP clients must AUTH");
             }

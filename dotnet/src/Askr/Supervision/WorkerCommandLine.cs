@@ -50,6 +50,9 @@ internal sealed record WorkerCommandLine
         foreach (var a in Arguments()) psi.ArgumentList.Add(a);
         // The supervisor's socket engine completes inline (Program.Main); workers keep the default.
         psi.Environment.Remove("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS");
+        // The supervisor's secrets stay with it: PHP code in a worker could read them with getenv().
+        psi.Environment.Remove("ASKR_CLUSTER_SECRET");
+        psi.Environment.Remove("ASKR_RESP_PASSWORD");
         psi.Environment["ASKR_WORKER_SLOT"] = Slot.ToString(CultureInfo.InvariantCulture);
         psi.Environment["ASKR_WORKER_ID"] = WorkerId.ToString(CultureInfo.InvariantCulture);
         psi.Environment["ASKR_WORKER_KIND"] = Kind.Name();
