@@ -24,9 +24,23 @@ public sealed class TaskTests : IClassFixture<TaskServer>
         return await _server.GetJsonAsync($"/concurrently?tasks={json}&timeout={timeoutMs}&wait={(wait ? 1 : 0)}");
     }
 
+    /// <summary>
+    /// Waits (polling the server's task board, with a deadline) until every task worker is idle:
+    /// a test that counts the workers its tasks ran on must not start while an earlier test's
+    /// fire-and-forget task still holds one (xunit orders the tests of a class by their ids).
+    /// </summary>
+    private async Task AllTaskWorkersIdleAsync()
+    {
+        var path = Directory.GetFiles(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"askr-{_server.Pid}-*.tasks").Single();
+        using var board = Askr.Tasks.TaskBoard.Open(path);
+        Assert.True(await AskrServer.EventuallyAsync(() => Task.FromResult(Enumerable.Range(0, board.Slots).All(s => board.State(s) == Askr.Tasks.TaskSlotState.Idle)), TimeSpan.FromSeconds(30)),
+            "the task workers did not all become idle");
+    }
+
     [Fact]
     public async Task Tasks_run_in_parallel_in_other_processes_and_keep_their_keys_and_order()
     {
+        await AllTaskWorkersIdleAsync();
         var body = await Concurrently(new Dictionary<string, object>
         {
             ["first"] = new { sleep_ms = 300, value = 1 },
@@ -61,6 +75,7 @@ public sealed class TaskTests : IClassFixture<TaskServer>
     [Fact]
     public async Task More_tasks_than_task_workers_wait_their_turn_and_all_come_back_in_order()
     {
+        await AllTaskWorkersIdleAsync();
         // Three go straight to the three idle task workers; the other four queue at the supervisor.
         var tasks = Enumerable.Range(0, 7).ToDictionary(i => $"t{i}", i => (object)new { sleep_ms = 150, value = i });
         var body = await Concurrently(tasks, timeoutMs: 5000);
