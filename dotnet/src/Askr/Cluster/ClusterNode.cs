@@ -2,9 +2,9 @@ using System.Collections.Concurrent;
 using System.Net;
 using Askr.Cluster.Membership;
 using Askr.Cluster.Transport;
-using Grpc.Core;
 using Askr.Logging;
 using Askr.Tables;
+using Grpc.Core;
 using W = Askr.Cluster.Wire;
 
 namespace Askr.Cluster;
