@@ -107,8 +107,10 @@ if [[ ! -f $APP/vendor/autoload.php ]]; then
     log "examples/laravel/vendor/autoload.php missing: running examples/laravel/setup.sh"
     "$APP/setup.sh" >&2 || die "examples/laravel/setup.sh failed"
 fi
-if ! grep -qF "$OCTANE_PATH/src/" "$APP/vendor/autoload.php"; then
-    log "warning: examples/laravel/vendor/autoload.php does not load Octane from OCTANE_PATH=$OCTANE_PATH (rerun examples/laravel/setup.sh to change it)"
+# The generated vendor/autoload.php loads Octane from $OCTANE_PATH (exported above) when it is set;
+# a Composer install (ASKR_EXAMPLE_COMPOSER=1) loads its own.
+if ! grep -qF "getenv('OCTANE_PATH')" "$APP/vendor/autoload.php"; then
+    log "warning: examples/laravel/vendor/autoload.php does not take Octane from OCTANE_PATH (a Composer install, or an old one: rerun examples/laravel/setup.sh)"
 fi
 [[ -f $APP/.env ]] || die "examples/laravel/.env missing (run examples/laravel/setup.sh)"
 

@@ -23,7 +23,7 @@ class BootFailureTest extends TestCase
         $process = new Process([
             (new PhpExecutableFinder)->find(), 'artisan', 'octane:start', '--server=askr', '--host=127.0.0.1',
             "--port={$port}", '--admin-port='.AskrServer::freePort(), '--workers=1',
-        ], AskrServer::appPath(), ['ASKR_BINARY' => AskrServer::binary(), 'ASKR_EXAMPLE_FAIL_BOOT' => '1'], null, null);
+        ], AskrServer::appPath(), AskrServer::environment(['ASKR_EXAMPLE_FAIL_BOOT' => '1']), null, null);
         $process->start();
 
         try {

@@ -6,9 +6,10 @@ use Askr\Octane\Tests\Support\AskrServer;
 use Askr\Octane\Tests\Support\Http;
 use PHPUnit\Framework\TestCase;
 use RuntimeException;
+use Symfony\Component\Process\Process;
 
 /**
- * --max-requests recycling and octane:status / octane:reload / octane:stop.
+ * --max-requests recycling, octane:status / octane:reload / octane:stop, and Ctrl+C on octane:start.
  */
 class ServerLifecycleTest extends TestCase
 {
@@ -90,6 +91,55 @@ class ServerLifecycleTest extends TestCase
         $after = AskrServer::artisan('octane:status', '--server=askr');
         $this->assertSame(1, $after->getExitCode());
         $this->assertStringContainsString('Octane server is not running.', $after->getOutput());
+    }
+
+    public function test_ctrl_c_on_octane_start_lets_in_flight_requests_finish_and_leaves_nothing_behind(): void
+    {
+        $this->server = AskrServer::start(workers: 1, options: ['--task-workers=0']);
+        $supervisor = $this->server->supervisorPid;
+        $this->assertNotNull($supervisor);
+        $this->assertNotEmpty(glob("/dev/shm/askr-{$supervisor}-*"), 'the server has its shared-memory files');
+
+        // A streamed response that stays in flight until its gate file exists.
+        $gate = 'ctrl-c-'.bin2hex(random_bytes(4));
+        $gateFile = AskrServer::appPath().'/storage/app/gates/'.$gate;
+        @mkdir(dirname($gateFile), 0777, true);
+        $client = new Process(['curl', '-sN', '--max-time', '60', $this->server->url("/stream?gate={$gate}")]);
+        $client->start();
+
+        try {
+            $this->server->waitUntil(fn () => str_contains($client->getOutput(), 'first'), 20, 'the first chunk of the stream');
+
+            // What a terminal's Ctrl+C does to octane:start (askr, in the same process group, gets it too).
+            $this->server->process->signal(SIGINT);
+            posix_kill($supervisor, SIGINT);
+
+            // Octane 2.x's signal handler exits right after stopping the server: wait for octane:start to
+            // be draining (or gone) before letting the request finish, so a stop that kills askr would cut it.
+            $deadline = microtime(true) + 20;
+            while ($this->server->process->isRunning() && ! str_contains($this->server->output(), 'stopping: draining') && microtime(true) < $deadline) {
+                usleep(20_000);
+            }
+
+            touch($gateFile);
+            $client->wait();
+
+            $this->assertSame("first\ngate opened\nlast\n", $client->getOutput(), 'the in-flight request finished');
+
+            $deadline = microtime(true) + 30;
+            while ($this->server->process->isRunning() && microtime(true) < $deadline) {
+                usleep(20_000);
+            }
+
+            $this->assertFalse($this->server->process->isRunning(), 'octane:start exited');
+            $this->assertSame(0, $this->server->process->getExitCode(), $this->server->output());
+            $this->assertStringContainsString('stopped', $this->server->output());
+            $this->assertFalse(file_exists("/proc/{$supervisor}") && str_contains((string) @file_get_contents("/proc/{$supervisor}/cmdline"), 'askr'), 'the askr supervisor exited');
+            $this->assertSame([], glob("/dev/shm/askr-{$supervisor}-*"), 'askr removed its shared-memory files');
+        } finally {
+            $client->stop(0);
+            @unlink($gateFile);
+        }
     }
 
     public function test_the_console_shows_each_request_in_octanes_request_log(): void

@@ -31,6 +31,14 @@ class ServesTheExampleAppTest extends TestCase
         return self::$server->url($path);
     }
 
+    public function test_the_app_runs_on_the_octane_source_under_test(): void
+    {
+        $source = Http::json(self::$server->url('/octane-source'));
+
+        $this->assertSame(realpath(ASKR_TESTS_OCTANE_PATH), realpath($source['path']), 'OCTANE_PATH chooses the Octane of the app too');
+        $this->assertSame(class_exists(\Laravel\Octane\FrankenPhp\FrankenPhpClient::class), $source['frankenphp'], 'the same Octane version as this PHPUnit run');
+    }
+
     public function test_a_json_route_through_the_web_middleware_group_answers_json(): void
     {
         $response = Http::get($this->url('/json'));

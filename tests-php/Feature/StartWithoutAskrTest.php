@@ -20,7 +20,7 @@ class StartWithoutAskrTest extends TestCase
         $process = new Process(
             [(new PhpExecutableFinder)->find(), 'artisan', 'octane:start', '--server=askr', '--port='.AskrServer::freePort()],
             AskrServer::appPath(),
-            ['ASKR_BINARY' => '/nonexistent/askr'],
+            AskrServer::environment(['ASKR_BINARY' => '/nonexistent/askr']),
             null,
             60
         );
@@ -36,7 +36,7 @@ class StartWithoutAskrTest extends TestCase
         $this->requireOctane();
         AskrServer::ensureAppIsSetUp();
 
-        $process = new Process([(new PhpExecutableFinder)->find(), 'artisan', 'octane:status', '--server=roadrunner'], AskrServer::appPath(), null, null, 60);
+        $process = new Process([(new PhpExecutableFinder)->find(), 'artisan', 'octane:status', '--server=roadrunner'], AskrServer::appPath(), AskrServer::environment(), null, 60);
         $process->run();
 
         $this->assertStringContainsString('Octane server is not running.', $process->getOutput());

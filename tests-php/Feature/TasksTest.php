@@ -150,6 +150,21 @@ class TasksTest extends TestCase
         $this->assertStringContainsString('The result of the task (Closure) cannot be serialized', $response['body']['message']);
     }
 
+    public function test_a_closure_capturing_a_table_uses_the_same_node_table_in_the_task_worker(): void
+    {
+        $body = $this->ok('/tasks/captured-table', ['key' => 'captured-'.bin2hex(random_bytes(4))]);
+        $task = $body['results']['task'];
+
+        $this->assertNotContains($task['pid'], self::$httpPids, 'the task ran in a task worker');
+        $this->assertSame('task', $task['kind']);
+        $this->assertSame(\Askr\Octane\Tables\RuntimeTable::class, $task['class']);
+        $this->assertSame(['page' => 'from-http', 'count' => 41, 'last_seen' => 0.0], $task['row'], 'the task read the row the HTTP worker wrote');
+        $this->assertSame(42, $task['incremented']);
+        $this->assertSame(42, $body['results']['after'], 'the HTTP worker reads what the task wrote');
+        $this->assertSame($body['results']['rows'], $task['rows'], 'count() in the task is the same table\'s');
+        $this->assertSame(['class' => \Askr\Octane\Tables\RuntimeTable::class, 'count' => 42], $body['results']['returned'], 'a table returned by the task reopens too');
+    }
+
     public function test_nested_concurrently_runs_sequentially_inside_the_task_worker(): void
     {
         $body = $this->ok('/tasks/nested');

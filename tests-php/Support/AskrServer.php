@@ -45,6 +45,19 @@ final class AskrServer
     }
 
     /**
+     * The environment of a process that runs the example app: ASKR_BINARY, and OCTANE_PATH, which
+     * makes the app's generated vendor/autoload.php load the Octane source of this PHPUnit run
+     * (examples/laravel/setup.sh); $env comes first.
+     *
+     * @param  array<string, string|false>  $env
+     * @return array<string, string|false>
+     */
+    public static function environment(array $env = []): array
+    {
+        return $env + ['ASKR_BINARY' => self::binary()] + (ASKR_TESTS_OCTANE_PATH !== null ? ['OCTANE_PATH' => ASKR_TESTS_OCTANE_PATH] : []);
+    }
+
+    /**
      * Skips the calling test, saying what is missing, unless Octane, the example app and askr are all there.
      */
     public static function skipUnlessRunnable(): void
@@ -97,7 +110,7 @@ final class AskrServer
             "--admin-port={$adminPort}",
             "--workers={$workers}",
             "--max-requests={$maxRequests}",
-        ], $options), self::appPath(), ['ASKR_BINARY' => self::binary(), 'OCTANE_PATH' => ASKR_TESTS_OCTANE_PATH] + $env, null, null);
+        ], $options), self::appPath(), self::environment($env), null, null);
 
         $process->start();
 
@@ -139,7 +152,7 @@ final class AskrServer
         $process = new Process(
             array_merge([(new PhpExecutableFinder)->find(), 'artisan'], $arguments),
             self::appPath(),
-            ['ASKR_BINARY' => self::binary()] + $env,
+            self::environment($env),
             null,
             60
         );

@@ -45,6 +45,7 @@ Route::controller(\App\Http\Controllers\TasksController::class)->prefix('tasks')
     Route::get('/crash', 'crash');
     Route::get('/unserializable', 'unserializable');
     Route::get('/nested', 'nested');
+    Route::get('/captured-table', 'capturedTable');
     Route::get('/dispatch', 'dispatch');
     Route::get('/dispatched', 'dispatched');
     Route::get('/ticks', 'ticks');

@@ -21,6 +21,12 @@ Route::get('/json', fn () => response()->json(['hello' => 'world']));
 // boot: a random id per application boot, to tell a worker that booted the app again (max requests) from one that did not.
 Route::get('/pid', fn () => ['pid' => getmypid(), 'slot' => getenv('ASKR_WORKER_SLOT') ?: null, 'boot' => app('example.boot_id')]);
 
+// Which laravel/octane source the worker runs (tests-php runs the app on 1.5.6 and on 2.x, see OCTANE_PATH).
+Route::get('/octane-source', fn () => [
+    'path' => dirname((new ReflectionClass(Laravel\Octane\Octane::class))->getFileName(), 2),
+    'frankenphp' => class_exists(Laravel\Octane\FrankenPhp\FrankenPhpClient::class),
+]);
+
 Route::get('/boom', function () {
     throw new RuntimeException('boom: this message must not reach the client');
 });

@@ -347,7 +347,6 @@ class TableTest extends TestCase
             'exists' => fn () => $table->exists($long),
             'del' => fn () => $table->del($long),
             'incr' => fn () => $table->incr($long, 'int'),
-            'empty key' => fn () => $table->get(''),
         ] as $what => $call) {
             try {
                 $call();
@@ -357,6 +356,136 @@ class TableTest extends TestCase
                 $this->assertStringContainsString('keys of table [example] must be 1 to 63 bytes', $e->getMessage(), $what);
                 $this->assertInstanceOf(ValueError::class, $e->getPrevious());
             }
+        }
+    }
+
+    public function test_the_empty_key_is_refused_with_a_message_about_the_empty_key(): void
+    {
+        $table = $this->table();
+
+        foreach ([
+            'set' => fn () => $table->set('', ['int' => 1]),
+            'get' => fn () => $table->get(''),
+            'exists' => fn () => $table->exists(''),
+            'del' => fn () => $table->del(''),
+            'incr' => fn () => $table->incr('', 'int'),
+        ] as $what => $call) {
+            try {
+                $call();
+                $this->fail("{$what} accepted the empty key");
+            } catch (InvalidKeyException $e) {
+                $this->assertSame('The empty string is not a key of table [example]: keys are 1 to 63 bytes.', $e->getMessage(), $what);
+                $this->assertInstanceOf(ValueError::class, $e->getPrevious());
+            }
+        }
+
+        $this->assertSame(0, $table->count());
+    }
+
+    public function test_get_with_an_empty_field_is_false_as_for_any_column_the_table_lacks(): void
+    {
+        // Swoole 6.1+ (GH-5789) answers so; Swoole up to 6.0 answered the whole row (docs/tables-php.md).
+        $table = $this->table();
+        $table->set('k', ['string' => 'x', 'int' => 3]);
+
+        $this->assertFalse($table->get('k', ''));
+        $this->assertSame(['string' => 'x', 'int' => 3, 'float' => 0.0], $table->get('k', null));
+    }
+
+    public function test_size_and_memory_size_are_the_capacity_and_the_bytes_of_askrs_layout(): void
+    {
+        $table = $this->table();
+
+        $this->assertSame(1000, $table->size);
+        $this->assertSame(1000, $table->getSize());
+        // 64 + 8 x 1024 buckets + 1000 x (96 + (8 + 16) + 8 + 8 bytes of columns + 3 x 24 of metadata)
+        $this->assertSame(64 + 8 * 1024 + 1000 * (96 + 16 + 8 + 8 + 3 * 24), $table->getMemorySize());
+        $this->assertSame($table->getMemorySize(), $table->memorySize);
+
+        // docs/tables.md's example: 'example:1000' => ['name' => 'string:1000', 'votes' => 'int'].
+        $this->assertSame(64 + 8 * 1024 + 1000 * (96 + 1008 + 8 + 48), Table::memorySizeOf(1000, [
+            'name' => [Table::TYPE_STRING, 1000], 'votes' => [Table::TYPE_INT, 8],
+        ]));
+        $this->assertSame(64 + 8 * 16 + 3 * (96 + 8 + 24), Table::memorySizeOf(3, ['n' => [Table::TYPE_INT, 8]]), 'at least 16 buckets');
+        $this->assertSame(64 + 8 * 16 + 16 * (96 + 8 + 24), Table::memorySizeOf(16, ['n' => [Table::TYPE_INT, 8]]), 'a power of two is its own bucket count');
+        $this->assertSame(64 + 8 * 32 + 17 * (96 + 8 + 24), Table::memorySizeOf(17, ['n' => [Table::TYPE_INT, 8]]));
+    }
+
+    public function test_destroy_deletes_every_row_and_the_table_stays_usable(): void
+    {
+        $table = $this->table(scanBatch: 3);
+
+        for ($i = 0; $i < 20; $i++) {
+            $table->set("k{$i}", ['int' => $i]);
+        }
+
+        $this->assertTrue($table->destroy());
+        $this->assertSame(0, $table->count());
+        $this->assertFalse($table->get('k1'));
+        $this->assertTrue($table->set('again', ['int' => 1]));
+        $this->assertSame(1, $table->get('again', 'int'));
+    }
+
+    public function test_a_serialized_table_keeps_its_name_not_its_handle_and_reopens_by_name(): void
+    {
+        $table = $this->table();
+        $table->set('k', ['int' => 7]);
+        $opens = static fn (FakeTableNatives $natives) => array_values(array_filter($natives->calls, static fn ($call) => $call[0] === 'tableOpen'));
+        $before = count($opens($this->natives));
+
+        $copy = unserialize(serialize($table));
+        $copyNatives = (fn () => $this->natives)->call($copy);
+
+        $this->assertInstanceOf(NativesTable::class, $copy);
+        $this->assertSame('example', $copy->name());
+        $this->assertSame(1000, $copy->size);
+        $this->assertCount($before + 1, $opens($copyNatives), 'unserialize() opened the table again');
+        $this->assertSame(['tableOpen', ['example']], $opens($copyNatives)[$before]);
+        $this->assertSame(7, $copy->get('k', 'int'), 'the copy reads the row (of its copy of the fake natives)');
+        $this->assertSame(1, $copy->count());
+    }
+
+    public function test_a_table_unserialized_where_its_handle_means_another_table_opens_its_own(): void
+    {
+        $table = $this->table('small');
+
+        // Another process: the same tables, opened in another order, so handle 2 ('small' here) is 'example' there.
+        $elsewhere = new FakeTableNatives([
+            'small' => ['rows' => 2, 'columns' => ['n' => 'int']],
+            'example' => ['rows' => 1000, 'columns' => ['string' => 'string:10', 'int' => 'int', 'float' => 'float']],
+        ]);
+        $this->assertSame(2, $this->natives->tableOpen('small')['handle']);
+        $this->assertSame(2, $elsewhere->tableOpen('example')['handle']);
+        $payload = serialize($table);
+        $this->assertStringNotContainsString('handle', $payload);
+        $payload = str_replace(serialize($this->natives), serialize($elsewhere), $payload, $replaced);
+        $this->assertSame(1, $replaced);
+        $copy = unserialize($payload);
+        $copy->set('a', ['n' => 5]);
+
+        $this->assertSame('small', $copy->name());
+        $this->assertSame(['n' => 5], $copy->get('a'));
+        $this->assertSame(2, $copy->getSize());
+    }
+
+    public function test_unserializing_a_table_where_it_cannot_be_opened_says_why(): void
+    {
+        // Without natives in the payload the copy opens the runtime's table, which exists only inside askr.
+        $payload = 'O:'.strlen(NativesTable::class).':"'.NativesTable::class.'":2:{s:4:"name";s:7:"example";s:9:"scanBatch";i:256;}';
+
+        try {
+            unserialize($payload);
+            $this->fail('the table was reopened outside askr');
+        } catch (RuntimeException $e) {
+            $this->assertStringStartsWith('Table [example] was unserialized but cannot be opened again here: ', $e->getMessage());
+            $this->assertStringContainsString('askr', $e->getPrevious()->getMessage());
+        }
+
+        try {
+            unserialize('O:'.strlen(NativesTable::class).':"'.NativesTable::class.'":1:{s:4:"name";i:3;}');
+            $this->fail('a malformed payload was accepted');
+        } catch (\UnexpectedValueException $e) {
+            $this->assertStringContainsString('holds its name', $e->getMessage());
         }
     }
 

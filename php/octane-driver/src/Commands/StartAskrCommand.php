@@ -44,6 +44,15 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
     /** The tail of askr's output that did not end with a newline yet, per stream. */
     protected array $pendingOutput = ['out' => '', 'err' => ''];
 
+    /**
+     * Seconds stopServer() waits for askr's graceful stop: more than askr's own grace period
+     * (the request timeout + 15 s, 75 s with the default --request-timeout of 60).
+     */
+    public const STOP_WAIT_SECONDS = 90;
+
+    /** askr's supervisor process while this command runs it. */
+    protected ?Process $server = null;
+
     public function handle(ServerProcessInspector $inspector, ServerStateFile $serverStateFile)
     {
         try {
@@ -112,6 +121,7 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
         ], null, null))->start();
 
         $serverStateFile->writeProcessId($server->getPid());
+        $this->server = $server;
 
         return $this->runServer($server, $inspector, 'askr');
     }
@@ -281,10 +291,31 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
         $this->handleStream($entry);
     }
 
-    protected function stopServer()
+    /**
+     * Asks askr for its graceful stop (in-flight and queued requests finish) and waits until it
+     * has exited, showing its last lines, for at most STOP_WAIT_SECONDS.
+     *
+     * Waiting matters on Octane 2.x: on SIGINT/SIGTERM octane:start's handleSignal() exits right
+     * after its stopServer() (which calls this one for askr, see StartCommand::stopServer()), and
+     * Symfony's Process, destroyed at exit, kills a child that is still running (SIGKILL at once):
+     * askr's in-flight requests were cut and its shared-memory file was left in /dev/shm.
+     * Octane 1.5 kept running its loop until the server had stopped.
+     */
+    public function stopServer()
     {
         $this->callSilent('octane:stop', [
             '--server' => 'askr',
         ]);
+
+        $deadline = microtime(true) + static::STOP_WAIT_SECONDS;
+
+        while ($this->server?->isRunning() && microtime(true) < $deadline) {
+            $this->writeServerOutput($this->server);
+            usleep(50_000);
+        }
+
+        if ($this->server !== null && ! $this->server->isRunning()) {
+            $this->writeServerOutput($this->server);
+        }
     }
 }

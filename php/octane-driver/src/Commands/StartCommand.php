@@ -13,15 +13,23 @@ class StartCommand extends OctaneStartCommand
 {
     use Concerns\RecognisesAskr;
 
-    /** Options askr needs that an Octane version may lack (1.5 has neither; 2.x has both). */
+    /**
+     * Options askr needs that an Octane version may lack: 1.5 has none of them; 2.x has
+     * --admin-port (described as FrankenPHP's) and --log-level, and never --resp-port.
+     */
     protected const ASKR_OPTIONS = [
         '--admin-port' => '{--admin-port= : The port of the server\'s admin endpoint (askr, FrankenPHP)}',
         '--log-level' => '{--log-level= : Log messages at or above the specified log level}',
         '--resp-port' => '{--resp-port= : The port of the RESP (Redis protocol) endpoint over the tables (askr) [default: config(\'octane.askr.resp_port\'), else none]}',
     ];
 
+    /** Octane 2.x's description of --admin-port, which askr uses too. */
+    protected const FRANKENPHP_ADMIN_PORT = '{--admin-port= : The port the admin server should be available on [FrankenPHP only]}';
+
     public function __construct()
     {
+        $this->signature = str_replace(static::FRANKENPHP_ADMIN_PORT, static::ASKR_OPTIONS['--admin-port'], $this->signature);
+
         foreach (static::ASKR_OPTIONS as $name => $definition) {
             if (! str_contains($this->signature, '{'.$name.'=')) {
                 $this->signature .= "\n                    ".$definition;
@@ -37,12 +45,32 @@ class StartCommand extends OctaneStartCommand
     }
 
     /**
+     * What octane:start's signal handler (SIGINT, SIGTERM) calls: for askr, the running
+     * octane:askr command stops askr and waits for its graceful stop (StartAskrCommand::stopServer());
+     * Octane 2.x exits right after this returns.
+     */
+    protected function stopServer()
+    {
+        $askr = $this->serverIsAskr() && $this->getApplication()?->has('octane:askr') ? $this->getApplication()->find('octane:askr') : null;
+
+        return $askr instanceof StartAskrCommand ? $askr->stopServer() : parent::stopServer();
+    }
+
+    /**
      * Start the askr server for Octane.
      *
      * @return int
      */
     protected function startAskrServer()
     {
+        // Octane 2.x's --https makes FrankenPHP terminate TLS; askr does not, and serving plain
+        // HTTP to someone who asked for HTTPS would be worse than refusing.
+        if ($this->hasOption('https') && $this->option('https')) {
+            $this->error('askr does not terminate TLS: --https is FrankenPHP\'s. Serve askr behind a TLS-terminating proxy (and trust it as a proxy in the application), or drop --https.');
+
+            return 1;
+        }
+
         return $this->call('octane:askr', [
             '--host' => $this->getHost(),
             '--port' => $this->getPort(),

@@ -14,6 +14,21 @@ use ValueError;
 class NativesTable extends Table
 {
     /**
+     * unserialize(): opens the table of the serialized name again, over the serialized natives
+     * (the runtime's when none were kept; Table::__serialize()).
+     *
+     * @param  array{name: string, scanBatch?: int, natives?: \Askr\Octane\Askr\TableNatives}  $data
+     *
+     * @throws \UnexpectedValueException|\RuntimeException see Table::reopen().
+     */
+    public function __unserialize(array $data): void
+    {
+        [$natives, $opened, $scanBatch] = static::reopen($data);
+
+        $this->__construct($natives, $data['name'], $opened, $scanBatch);
+    }
+
+    /**
      * Writes the given columns of the row $key, creating it if needed (its other columns start
      * at 0 or ''). Columns the table does not declare are ignored; a string longer than its
      * column throws Octane's ValueTooLargeForColumnException, as Octane's SwooleTable does

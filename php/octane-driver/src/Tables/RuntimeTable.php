@@ -25,4 +25,18 @@ final class RuntimeTable extends Table
 
         $this->bindHandle($this->handle);
     }
+
+    /**
+     * unserialize(): opens the table of the serialized name in this process (Table::__serialize()).
+     *
+     * @param  array{name: string, scanBatch?: int}  $data
+     *
+     * @throws \UnexpectedValueException|\RuntimeException see Table::reopen().
+     */
+    public function __unserialize(array $data): void
+    {
+        [, $opened, $scanBatch] = static::reopen($data);
+
+        $this->__construct($data['name'], $opened, $scanBatch);
+    }
 }

@@ -6,6 +6,9 @@ use Askr\Octane\Askr\RuntimeNatives;
 use Askr\Octane\Askr\TableNatives;
 use Laravel\Octane\Tables\Concerns\EnsuresColumnSizes;
 use LogicException;
+use RuntimeException;
+use Throwable;
+use UnexpectedValueException;
 use ValueError;
 
 // Octane::table() returns Swoole\Table: without ext-swoole, askr declares that name (an abstract base).
@@ -31,7 +34,9 @@ if (! defined(\Swoole\Table::class.'::ASKR_SHIM')) {
  *
  * Differences from Swoole\Table (docs/tables-php.md): a key longer than 63 bytes is rejected
  * (Swoole truncates it), incr/decr on a missing or string column throws a ValueError (Swoole
- * warns and returns false), and column()/create() only confirm the declared shape.
+ * warns and returns false), column()/create() only confirm the declared shape, destroy() empties
+ * the table instead of freeing it, and a table can be serialized: the copy reopens the table of
+ * the same name in the process that unserializes it (Swoole refuses to serialize a table).
  *
  * This class holds what every askr table shares (shape, count, iteration, errors). The row
  * operations are its subclasses': RuntimeTable, in askr workers, inherits the runtime's
@@ -90,6 +95,7 @@ abstract class Table extends \Swoole\Table
     ) {
         $this->handle = $opened['handle'];
         $this->rows = $opened['rows'];
+        $this->size = $opened['rows'];
 
         foreach ($opened['columns'] as $column => ['type' => $type, 'size' => $size]) {
             $swooleType = match ($type) {
@@ -101,6 +107,8 @@ abstract class Table extends \Swoole\Table
 
             $this->columns[$column] = [$swooleType, $size];
         }
+
+        $this->memorySize = static::memorySizeOf($this->rows, $this->columns);
     }
 
     /**
@@ -175,6 +183,116 @@ abstract class Table extends \Swoole\Table
     public function getSize(): int
     {
         return $this->rows;
+    }
+
+    /**
+     * Swoole's getMemorySize(): the bytes of the node's shared memory this table takes, by
+     * askr's layout (docs/tables.md, Askr.Tables.SharedTable.BytesFor): its header, the buckets
+     * and every row, used or not. Also the $memorySize property. The store's change ring and
+     * header are the node's, counted by no table.
+     */
+    public function getMemorySize(): int
+    {
+        return $this->memorySize;
+    }
+
+    /**
+     * The bytes a table of this shape takes in the node's store (docs/tables.md): 64 (table
+     * header) + 8 x buckets (rows rounded up to a power of two, at least 16) + rows x (96 (row
+     * header and key) + the column widths + 24 per column (merge metadata)); a column is 8 bytes
+     * wide, a string column 4 + its size rounded up to a multiple of 8.
+     *
+     * @param  array<string, array{0: int, 1: int}>  $columns  name => [Swoole\Table::TYPE_*, size]
+     */
+    public static function memorySizeOf(int $rows, array $columns): int
+    {
+        $buckets = 16;
+
+        while ($buckets < $rows) {
+            $buckets *= 2;
+        }
+
+        $rowBytes = 96;
+
+        foreach ($columns as [$type, $size]) {
+            $rowBytes += ($type === static::TYPE_STRING ? (4 + $size + 7) & ~7 : 8) + 24;
+        }
+
+        return 64 + 8 * $buckets + $rows * $rowBytes;
+    }
+
+    /**
+     * Swoole's destroy() frees the table's memory for every process. askr's tables belong to the
+     * node and live as long as the server, so this deletes every row instead (for every worker
+     * of the node, and for the cluster's other nodes when the table is replicated); the table
+     * stays usable. Returns true, as Swoole.
+     */
+    public function destroy(): bool
+    {
+        $cursor = 0;
+
+        do {
+            [$cursor, $rows] = $this->natives->tableScan($this->handle, $cursor, $this->scanBatch);
+
+            foreach (array_keys($rows) as $key) {
+                $this->del((string) $key);
+            }
+        } while ($cursor !== 0);
+
+        return true;
+    }
+
+    /**
+     * What serialize() keeps of a table: its name (and the natives it was opened with, unless
+     * they are the runtime's), never its handle, which is a number of this process.
+     * unserialize() opens the table of that name again (see __unserialize()), so a closure that
+     * captures a table and runs in a task worker (Octane::concurrently()) uses the same table of
+     * the node. (Swoole\Table refuses to be serialized.)
+     *
+     * @return array{name: string, scanBatch: int, natives?: TableNatives}
+     */
+    public function __serialize(): array
+    {
+        $data = ['name' => $this->name, 'scanBatch' => $this->scanBatch];
+
+        if (! $this->natives instanceof RuntimeNatives) {
+            $data['natives'] = $this->natives;
+        }
+
+        return $data;
+    }
+
+    /**
+     * Opens the serialized table again, by name, in this process (see __serialize()).
+     *
+     * @param  array{name: string, scanBatch?: int, natives?: TableNatives}  $data
+     * @return array{0: TableNatives, 1: array{handle: int, rows: int, columns: array<string, array{type: int, size: int}>}, 2: int}
+     *         The natives, what table_open() answered, and the scan batch.
+     *
+     * @throws UnexpectedValueException when $data is not what __serialize() writes.
+     * @throws RuntimeException when this process cannot open the table: outside an askr worker, or
+     *         in a server that does not declare it.
+     */
+    protected static function reopen(array $data): array
+    {
+        $name = $data['name'] ?? null;
+        $natives = $data['natives'] ?? new RuntimeNatives;
+        $scanBatch = $data['scanBatch'] ?? 256;
+
+        if (! is_string($name) || ! $natives instanceof TableNatives || ! is_int($scanBatch) || $scanBatch < 1) {
+            throw new UnexpectedValueException('A serialized askr table holds its name (string), its scan batch (int >= 1) and maybe its natives (TableNatives); this one does not.');
+        }
+
+        try {
+            return [$natives, $natives->tableOpen($name), $scanBatch];
+        } catch (Throwable $e) {
+            throw new RuntimeException(
+                "Table [{$name}] was unserialized but cannot be opened again here: {$e->getMessage()} "
+                .'(a serialized table reopens the table of the same name, inside an askr worker of a server that declares it).',
+                0,
+                $e,
+            );
+        }
     }
 
     /** The table's name in the node's store. */
@@ -278,6 +396,14 @@ abstract class Table extends \Swoole\Table
 
         if ($length >= 1 && $length <= static::MAX_KEY_BYTES) {
             return $e;
+        }
+
+        if ($length === 0) {
+            return new InvalidKeyException(sprintf(
+                'The empty string is not a key of table [%s]: keys are 1 to %d bytes.',
+                $this->name,
+                static::MAX_KEY_BYTES,
+            ), 0, $e);
         }
 
         return new InvalidKeyException(sprintf(

@@ -137,6 +137,43 @@ class TasksController
     }
 
     /**
+     * A task closure that captures a table object, not its name: the table is serialized with the
+     * closure, and the task worker opens the same node table again by name. The HTTP worker
+     * writes the row ?key= (count 41), the task reads it, increments it and returns the table
+     * object, which comes back the same way; the HTTP worker then reads the increment.
+     */
+    public function capturedTable(Request $request): JsonResponse
+    {
+        $key = (string) $request->query('key', 'captured');
+        $table = Octane::table('visits');
+        $table->set($key, ['page' => 'from-http', 'count' => 41]);
+
+        return $this->timed(function () use ($table, $key) {
+            $task = Octane::concurrently(['task' => function () use ($table, $key) {
+                return [
+                    'pid' => getmypid(),
+                    'kind' => getenv('ASKR_WORKER_KIND') ?: null,
+                    'class' => $table::class,
+                    'row' => $table->get($key),
+                    'incremented' => $table->incr($key, 'count'),
+                    'rows' => $table->count(),
+                    'table' => $table,
+                ];
+            }])['task'];
+
+            $returned = $task['table'];
+            unset($task['table']);
+
+            return [
+                'task' => $task,
+                'after' => $table->get($key, 'count'),
+                'rows' => $table->count(),
+                'returned' => ['class' => $returned::class, 'count' => $returned->get($key, 'count')],
+            ];
+        });
+    }
+
+    /**
      * Octane::tasks()->dispatch(): fire and forget. The task writes ?token= into the 'dispatched'
      * table after ?ms= (default 200) ms; /api/tasks/dispatched?token= reads it.
      */
