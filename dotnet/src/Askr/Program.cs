@@ -98,6 +98,8 @@ public static class Program
         private readonly Option<int> _respPort = new("--resp-port") { Description = "Port of the RESP (Redis protocol) endpoint over the tables (0: none).", DefaultValueFactory = _ => 0 };
         private readonly Option<string> _respHost = new("--resp-host") { Description = "Address of the RESP endpoint.", DefaultValueFactory = _ => "127.0.0.1" };
         private readonly Option<string?> _respPassword = new("--resp-password") { Description = "Password for RESP clients (AUTH); default: env ASKR_RESP_PASSWORD." };
+        private readonly Option<string> _respProtectedMode = new("--resp-protected-mode") { Description = "yes: refuse to start with a --resp-host that is not loopback and no password (Redis' protected mode); no: allow it.", DefaultValueFactory = _ => "yes" };
+        private readonly Option<long> _respOutputLimit = new("--resp-output-buffer-limit") { Description = "Most reply bytes a RESP client may leave unread; a reply past it closes the client (0: no limit).", DefaultValueFactory = _ => Resp.RespLimits.Default.MaxOutputBytes };
         private readonly Option<int> _clusterPort = new("--cluster-port") { Description = "Port of this node's cluster endpoint (gRPC over HTTP/2); 0: no cluster.", DefaultValueFactory = _ => 0 };
         private readonly Option<string> _clusterHost = new("--cluster-host") { Description = "Address the cluster endpoint binds.", DefaultValueFactory = _ => "127.0.0.1" };
         private readonly Option<string?> _clusterAdvertise = new("--cluster-advertise") { Description = "host:port other nodes reach this one at (default: --cluster-host:--cluster-port)." };
@@ -111,7 +113,7 @@ public static class Program
 
         public void AddTo(Command command)
         {
-            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _store, _taskBoard })
+            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _store, _taskBoard })
                 command.Options.Add(o);
         }
 
@@ -134,6 +136,21 @@ public static class Program
             if (parse.GetValue(_maxQueue) < 1) error ??= "--max-queue must be at least 1";
             var tables = parse.GetValue(_tables);
             if (tables is not null && !File.Exists(tables)) error ??= $"--tables {tables}: no such file";
+            var respPassword = parse.GetValue(_respPassword) ?? (Environment.GetEnvironmentVariable("ASKR_RESP_PASSWORD") is { Length: > 0 } pw ? pw : null);
+            var protectedMode = parse.GetValue(_respProtectedMode) switch { "yes" => true, "no" => (bool?)false, _ => null };
+            if (protectedMode is null) error ??= "--resp-protected-mode must be yes or no";
+            if (parse.GetValue(_respOutputLimit) < 0) error ??= "--resp-output-buffer-limit must be 0 (no limit) or a number of bytes";
+            if (parse.GetValue(_respPort) > 0 && parse.GetValue(_store) is null)
+            {
+                try
+                {
+                    error ??= Resp.RespServer.ProtectedModeRefusal(WorkerHost.ResolveHost(parse.GetValue(_respHost)!), respPassword, protectedMode ?? true);
+                }
+                catch (FormatException)
+                {
+                    error ??= $"--resp-host {parse.GetValue(_respHost)}: not an IP address";
+                }
+            }
             var clusterSecret = parse.GetValue(_clusterSecret) ?? (Environment.GetEnvironmentVariable("ASKR_CLUSTER_SECRET") is { Length: > 0 } cs ? cs : null);
             if (parse.GetValue(_clusterPort) > 0 && parse.GetValue(_store) is null)
             {
@@ -165,7 +182,9 @@ public static class Program
                 TablesConfig = tables is null ? null : Path.GetFullPath(tables),
                 RespPort = parse.GetValue(_respPort),
                 RespHost = parse.GetValue(_respHost)!,
-                RespPassword = parse.GetValue(_respPassword) ?? (Environment.GetEnvironmentVariable("ASKR_RESP_PASSWORD") is { Length: > 0 } pw ? pw : null),
+                RespPassword = respPassword,
+                RespProtectedMode = protectedMode!.Value,
+                RespOutputBufferLimit = parse.GetValue(_respOutputLimit),
                 StorePath = parse.GetValue(_store),
                 TaskBoardPath = parse.GetValue(_taskBoard),
                 TaskWorkers = Math.Max(0, parse.GetValue(_taskWorkers)),

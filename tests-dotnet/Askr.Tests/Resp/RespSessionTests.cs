@@ -76,6 +76,43 @@ public sealed class RespSessionTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_batch_stops_at_the_flush_threshold_and_the_rest_runs_on_the_next_call_in_order()
+    {
+        var server = new RespServer(_store, new IPEndPoint(IPAddress.Loopback, 0), null, _ => { }, RespLimits.Default with { FlushBytes = 64 });
+        var session = new RespSession(server, null!, 1);
+        var input = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(0, 40).Select(i => $"ECHO value-{i:D2}\r\n")));
+        var expected = string.Concat(Enumerable.Range(0, 40).Select(i => $"$8\r\nvalue-{i:D2}\r\n"));
+        var output = new ArrayBufferWriter<byte>();
+        var buffer = new ReadOnlySequence<byte>(input);
+        var calls = 0;
+        while (!buffer.IsEmpty)
+        {
+            Assert.True(session.Process(ref buffer, output, out var wrote, out var paused));
+            Assert.True(wrote);
+            // Each call writes the replies of whole commands up to just past 64 bytes (14 bytes each: 5 a call).
+            Assert.Equal(!buffer.IsEmpty, paused);
+            calls++;
+        }
+        Assert.Equal(8, calls);
+        Assert.Equal(expected, Encoding.ASCII.GetString(output.WrittenSpan));
+    }
+
+    [Fact]
+    public void A_reply_past_the_output_limit_throws_before_it_is_all_built()
+    {
+        var server = new RespServer(_store, new IPEndPoint(IPAddress.Loopback, 0), null, _ => { }, RespLimits.Default with { MaxOutputBytes = 10_000 });
+        var session = new RespSession(server, null!, 1);
+        var output = new ArrayBufferWriter<byte>();
+        var fine = new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes("*2\r\n$4\r\nECHO\r\n$5000\r\n" + new string('x', 5000) + "\r\n"));
+        Assert.True(session.Process(ref fine, output, out _));
+        var keys = string.Concat(Enumerable.Repeat("$2\r\nsk\r\n", 5000)); // MGET sk ×5000: nil replies, 25 KB
+        var big = new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes("*5001\r\n$4\r\nMGET\r\n" + keys));
+        var e = Assert.Throws<RespOutputLimitException>(() => session.Process(ref big, output, out _));
+        Assert.Equal(10_000, e.Limit);
+        Assert.True(output.WrittenCount < 5020 + 10_000 + 4096, $"{output.WrittenCount} bytes written");
+    }
+
+    [Fact]
     public void A_pipeline_in_one_buffer_gets_every_reply_in_order()
     {
         Assert.Equal(":1\r\n", Feed(Encoding.ASCII.GetBytes("*4\r\n$4\r\nHSET\r\n$7\r\nbench:s\r\n$4\r\nname\r\n$1\r\nv\r\n"), []).Replies);

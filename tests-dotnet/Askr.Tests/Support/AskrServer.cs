@@ -49,7 +49,11 @@ public sealed partial class AskrServer : IAsyncDisposable
     public static string PhpDir => Path.Combine(RepoRoot, "tests-dotnet", "Askr.Tests", "php");
 
     /// <summary>Starts askr serve with the test router (or another script) and waits until it listens.</summary>
-    public static async Task<AskrServer> StartAsync(string script = "router.php", int workers = 1, params string[] extra)
+    public static Task<AskrServer> StartAsync(string script = "router.php", int workers = 1, params string[] extra) =>
+        StartAsync(script, workers, null, extra);
+
+    /// <summary>As <see cref="StartAsync(string, int, string[])"/>, with these variables added to askr's environment.</summary>
+    public static async Task<AskrServer> StartAsync(string script, int workers, IReadOnlyDictionary<string, string>? environment, params string[] extra)
     {
         if (!File.Exists(Binary))
             throw new InvalidOperationException($"askr binary not found at {Binary}: run scripts/build.sh (or scripts/setup.sh) first");
@@ -65,6 +69,7 @@ public sealed partial class AskrServer : IAsyncDisposable
                      "--host", "127.0.0.1", "--port", port.ToString(), "--workers", workers.ToString(), "--admin-port", admin.ToString() })
             psi.ArgumentList.Add(a);
         foreach (var a in extra) psi.ArgumentList.Add(a);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) psi.Environment[name] = value;
         var process = Process.Start(psi)!;
         var server = new AskrServer(process, port, admin);
         process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
@@ -94,6 +99,13 @@ public sealed partial class AskrServer : IAsyncDisposable
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    /// <summary>The supervisor's resident set size (VmRSS of /proc/&lt;pid&gt;/status), in bytes.</summary>
+    public long ResidentBytes()
+    {
+        var line = File.ReadLines($"/proc/{Pid}/status").First(l => l.StartsWith("VmRSS:"));
+        return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0]) * 1024;
     }
 
     public async Task<JsonElement> StatusAsync()

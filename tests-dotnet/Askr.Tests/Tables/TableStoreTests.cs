@@ -54,6 +54,28 @@ public sealed class TableStoreTests : IDisposable
     }
 
     [Fact]
+    public void Update_writes_the_given_columns_of_an_existing_row_and_never_creates_or_revives_one()
+    {
+        var users = _store.Find("users")!;
+        using var row = new RowBuffer(users.Schema);
+        row.SetString(0, K("ada"));
+        row.SetInt(1, 1);
+        users.Set(K("upd"), row);
+        using var update = new RowBuffer(users.Schema);
+        update.SetInt(1, 5);
+        Assert.True(users.Update(K("upd"), update));
+        users.Get(K("upd"), row);
+        Assert.Equal("ada", Encoding.UTF8.GetString(row.GetString(0)));
+        Assert.Equal(5, row.GetInt(1));
+
+        Assert.False(users.Update(K("upd-absent"), update));
+        Assert.False(users.Exists(K("upd-absent")));
+        users.Delete(K("upd"));
+        Assert.False(users.Update(K("upd"), update));
+        Assert.False(users.Exists(K("upd")));
+    }
+
+    [Fact]
     public void A_full_table_refuses_new_keys_but_updates_existing_ones()
     {
         var cache = _store.Find(TableSchema.CacheTableName)!;
@@ -232,6 +254,12 @@ public sealed class TableStoreTests : IDisposable
     [InlineData("""{"tables": {"t:10": {"a": "blob"}}}""", "is not 'int', 'float' or 'string:size'")]
     [InlineData("""{"tables": {"t:10": {"a": "string"}}}""", "string:size")]
     [InlineData("not json", "not JSON")]
+    [InlineData("""{"users:100": {"name": "string:64"}}""", "unknown key \"users:100\"")]
+    [InlineData("""{"tables": {"t:10": {"a": "int"}}, "cach": {"rows": 10}}""", "unknown key \"cach\"")]
+    [InlineData("""{"tables": ["t:10"]}""", "\"tables\" must be an object")]
+    [InlineData("""{"cache": {"rows": 10, "byte": 100}}""", "unknown key \"byte\" in \"cache\"")]
+    [InlineData("""{"cache": {"rows": "many"}}""", "must be whole numbers")]
+    [InlineData("""{"tables": {"t:10": {"a": 5}}}""", "type \"5\" is not 'int'")]
     public void A_bad_tables_config_is_rejected_with_what_is_wrong(string json, string message)
     {
         var e = Assert.Throws<FormatException>(() => TableSchema.ParseConfig(json));

@@ -36,6 +36,11 @@ while (($request = take_request()) !== null) {
         case '/echo':
             json(200, $request + ['pid' => getmypid(), 'boot' => $bootId, 'served' => $served]);
             break;
+        case '/env':
+            // What PHP code sees of one environment variable (false: not set).
+            $name = (string) ($query['name'] ?? '');
+            json(200, ['getenv' => getenv($name), 'server' => $_SERVER[$name] ?? null, 'env' => $_ENV[$name] ?? null]);
+            break;
         case '/headers':
             send_response(201, [
                 'Content-Type' => 'text/plain',

@@ -39,6 +39,13 @@ public sealed record ServeOptions
     public string RespHost { get; init; } = "127.0.0.1";
     /// <summary>Password RESP clients must give with AUTH; null = none. Also from ASKR_RESP_PASSWORD.</summary>
     public string? RespPassword { get; init; }
+    /// <summary>
+    /// Redis' protected mode: refuse to start with a <see cref="RespHost"/> that is not loopback and
+    /// no <see cref="RespPassword"/> (--resp-protected-mode yes, the default).
+    /// </summary>
+    public bool RespProtectedMode { get; init; } = true;
+    /// <summary>Most reply bytes a RESP client may leave unread before it is closed (Redis' client-output-buffer-limit); 0 = no limit.</summary>
+    public long RespOutputBufferLimit { get; init; } = Resp.RespLimits.Default.MaxOutputBytes;
     /// <summary>Task worker processes (Octane::concurrently, ticks); 0 = none.</summary>
     public int TaskWorkers { get; init; }
     /// <summary>Port of the cluster endpoint (gRPC); 0 = this node is not in a cluster.</summary>

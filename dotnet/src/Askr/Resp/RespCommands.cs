@@ -9,11 +9,15 @@ internal enum RespCommandId : byte
 {
     Unknown,
     // connection and server
-    Auth, Hello, Ping, Echo, Quit, Select, Command, Info, Client, Config, Time,
+    Auth, Hello, Ping, Echo, Quit, Select, Command, Info, Client, Config, Time, Cluster,
     // keys
     Del, Unlink, Exists, Type, Scan, Keys, DbSize, FlushDb, FlushAll, Ttl, Pttl,
+    Expire, PExpire, ExpireAt, PExpireAt, Persist, ExpireTime, PExpireTime,
+    // transactions and pub/sub: known, so that they are refused with a reason (docs/resp.md)
+    Multi, Exec, Discard, Watch, Unwatch,
+    Subscribe, PSubscribe, SSubscribe, Unsubscribe, PUnsubscribe, SUnsubscribe, Publish, SPublish, PubSub,
     // strings: the octane cache table
-    Get, Set, MGet, MSet, Incr, Decr, IncrBy, DecrBy,
+    Get, Set, MGet, MSet, Incr, Decr, IncrBy, DecrBy, SetEx, PSetEx, SetNx,
     // hashes: table rows
     HGet, HGetAll, HMGet, HSet, HMSet, HIncrBy, HIncrByFloat, HDel, HExists, HLen, HKeys, HVals, HStrLen, HScan,
 }
@@ -38,9 +42,19 @@ internal static class RespCommands
         (RespCommandId.Type, "type", 2), (RespCommandId.Scan, "scan", -2), (RespCommandId.Keys, "keys", 2),
         (RespCommandId.DbSize, "dbsize", 1), (RespCommandId.FlushDb, "flushdb", -1), (RespCommandId.FlushAll, "flushall", -1),
         (RespCommandId.Ttl, "ttl", 2), (RespCommandId.Pttl, "pttl", 2),
+        (RespCommandId.Cluster, "cluster", -2),
+        (RespCommandId.Expire, "expire", -3), (RespCommandId.PExpire, "pexpire", -3),
+        (RespCommandId.ExpireAt, "expireat", -3), (RespCommandId.PExpireAt, "pexpireat", -3),
+        (RespCommandId.Persist, "persist", 2), (RespCommandId.ExpireTime, "expiretime", 2), (RespCommandId.PExpireTime, "pexpiretime", 2),
+        (RespCommandId.Multi, "multi", 1), (RespCommandId.Exec, "exec", 1), (RespCommandId.Discard, "discard", 1),
+        (RespCommandId.Watch, "watch", -2), (RespCommandId.Unwatch, "unwatch", 1),
+        (RespCommandId.Subscribe, "subscribe", -2), (RespCommandId.PSubscribe, "psubscribe", -2), (RespCommandId.SSubscribe, "ssubscribe", -2),
+        (RespCommandId.Unsubscribe, "unsubscribe", -1), (RespCommandId.PUnsubscribe, "punsubscribe", -1), (RespCommandId.SUnsubscribe, "sunsubscribe", -1),
+        (RespCommandId.Publish, "publish", 3), (RespCommandId.SPublish, "spublish", 3), (RespCommandId.PubSub, "pubsub", -2),
         (RespCommandId.Get, "get", 2), (RespCommandId.Set, "set", -3), (RespCommandId.MGet, "mget", -2),
         (RespCommandId.MSet, "mset", -3), (RespCommandId.Incr, "incr", 2), (RespCommandId.Decr, "decr", 2),
         (RespCommandId.IncrBy, "incrby", 3), (RespCommandId.DecrBy, "decrby", 3),
+        (RespCommandId.SetEx, "setex", 4), (RespCommandId.PSetEx, "psetex", 4), (RespCommandId.SetNx, "setnx", 3),
         (RespCommandId.HGet, "hget", 3), (RespCommandId.HGetAll, "hgetall", 2), (RespCommandId.HMGet, "hmget", -3),
         (RespCommandId.HSet, "hset", -4), (RespCommandId.HMSet, "hmset", -4), (RespCommandId.HIncrBy, "hincrby", 4),
         (RespCommandId.HIncrByFloat, "hincrbyfloat", 4), (RespCommandId.HDel, "hdel", -3), (RespCommandId.HExists, "hexists", 3),

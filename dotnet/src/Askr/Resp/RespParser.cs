@@ -81,6 +81,19 @@ internal sealed record RespLimits
     public int MaxInlineBytes { get; init; } = 64 * 1024;
     /// <summary>Largest whole command frame, in bytes (default 16 MB): bounds what one connection buffers.</summary>
     public int MaxCommandBytes { get; init; } = 16 * 1024 * 1024;
+    /// <summary>
+    /// Most reply bytes a connection may hold unsent, Redis' <c>client-output-buffer-limit</c>
+    /// (hard limit; default 256 MB, Redis' largest default hard limit, that of its replica class).
+    /// Replies are flushed every <see cref="FlushBytes"/> and the session waits for the client to
+    /// read them before it runs more commands, so only one reply can reach this (a large MGET,
+    /// KEYS, SCAN); a reply past it closes the connection (docs/resp.md, "Protocol and limits").
+    /// </summary>
+    public long MaxOutputBytes { get; init; } = 256L * 1024 * 1024;
+    /// <summary>
+    /// Reply bytes after which a session flushes and waits for the socket before running the next
+    /// command of a pipeline (default 64 KB, the socket transport's own write-buffer threshold).
+    /// </summary>
+    public int FlushBytes { get; init; } = 64 * 1024;
 
     public static RespLimits Default { get; } = new();
 }

@@ -222,6 +222,9 @@ internal sealed partial class RespSession
             (string Name, string Value)[] values =
             [
                 ("save", ""), ("appendonly", "no"), ("databases", "1"), ("maxmemory", "0"), ("timeout", "0"),
+                // Asked by StackExchange.Redis at connect; Redis' default. askr is never a replica.
+                ("replica-read-only", "yes"), ("slave-read-only", "yes"),
+                ("client-output-buffer-limit", $"normal {_limits.MaxOutputBytes} 0 0"),
                 ("port", _server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)),
                 ("proto-max-bulk-len", _limits.MaxBulkBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             ];

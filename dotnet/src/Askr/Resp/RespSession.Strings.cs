@@ -96,6 +96,36 @@ internal sealed partial class RespSession
         var row = Row(cache);
         if (keepTtl && cache.Table.Get(key, row) && !RespKeyspace.IsExpired(row.GetInt(_keyspace.CacheExpiration), now))
             expiration = row.GetInt(_keyspace.CacheExpiration);
+        Store(cache, key, value, expiration, ref w);
+    }
+
+    /// <summary>
+    /// SETEX key seconds value and PSETEX key milliseconds value: SET with EX or PX (StackExchange.Redis
+    /// sends these for a string set with an expiry).
+    /// </summary>
+    private void SetEx(in RespCommand cmd, ref RespWriter w, bool milliseconds)
+    {
+        var key = cmd[1];
+        var cache = CacheFor(key, ref w);
+        if (cache is null) return;
+        if (!RespNumbers.TryParseInt64(cmd[2], out var amount))
+        {
+            w.WriteError("ERR value is not an integer or out of range");
+            return;
+        }
+        if (amount <= 0 || amount > long.MaxValue / 2000)
+        {
+            w.WriteError($"ERR invalid expire time in '{(milliseconds ? "psetex" : "setex")}' command");
+            return;
+        }
+        var expiration = milliseconds ? (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + amount + 999) / 1000 : NowSeconds() + amount;
+        Store(cache, key, cmd[3], expiration, ref w);
+    }
+
+    /// <summary>Writes a cache entry (value and expiration in Unix seconds) and replies OK or the write's error.</summary>
+    private void Store(RespTable cache, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expiration, ref RespWriter w)
+    {
+        var row = Row(cache);
         row.Present = 0;
         if (!row.SetString(_keyspace.CacheValue, value))
         {
@@ -268,5 +298,121 @@ internal sealed partial class RespSession
         w.WriteInteger(milliseconds
             ? Math.Max(0, expiration * 1000 - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())
             : expiration - now);
+    }
+
+    /// <summary>How EXPIRE and its kin give the time: relative or absolute, seconds or milliseconds.</summary>
+    private enum ExpireForm { Seconds, Milliseconds, UnixSeconds, UnixMilliseconds }
+
+    private static string ExpireName(ExpireForm form) => form switch
+    {
+        ExpireForm.Seconds => "expire", ExpireForm.Milliseconds => "pexpire", ExpireForm.UnixSeconds => "expireat", _ => "pexpireat",
+    };
+
+    /// <summary>
+    /// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT key time: sets a live cache entry's expiration column
+    /// (Unix seconds; milliseconds round up, as SET PX). 1 if set, 0 if the key is absent or
+    /// expired. A time not in the future deletes the entry, as Redis does. Table rows do not
+    /// expire (an error). NX, XX, GT and LT are refused: they are conditional writes.
+    /// </summary>
+    private void Expire(in RespCommand cmd, ref RespWriter w, ExpireForm form)
+    {
+        var key = cmd[1];
+        if (!RespNumbers.TryParseInt64(cmd[2], out var amount))
+        {
+            w.WriteError("ERR value is not an integer or out of range");
+            return;
+        }
+        if (cmd.Count > 3)
+        {
+            var option = cmd[3];
+            if (Is(option, "NX"u8) || Is(option, "XX"u8) || Is(option, "GT"u8) || Is(option, "LT"u8))
+                w.WriteError($"ERR {ExpireName(form).ToUpperInvariant()} {Text(option).ToUpperInvariant()} is not supported here (a table row has no conditional write)");
+            else
+                w.WriteError($"ERR Unsupported option {Text(option)}");
+            return;
+        }
+        if (amount > long.MaxValue / 2000 || amount < -(long.MaxValue / 2000))
+        {
+            w.WriteError($"ERR invalid expire time in '{ExpireName(form)}' command");
+            return;
+        }
+        if (_keyspace.TryFindRow(key, out var table, out _))
+        {
+            w.WriteError($"ERR a row of table '{table.Schema.Name}' does not expire: only plain keys (octane cache entries) do");
+            return;
+        }
+        if (_keyspace.Cache is not { } cache)
+        {
+            w.WriteInteger(0);
+            return;
+        }
+        var now = NowSeconds();
+        var expiration = form switch
+        {
+            ExpireForm.Seconds => now + amount,
+            ExpireForm.UnixSeconds => amount,
+            ExpireForm.Milliseconds => (long)Math.Ceiling((DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + amount) / 1000.0),
+            _ => (long)Math.Ceiling(amount / 1000.0),
+        };
+        lock (_server.CacheLock(key))
+        {
+            if (!TryGetCached(cache, key, now, out var row))
+            {
+                w.WriteInteger(0);
+                return;
+            }
+            if (RespKeyspace.IsExpired(expiration, now))
+            {
+                cache.Table.Delete(key);
+                w.WriteInteger(1);
+                return;
+            }
+            // Only the expiration column, and only if the row is still there: a value PHP wrote
+            // meanwhile is kept, an entry deleted meanwhile is not brought back.
+            row.Present = 0;
+            row.SetInt(_keyspace.CacheExpiration, expiration);
+            w.WriteInteger(cache.Table.Update(key, row) ? 1 : 0);
+        }
+    }
+
+    /// <summary>PERSIST: a live cache entry gets OctaneStore's "forever" (one year from now, as SET without EX). 1 if set, 0 if absent.</summary>
+    private void Persist(in RespCommand cmd, ref RespWriter w)
+    {
+        var key = cmd[1];
+        if (_keyspace.TryFindRow(key, out _, out _) || _keyspace.Cache is not { } cache)
+        {
+            w.WriteInteger(0); // a table row never has an expiration to remove
+            return;
+        }
+        var now = NowSeconds();
+        lock (_server.CacheLock(key))
+        {
+            if (!TryGetCached(cache, key, now, out var row))
+            {
+                w.WriteInteger(0);
+                return;
+            }
+            row.Present = 0;
+            row.SetInt(_keyspace.CacheExpiration, now + ForeverSeconds);
+            w.WriteInteger(cache.Table.Update(key, row) ? 1 : 0);
+        }
+    }
+
+    /// <summary>EXPIRETIME and PEXPIRETIME: the Unix time a cache entry expires at; -2 if absent, -1 for a table row (rows do not expire).</summary>
+    private void ExpireTime(in RespCommand cmd, ref RespWriter w, bool milliseconds)
+    {
+        var key = cmd[1];
+        if (_keyspace.TryFindRow(key, out var table, out var row))
+        {
+            w.WriteInteger(table.Table.Exists(row) ? -1 : -2);
+            return;
+        }
+        if (_keyspace.Cache is not { } cache || !TryGetCached(cache, key, NowSeconds(), out var buffer))
+        {
+            w.WriteInteger(-2);
+            return;
+        }
+        var expiration = buffer.GetInt(_keyspace.CacheExpiration);
+        w.WriteInteger(milliseconds ? expiration * 1000 : expiration);
     }
 }

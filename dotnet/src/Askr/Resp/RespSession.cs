@@ -27,6 +27,8 @@ internal sealed partial class RespSession
     /// <summary>Input length below which the pending partial command cannot complete.</summary>
     private long _needed;
     private bool _authenticated;
+    /// <summary>Set by a refused MULTI: the commands queued after it are refused too, until EXEC or DISCARD.</summary>
+    private bool _refusedMulti;
     /// <summary>Now in Unix seconds for the batch being processed; 0 until read (see <see cref="NowSeconds"/>).</summary>
     private long _now;
 
@@ -48,21 +50,32 @@ internal sealed partial class RespSession
     {
         var input = _connection.Transport.Input;
         var output = _connection.Transport.Output;
+        var overLimit = false;
         try
         {
             while (true)
             {
                 var result = await input.ReadAsync();
                 var buffer = result.Buffer;
-                var open = Process(ref buffer, output, out var wrote);
-                input.AdvanceTo(buffer.Start, buffer.End);
+                var open = Process(ref buffer, output, out var wrote, out var paused);
+                // Paused with whole commands left: examine nothing more, so the next read returns
+                // them at once, after the flush below has waited for the client to take the replies.
+                if (paused) input.AdvanceTo(buffer.Start);
+                else input.AdvanceTo(buffer.Start, buffer.End);
                 if (wrote)
                 {
                     var flush = await output.FlushAsync();
                     if (flush.IsCompleted) break;
                 }
-                if (!open || result.IsCompleted || result.IsCanceled) break;
+                if (!open || (!paused && (result.IsCompleted || result.IsCanceled))) break;
             }
+        }
+        catch (RespOutputLimitException e)
+        {
+            // Redis' client-output-buffer-limit: the client is closed, the replies not yet sent dropped.
+            _server.Log($"resp: closed connection {Id} from {_connection.RemoteEndPoint}: {e.Message}");
+            try { _connection.Abort(new ConnectionAbortedException(e.Message)); } catch (Exception) { }
+            overLimit = true;
         }
         catch (ConnectionResetException) { }
         catch (ConnectionAbortedException) { }
@@ -79,16 +92,28 @@ internal sealed partial class RespSession
             try { await _connection.DisposeAsync(); } catch (Exception) { }
             foreach (var row in _rows) row?.Dispose();
         }
+        if (overLimit) _server.ReleaseMemory(); // the dropped reply's buffers, now unreferenced
     }
 
+    /// <summary>As <see cref="Process(ref ReadOnlySequence{byte}, IBufferWriter{byte}, out bool, out bool)"/>, for callers that do not pause.</summary>
+    internal bool Process(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out bool wrote) =>
+        Process(ref buffer, output, out wrote, out _);
+
     /// <summary>
-    /// Executes every whole command at the start of <paramref name="buffer"/>, leaving it at the
+    /// Executes the whole commands at the start of <paramref name="buffer"/>, leaving it at the
     /// first byte not consumed. False when the connection must close (QUIT, a protocol error).
+    /// Stops early, with <paramref name="paused"/> set, once the replies reach
+    /// <see cref="RespLimits.FlushBytes"/>: the caller flushes them and waits for the socket before
+    /// running the rest, so a client that pipelines without reading makes the session wait instead
+    /// of piling up replies (a GET of a 10 KB value is a 30-byte request).
     /// </summary>
-    internal bool Process(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out bool wrote)
+    /// <exception cref="RespOutputLimitException">when one reply would pass <see cref="RespLimits.MaxOutputBytes"/>.</exception>
+    internal bool Process(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out bool wrote, out bool paused)
     {
-        var w = new RespWriter(output);
+        var w = new RespWriter(output, _limits.MaxOutputBytes);
+        var flushBytes = _limits.FlushBytes;
         var open = true;
+        paused = false;
         _now = 0;
         while (open && !buffer.IsEmpty && buffer.Length >= _needed)
         {
@@ -103,12 +128,17 @@ internal sealed partial class RespSession
                 open = Execute(new RespCommand(input, _args), ref w);
                 pos += length;
                 if (!open) break;
+                if (w.Written >= flushBytes)
+                {
+                    paused = true;
+                    break;
+                }
             }
             if (pos > 0)
             {
                 _needed = 0;
                 buffer = buffer.Slice(pos);
-                if (!open || buffer.IsEmpty) break;
+                if (!open || paused || buffer.IsEmpty) break;
             }
             // A command not whole in the first segment: it straddles segments (parsed from a
             // copy), is incomplete (wait for the length the parser asks for) or is invalid.
@@ -129,7 +159,13 @@ internal sealed partial class RespSession
             if (_frame.Length > 1024 * 1024) _frame = []; // do not keep a large command's copy
             _needed = 0;
             buffer = buffer.Slice(consumed);
+            if (open && w.Written >= flushBytes)
+            {
+                paused = true;
+                break;
+            }
         }
+        paused &= open && !buffer.IsEmpty;
         w.Commit();
         wrote = w.Written > 0;
         return open;
@@ -152,6 +188,11 @@ internal sealed partial class RespSession
         if (!_authenticated && command.Id is not (RespCommandId.Auth or RespCommandId.Hello or RespCommandId.Quit))
         {
             w.WriteRaw("-NOAUTH Authentication required.\r\n"u8);
+            return true;
+        }
+        if (_refusedMulti && !EndsRefusedMulti(command.Id))
+        {
+            RefuseInMulti(command, ref w);
             return true;
         }
         switch (command.Id)
@@ -200,6 +241,31 @@ internal sealed partial class RespSession
             case RespCommandId.Client: Client(cmd, ref w); break;
             case RespCommandId.Config: Config(cmd, ref w); break;
             case RespCommandId.Time: Time(ref w); break;
+            case RespCommandId.SetEx: SetEx(cmd, ref w, milliseconds: false); break;
+            case RespCommandId.PSetEx: SetEx(cmd, ref w, milliseconds: true); break;
+            case RespCommandId.SetNx: w.WriteError("ERR SETNX is not supported here (a table row has no conditional write)"); break;
+            case RespCommandId.Cluster: w.WriteError("ERR This instance has cluster support disabled"); break;
+            case RespCommandId.Expire: Expire(cmd, ref w, ExpireForm.Seconds); break;
+            case RespCommandId.PExpire: Expire(cmd, ref w, ExpireForm.Milliseconds); break;
+            case RespCommandId.ExpireAt: Expire(cmd, ref w, ExpireForm.UnixSeconds); break;
+            case RespCommandId.PExpireAt: Expire(cmd, ref w, ExpireForm.UnixMilliseconds); break;
+            case RespCommandId.Persist: Persist(cmd, ref w); break;
+            case RespCommandId.ExpireTime: ExpireTime(cmd, ref w, milliseconds: false); break;
+            case RespCommandId.PExpireTime: ExpireTime(cmd, ref w, milliseconds: true); break;
+            case RespCommandId.Multi: Multi(ref w); break;
+            case RespCommandId.Exec: Exec(ref w); break;
+            case RespCommandId.Discard: Discard(ref w); break;
+            case RespCommandId.Watch: w.WriteError("ERR WATCH is not supported here: askr has no transactions (docs/resp.md)"); break;
+            case RespCommandId.Unwatch: w.WriteOk(); break; // nothing is ever watched
+            case RespCommandId.Subscribe:
+            case RespCommandId.PSubscribe:
+            case RespCommandId.SSubscribe:
+            case RespCommandId.Unsubscribe:
+            case RespCommandId.PUnsubscribe:
+            case RespCommandId.SUnsubscribe:
+            case RespCommandId.Publish:
+            case RespCommandId.SPublish:
+            case RespCommandId.PubSub: PubSubRefused(command, ref w); break;
             default: UnknownCommand(cmd, ref w); break;
         }
         return true;

@@ -14,12 +14,16 @@ namespace Askr.Resp;
 internal ref struct RespWriter
 {
     private readonly IBufferWriter<byte> _output;
+    private readonly long _limit;
     private Span<byte> _span;
     private int _buffered;
 
-    public RespWriter(IBufferWriter<byte> output)
+    /// <param name="output">Where replies go (the connection's output pipe).</param>
+    /// <param name="limit">Most bytes this writer may write; going past it throws <see cref="RespOutputLimitException"/> (checked per buffer, every 4 KB or so).</param>
+    public RespWriter(IBufferWriter<byte> output, long limit = long.MaxValue)
     {
         _output = output;
+        _limit = limit;
         _span = default;
         _buffered = 0;
     }
@@ -45,6 +49,8 @@ internal ref struct RespWriter
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void Grow(int bytes)
     {
+        // Checked here, once per buffer, not per value: the hot path stays a bounds check.
+        if (Written + bytes > _limit) throw new RespOutputLimitException(_limit);
         if (_buffered > 0) _output.Advance(_buffered);
         _buffered = 0;
         _span = _output.GetSpan(Math.Max(bytes, 4096));
@@ -177,4 +183,11 @@ internal ref struct RespWriter
         var n = Encoding.UTF8.GetBytes(text, span);
         Wrote(n);
     }
+}
+
+/// <summary>A reply would take a connection past <see cref="RespLimits.MaxOutputBytes"/>: the session closes it.</summary>
+internal sealed class RespOutputLimitException(long limit)
+    : Exception($"a reply went past the output buffer limit of {limit} bytes (--resp-output-buffer-limit)")
+{
+    public long Limit { get; } = limit;
 }

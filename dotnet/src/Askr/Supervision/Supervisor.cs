@@ -137,7 +137,8 @@ internal sealed class Supervisor : IAsyncDisposable
             }
             try
             {
-                _resp = new Resp.RespServer(_store, new System.Net.IPEndPoint(WorkerHost.ResolveHost(_options.RespHost), _options.RespPort), _options.RespPassword, _log.Info);
+                _resp = new Resp.RespServer(_store, new System.Net.IPEndPoint(WorkerHost.ResolveHost(_options.RespHost), _options.RespPort), _options.RespPassword, _log.Info,
+                    Resp.RespLimits.Default with { MaxOutputBytes = _options.RespOutputBufferLimit > 0 ? _options.RespOutputBufferLimit : long.MaxValue });
                 await _resp.StartAsync();
                 if (_options.RespPassword is not null) _log.Info("RESP clients must AUTH");
             }
@@ -236,6 +237,9 @@ internal sealed class Supervisor : IAsyncDisposable
         psi.ArgumentList.Add("--control"); psi.ArgumentList.Add(_controlPath);
         foreach (var a in (options with { StorePath = _store?.Path, TaskBoardPath = _board?.Path }).ToArguments()) psi.ArgumentList.Add(a);
         psi.Environment.Remove("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS");
+        // The supervisor's secrets stay with it: PHP code in a worker could read them with getenv().
+        psi.Environment.Remove("ASKR_CLUSTER_SECRET");
+        psi.Environment.Remove("ASKR_RESP_PASSWORD");
         psi.Environment["ASKR_WORKER_SLOT"] = slot.ToString();
         psi.Environment["ASKR_WORKER_ID"] = id.ToString();
         psi.Environment["ASKR_WORKER_KIND"] = isTask ? "task" : "http";

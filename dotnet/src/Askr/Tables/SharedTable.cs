@@ -16,6 +16,8 @@ public enum WriteStatus
     NotNumeric = 3,
     /// <summary>No such column.</summary>
     NoColumn = 4,
+    /// <summary>An update of a row that does not exist (<see cref="SharedTable.Update"/>).</summary>
+    NoRow = 5,
 }
 
 /// <summary>
@@ -142,7 +144,15 @@ public sealed unsafe partial class SharedTable
     /// <summary>As <see cref="Set(ReadOnlySpan{byte}, RowBuffer)"/>, telling whether the row was created (atomically with the write).</summary>
     public WriteStatus Set(ReadOnlySpan<byte> key, RowBuffer values, out bool created) => Set(key, values.Pointer, values.Present, out created);
 
-    private WriteStatus Set(ReadOnlySpan<byte> key, byte* columnArea, ulong present, out bool created)
+    /// <summary>
+    /// As <see cref="Set(ReadOnlySpan{byte}, RowBuffer)"/>, but only if the row exists: never
+    /// creates one (a RESP EXPIRE sets the expiration column of a cache entry, and must not bring
+    /// back an entry deleted meanwhile). False, and nothing written, if the row is absent.
+    /// </summary>
+    public bool Update(ReadOnlySpan<byte> key, RowBuffer values) =>
+        Set(key, values.Pointer, values.Present, out _, mustExist: true) == WriteStatus.Ok;
+
+    private WriteStatus Set(ReadOnlySpan<byte> key, byte* columnArea, ulong present, out bool created, bool mustExist = false)
     {
         created = false;
         if (!KeyOk(key)) return WriteStatus.BadKey;
@@ -151,6 +161,7 @@ public sealed unsafe partial class SharedTable
         try
         {
             var row = Find(*head, key);
+            if (mustExist && (row == null || IsTombstone(row))) return WriteStatus.NoRow;
             if (row == null)
             {
                 row = Insert(head, key);

@@ -103,6 +103,17 @@ public sealed class TableSchema
         try { root = JsonNode.Parse(json); }
         catch (JsonException e) { throw new FormatException($"tables config is not JSON: {e.Message}"); }
         if (root is not JsonObject obj) throw new FormatException("tables config must be a JSON object");
+        // A key we do not know is a mistake, not something to skip: {"users:100": {...}} without
+        // the "tables" wrapper would otherwise start a server with no table at all.
+        foreach (var (key, _) in obj)
+        {
+            if (key is not ("tables" or "cache"))
+                throw new FormatException($"tables config: unknown key \"{key}\" (the keys are \"tables\" and \"cache\"; a table is declared inside \"tables\": {{\"tables\": {{\"users:100\": {{\"name\": \"string:64\"}}}}}})");
+        }
+        if (obj["tables"] is { } tablesNode && tablesNode is not JsonObject)
+            throw new FormatException("tables config: \"tables\" must be an object of 'name:rows' => columns");
+        if (obj["cache"] is { } cacheNode && cacheNode is not JsonObject)
+            throw new FormatException("tables config: \"cache\" must be an object {\"rows\": n, \"bytes\": n}");
         if (obj["tables"] is JsonObject tables)
         {
             foreach (var (declaration, columnsNode) in tables)
@@ -114,7 +125,7 @@ public sealed class TableSchema
                 var list = new List<ColumnSchema>();
                 foreach (var (column, typeNode) in columns)
                 {
-                    var spec = typeNode?.GetValue<string>() ?? "";
+                    var spec = typeNode is JsonValue v && v.TryGetValue<string>(out var text) ? text : typeNode?.ToJsonString() ?? "null";
                     list.Add(ParseColumn(parts[0], column, spec));
                 }
                 try { result.Add(new TableSchema(parts[0], rows, list)); }
@@ -123,9 +134,22 @@ public sealed class TableSchema
         }
         if (obj["cache"] is JsonObject cache)
         {
-            var rows = cache["rows"]?.GetValue<int>() ?? 1000;
-            var bytes = cache["bytes"]?.GetValue<int>() ?? 10000;
-            result.Add(Cache(rows, bytes));
+            foreach (var (key, _) in cache)
+            {
+                if (key is not ("rows" or "bytes")) throw new FormatException($"tables config: unknown key \"{key}\" in \"cache\" (the keys are \"rows\" and \"bytes\")");
+            }
+            int rows, bytes;
+            try
+            {
+                rows = cache["rows"]?.GetValue<int>() ?? 1000;
+                bytes = cache["bytes"]?.GetValue<int>() ?? 10000;
+            }
+            catch (Exception e) when (e is FormatException or InvalidOperationException)
+            {
+                throw new FormatException("tables config: \"cache\" rows and bytes must be whole numbers");
+            }
+            try { result.Add(Cache(rows, bytes)); }
+            catch (ArgumentException e) { throw new FormatException(e.Message); }
         }
         var duplicate = result.GroupBy(t => t.Name).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) throw new FormatException($"table \"{duplicate.Key}\" is declared twice");
