@@ -4,7 +4,9 @@
 // Listens on 127.0.0.1 and a free port, prints {"port": N} on one line, serves until stdin closes.
 //   Membership.Ping   -> Ack { from: 77, sequence: request's, ok: true, gossip: request's }
 //   Membership.Join   -> PERMISSION_DENIED "refusé: 100% full" (a non-ASCII, percent-encoded message)
+//   Membership.PingReq-> never answers (the caller's deadline must end the call)
 //   Replication.Repair-> range_count rows, keys "k0".. in order, on table of the request
+//   Replication.Digest, Push, Membership.Leave -> UNIMPLEMENTED
 // Every call without "authorization: Bearer <secret>" ends with UNAUTHENTICATED.
 'use strict';
 const { grpc, load } = require('./cluster');
@@ -32,7 +34,7 @@ server.addService(v1.Membership.service, {
     if (!authorized(call)) return callback(refused);
     callback({ code: grpc.status.PERMISSION_DENIED, details: 'refusé: 100% full' });
   },
-  pingReq(call, callback) { callback({ code: grpc.status.UNIMPLEMENTED }); },
+  pingReq() { /* never answers */ },
   leave(call, callback) { callback({ code: grpc.status.UNIMPLEMENTED }); },
 });
 server.addService(v1.Replication.service, {

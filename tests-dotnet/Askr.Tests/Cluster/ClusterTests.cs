@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
-using Askr.Cluster.Grpc;
+using Askr.Cluster.Transport;
 using Askr.Tests.Support;
+using Grpc.Core;
 using W = Askr.Cluster.Wire;
 
 namespace Askr.Tests.Cluster;
@@ -18,12 +19,22 @@ public sealed class ClusterTests : IAsyncLifetime
     {
         if (NetnsCluster.WhyUnsupported() is not null) return;
         _cluster = new NetnsCluster();
-        for (var i = 1; i <= 3; i++) _cluster.AddHost(i);
-        var seed = _cluster.ClusterAddress(1);
-        await Task.WhenAll(Enumerable.Range(1, 3).Select(i => _cluster.StartAsync(i, seed)));
-        Assert.True(await AskrServer.EventuallyAsync(() => Task.FromResult(
-            Enumerable.Range(1, 3).All(i => Enumerable.Range(1, 3).Where(j => j != i).All(j => C.MemberStatus(i, C.ClusterAddress(j)) == "alive"))),
-            TimeSpan.FromSeconds(30)), "the three nodes did not all see each other alive");
+        try
+        {
+            for (var i = 1; i <= 3; i++) _cluster.AddHost(i);
+            var seed = _cluster.ClusterAddress(1);
+            await Task.WhenAll(Enumerable.Range(1, 3).Select(i => _cluster.StartAsync(i, seed)));
+            Assert.True(await AskrServer.EventuallyAsync(() => Task.FromResult(
+                Enumerable.Range(1, 3).All(i => Enumerable.Range(1, 3).Where(j => j != i).All(j => C.MemberStatus(i, C.ClusterAddress(j)) == "alive"))),
+                TimeSpan.FromSeconds(30)), "the three nodes did not all see each other alive:\n" + C.Describe());
+        }
+        catch
+        {
+            // xUnit does not dispose a test class whose InitializeAsync failed: stop the nodes, remove the namespaces and the bridge here.
+            await _cluster.DisposeAsync();
+            _cluster = null;
+            throw;
+        }
     }
 
     public async Task DisposeAsync()
@@ -134,29 +145,41 @@ public sealed class ClusterTests : IAsyncLifetime
         Assert.Null(C.MemberStatus(1, C.ClusterAddress(4)));
 
         // A direct call with the wrong secret is refused before any handler runs.
-        using var client = new GrpcClient(new Uri($"http://{C.ClusterAddress(1)}"), "a-different-secret-of-enough-length");
-        var e = await Assert.ThrowsAsync<GrpcCallException>(() => client.UnaryAsync<W.DeltaBatch, W.PushAck>("askr.cluster.v1.Replication", "Push", new W.DeltaBatch(), TimeSpan.FromSeconds(5)));
-        Assert.Equal(GrpcStatusCode.Unauthenticated, e.Status);
+        using var peers = new PeerChannels(new PeerChannelOptions { Secret = "a-different-secret-of-enough-length" });
+        var e = await Assert.ThrowsAsync<RpcException>(async () => await peers.Replication(C.ClusterAddress(1)).PushAsync(new W.DeltaBatch(), peers.Call(TimeSpan.FromSeconds(5))));
+        Assert.Equal(StatusCode.Unauthenticated, e.StatusCode);
     }
 
     [SkippableFact]
     public async Task Malformed_cluster_messages_are_rejected_without_harming_the_node()
     {
         Skip.If(NetnsCluster.WhyUnsupported() is not null, NetnsCluster.WhyUnsupported());
-        using var client = new GrpcClient(new Uri($"http://{C.ClusterAddress(1)}"), NetnsCluster.Secret);
+        using var peers = new PeerChannels(new PeerChannelOptions { Secret = NetnsCluster.Secret });
+        var replication = peers.Replication(C.ClusterAddress(1));
         var bad = new W.DeltaBatch();
         bad.Rows.Add(new W.RowState { Table = "no-such-table", Key = Google.Protobuf.ByteString.CopyFromUtf8("k") });
-        var e = await Assert.ThrowsAsync<GrpcCallException>(() => client.UnaryAsync<W.DeltaBatch, W.PushAck>("askr.cluster.v1.Replication", "Push", bad, TimeSpan.FromSeconds(5)));
-        Assert.Equal(GrpcStatusCode.InvalidArgument, e.Status);
+        var e = await Assert.ThrowsAsync<RpcException>(async () => await replication.PushAsync(bad, peers.Call(TimeSpan.FromSeconds(5))));
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
 
         var tooLong = new W.DeltaBatch();
         tooLong.Rows.Add(new W.RowState { Table = "example", Key = Google.Protobuf.ByteString.CopyFrom(new byte[64]) });
-        e = await Assert.ThrowsAsync<GrpcCallException>(() => client.UnaryAsync<W.DeltaBatch, W.PushAck>("askr.cluster.v1.Replication", "Push", tooLong, TimeSpan.FromSeconds(5)));
-        Assert.Equal(GrpcStatusCode.InvalidArgument, e.Status);
+        e = await Assert.ThrowsAsync<RpcException>(async () => await replication.PushAsync(tooLong, peers.Call(TimeSpan.FromSeconds(5))));
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+
+        var stringTooLong = new W.DeltaBatch();
+        stringTooLong.Rows.Add(new W.RowState { Table = "example", Key = Google.Protobuf.ByteString.CopyFromUtf8("k"),
+            Columns = { new W.ColumnState { Index = 0, StringValue = Google.Protobuf.ByteString.CopyFromUtf8(new string('x', 17)) } } });
+        e = await Assert.ThrowsAsync<RpcException>(async () => await replication.PushAsync(stringTooLong, peers.Call(TimeSpan.FromSeconds(5))));
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+
+        var digest = await Assert.ThrowsAsync<RpcException>(async () => await replication.DigestAsync(new W.DigestRequest { Table = "example", Ranges = 0 }, peers.Call(TimeSpan.FromSeconds(5))));
+        Assert.Equal(StatusCode.InvalidArgument, digest.StatusCode);
+        var unknown = await Assert.ThrowsAsync<RpcException>(async () => await replication.DigestAsync(new W.DigestRequest { Table = "nope", Ranges = 4 }, peers.Call(TimeSpan.FromSeconds(5))));
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
 
         // Garbage bytes in place of a gRPC message.
         using var http = new HttpClient(new SocketsHttpHandler());
-        var request = new HttpRequestMessage(HttpMethod.Post, $"http://{C.ClusterAddress(1)}/askr.cluster.v1.Replication/Push") 
+        var request = new HttpRequestMessage(HttpMethod.Post, $"http://{C.ClusterAddress(1)}/askr.cluster.v1.Replication/Push")
         {
             Version = HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
@@ -168,7 +191,7 @@ public sealed class ClusterTests : IAsyncLifetime
         await response.Content.ReadAsByteArrayAsync(); // trailers arrive after the body
         var status = response.TrailingHeaders.TryGetValues("grpc-status", out var v) ? v.First() : response.Headers.TryGetValues("grpc-status", out var h) ? h.First() : null;
         Assert.True(status is not null, $"no grpc-status: HTTP {(int)response.StatusCode}");
-        Assert.NotEqual("0", status);
+        Assert.Equal(Transport.MalformedRequestTests.UnparsableMessageStatus, status);
 
         // The node still replicates.
         using (var one = C.Http(1)) await one.GetStringAsync($"/set?key=after-garbage&row={Row(new { name = "fine" })}");

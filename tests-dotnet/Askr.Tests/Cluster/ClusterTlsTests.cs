@@ -1,8 +1,9 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
-using Askr.Cluster.Grpc;
+using Askr.Cluster.Transport;
 using Askr.Tests.Support;
+using Grpc.Core;
 using W = Askr.Cluster.Wire;
 
 namespace Askr.Tests.Cluster;
@@ -48,9 +49,21 @@ public sealed class ClusterTlsTests
                 (await two.GetJsonAsync("/get?key=secure&column=name")).GetProperty("value").ValueKind == JsonValueKind.String, TimeSpan.FromSeconds(15)),
                 string.Join('\n', two.Lines.TakeLast(10)));
 
-            // A client speaking plaintext HTTP/2 gets no gRPC answer from a TLS endpoint.
-            using var plain = new GrpcClient(new Uri($"http://127.0.0.1:{ports[0]}"), Secret);
-            await Assert.ThrowsAsync<GrpcCallException>(() => plain.UnaryAsync<W.PingMessage, W.Ack>("askr.cluster.v1.Membership", "Ping", new W.PingMessage(), TimeSpan.FromSeconds(3)));
+            // A client speaking plaintext HTTP/2 gets no gRPC answer from a TLS endpoint...
+            using var plain = new PeerChannels(new PeerChannelOptions { Secret = Secret });
+            await Assert.ThrowsAsync<RpcException>(async () => await plain.Membership($"127.0.0.1:{ports[0]}").PingAsync(new W.PingMessage(), plain.Call(TimeSpan.FromSeconds(3))));
+
+            // ...nor does a TLS client that does not trust the cluster's certificate (pins another one)...
+            using var otherCertificate = Transport.CallTests.SelfSigned();
+            using var stranger = new PeerChannels(new PeerChannelOptions { Secret = Secret, PinnedCertificate = otherCertificate });
+            var e = await Assert.ThrowsAsync<RpcException>(async () => await stranger.Membership($"127.0.0.1:{ports[0]}").PingAsync(new W.PingMessage(), stranger.Call(TimeSpan.FromSeconds(3))));
+            Assert.Equal(StatusCode.Internal, e.StatusCode); // Grpc.Net.Client: "The SSL connection could not be established"
+
+            // ...while one that pins the cluster's certificate is served.
+            using var pem = X509Certificate2.CreateFromPemFile(cert, key);
+            using var member = new PeerChannels(new PeerChannelOptions { Secret = Secret, PinnedCertificate = pem });
+            var ack = await member.Membership($"127.0.0.1:{ports[0]}").PingAsync(new W.PingMessage { Sequence = 11 }, member.Call(TimeSpan.FromSeconds(5)));
+            Assert.Equal(11UL, ack.Sequence);
         }
         finally
         {

@@ -117,6 +117,28 @@ public sealed class NetnsCluster : IAsyncDisposable
         return members.Contains("alive") ? "alive" : members.LastOrDefault();
     }
 
+    /// <summary>For a failure message: every node's view of the members, and the last lines of its log.</summary>
+    public string Describe()
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var i in _nodes.Keys.Order())
+        {
+            text.Append($"node {i} ({ClusterAddress(i)}): ");
+            try
+            {
+                text.AppendJoin(", ", Status(i).GetProperty("cluster").GetProperty("members").EnumerateArray()
+                    .Select(m => $"{m.GetProperty("address").GetString()} {m.GetProperty("status").GetString()} (incarnation {m.GetProperty("incarnation")})"));
+            }
+            catch (Exception e) when (e is InvalidOperationException or JsonException or KeyNotFoundException)
+            {
+                text.Append($"no status: {e.Message}");
+            }
+            text.Append('\n');
+            lock (Log(i)) foreach (var line in Log(i).TakeLast(15)) text.Append("  ").Append(line).Append('\n');
+        }
+        return text.ToString();
+    }
+
     /// <summary>Cuts all traffic of host i (its link to the bridge goes down).</summary>
     public void Partition(int i) => Run($"ip link set {HostVeth(i)} down");
     public void Heal(int i) => Run($"ip link set {HostVeth(i)} up");

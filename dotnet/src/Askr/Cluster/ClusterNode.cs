@@ -1,9 +1,10 @@
 using System.Collections.Concurrent;
 using System.Net;
-using Askr.Cluster.Grpc;
 using Askr.Cluster.Membership;
+using Askr.Cluster.Transport;
 using Askr.Logging;
 using Askr.Tables;
+using Grpc.Core;
 using W = Askr.Cluster.Wire;
 
 namespace Askr.Cluster;
@@ -39,7 +40,9 @@ public sealed record ClusterOptions
 
 /// <summary>
 /// A supervisor's cluster agent: SWIM membership (<see cref="Swim"/>) and replication of the
-/// node's tables to the other nodes over gRPC (proto/askr/cluster/v1/cluster.proto).
+/// node's tables to the other nodes over gRPC (proto/askr/cluster/v1/cluster.proto): its services
+/// (ClusterNode.Services.cs) are served by <see cref="ClusterServer"/> (Grpc.AspNetCore), and
+/// peers are called through <see cref="PeerChannels"/> (Grpc.Net.Client).
 ///
 /// Writes: the agent tails the store's change ring and pushes the changed rows (their whole
 /// replicated state, so a push is idempotent) to <see cref="ClusterOptions.Fanout"/> peers;
@@ -49,23 +52,20 @@ public sealed record ClusterOptions
 /// pulled (Repair) and pushed both ways. Remote rows are merged into the shared memory the
 /// workers read (<see cref="SharedTable.Merge"/>). Design: docs/cluster.md.
 /// </summary>
-internal sealed class ClusterNode : IAsyncDisposable
+internal sealed partial class ClusterNode : IAsyncDisposable
 {
-    private const string MembershipService = "askr.cluster.v1.Membership";
-    private const string ReplicationService = "askr.cluster.v1.Replication";
-
     private readonly TableStore _store;
     private readonly ClusterOptions _options;
     private readonly LogWriter _log;
     private readonly Swim _swim;
     private readonly ShareBook _book = new();
     private readonly object _lock = new(); // guards _swim, _book and merges/exports
-    private readonly ConcurrentDictionary<string, GrpcClient> _clients = new();
+    private readonly PeerChannels _peers;
     private readonly ConcurrentDictionary<ulong, long> _inSyncSinceMs = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _loops = [];
     private readonly SemaphoreSlim _antiEntropyNow = new(0);
-    private GrpcHost? _host;
+    private ClusterServer? _server;
     private long _ringCursor;
     private long _sequence;
 
@@ -77,10 +77,17 @@ internal sealed class ClusterNode : IAsyncDisposable
         _swim = new Swim(store.NodeId, options.Advertise, options.Swim);
         _swim.Changed += m => _log.Info($"cluster: node {m.Id:x16} at {m.Address} is {m.Status.ToString().ToLowerInvariant()}");
         _ringCursor = store.Changes.Head + 1;
+        _peers = new PeerChannels(new PeerChannelOptions
+        {
+            Secret = options.Secret,
+            PinnedCertificate = options.Certificate, // every node presents the cluster's certificate: trust exactly that one
+            ConnectTimeout = options.CallTimeout,
+            MaxReconnectBackoff = options.Swim.ProbeInterval,
+        });
     }
 
     public ulong NodeId => _store.NodeId;
-    public int Port => _host?.Port ?? 0;
+    public int Port => _server?.Port ?? 0;
 
     /// <summary>Members as this node sees them (for the admin endpoint).</summary>
     public List<MemberUpdate> Members()
@@ -91,16 +98,10 @@ internal sealed class ClusterNode : IAsyncDisposable
     public async Task StartAsync()
     {
         _store.Replicated = true;
-        _host = new GrpcHost(_options.Bind, new GrpcHostOptions { Secret = _options.Secret, Certificate = _options.Certificate, Log = m => _log.Debug($"cluster: {m}") });
-        _host.MapUnary<W.JoinRequest, W.JoinResponse>(MembershipService, "Join", OnJoin)
-             .MapUnary<W.PingMessage, W.Ack>(MembershipService, "Ping", OnPing)
-             .MapUnary<W.PingRequest, W.Ack>(MembershipService, "PingReq", OnPingReq)
-             .MapUnary<W.LeaveNotice, W.Ack>(MembershipService, "Leave", OnLeave)
-             .MapUnary<W.DeltaBatch, W.PushAck>(ReplicationService, "Push", OnPush)
-             .MapUnary<W.DigestRequest, W.DigestResponse>(ReplicationService, "Digest", OnDigest)
-             .MapServerStreaming<W.RepairRequest, W.RowState>(ReplicationService, "Repair", OnRepair);
-        await _host.StartAsync();
-        _log.Info($"cluster: node {NodeId:x16} listening on {_options.Bind.Address}:{_host.Port} ({(_options.Certificate is null ? "h2c, unencrypted" : "TLS")}), advertised as {_options.Advertise}");
+        _server = await ClusterServer.StartAsync(_options.Bind,
+            new ClusterServerOptions { Secret = _options.Secret, Certificate = _options.Certificate, Log = (level, m) => _log.Log(level, $"cluster: {m}") },
+            new MembershipService(this), new ReplicationService(this));
+        _log.Info($"cluster: node {NodeId:x16} listening on {_options.Bind.Address}:{_server.Port} ({(_options.Certificate is null ? "h2c, unencrypted" : "TLS")}), advertised as {_options.Advertise}");
         _loops.Add(Task.Run(JoinLoopAsync));
         _loops.Add(Task.Run(ProbeLoopAsync));
         _loops.Add(Task.Run(PushLoopAsync));
@@ -109,20 +110,11 @@ internal sealed class ClusterNode : IAsyncDisposable
 
     private static long NowMs => Environment.TickCount64;
 
-    private GrpcClient Client(string address) =>
-        _clients.GetOrAdd(address, a => _options.Certificate is { } certificate
-            ? new GrpcClient(new Uri($"https://{a}"), _options.Secret, new GrpcClientOptions
-            {
-                ConnectTimeout = _options.CallTimeout,
-                // Every node presents the cluster's certificate: trust exactly that one.
-                ServerCertificateValidation = (_, presented, _, _) => presented is not null && presented.GetCertHashString() == certificate.GetCertHashString(),
-            })
-            : new GrpcClient(new Uri($"http://{a}"), _options.Secret, new GrpcClientOptions { ConnectTimeout = _options.CallTimeout }));
+    /// <summary>Options of a call to a peer: the secret, a deadline (default <see cref="ClusterOptions.CallTimeout"/>), the agent's stop token.</summary>
+    private CallOptions Call(TimeSpan? timeout = null) => _peers.Call(timeout ?? _options.CallTimeout, _stop.Token);
 
-    private Task<TResponse> Call<TRequest, TResponse>(string address, string service, string method, TRequest request, TimeSpan? timeout = null)
-        where TRequest : class, Google.Protobuf.IMessage<TRequest>, new()
-        where TResponse : class, Google.Protobuf.IMessage<TResponse>, new() =>
-        Client(address).UnaryAsync<TRequest, TResponse>(service, method, request, timeout ?? _options.CallTimeout, _stop.Token);
+    /// <summary>A call that failed, or was cut short by the agent's stop: the peer is unreachable or refused.</summary>
+    private static bool CallFailed(Exception e) => e is RpcException or OperationCanceledException or ObjectDisposedException;
 
     // ---------- membership ----------
 
@@ -139,18 +131,18 @@ internal sealed class ClusterNode : IAsyncDisposable
                 {
                     W.Member self;
                     lock (_lock) self = WireConvert.ToWire(_swim.Self);
-                    var answer = await Call<W.JoinRequest, W.JoinResponse>(seed, MembershipService, "Join", new W.JoinRequest { Self = self });
+                    var answer = await _peers.Membership(seed).JoinAsync(new W.JoinRequest { Self = self }, Call());
                     lock (_lock)
                         foreach (var m in answer.Members) _swim.Apply(WireConvert.FromWire(m), NowMs);
                     _log.Info($"cluster: joined through {seed}; {answer.Members.Count} member(s) known");
                     _antiEntropyNow.Release();
                     return;
                 }
-                catch (GrpcCallException e) when (e.Status == GrpcStatusCode.Unauthenticated)
+                catch (RpcException e) when (e.StatusCode == StatusCode.Unauthenticated)
                 {
                     _log.Error($"cluster: seed {seed} refused this node: the cluster secrets differ");
                 }
-                catch (Exception e) when (e is GrpcCallException or OperationCanceledException)
+                catch (Exception e) when (CallFailed(e))
                 {
                     if (_stop.IsCancellationRequested) return;
                     _log.Debug($"cluster: seed {seed} not reachable yet: {e.Message}");
@@ -161,7 +153,7 @@ internal sealed class ClusterNode : IAsyncDisposable
         }
     }
 
-    private Task<W.JoinResponse> OnJoin(W.JoinRequest request, ServerCallContext context)
+    private W.JoinResponse OnJoin(W.JoinRequest request)
     {
         var response = new W.JoinResponse();
         lock (_lock)
@@ -170,32 +162,32 @@ internal sealed class ClusterNode : IAsyncDisposable
             response.Members.Add(WireConvert.ToWire(_swim.Self));
             response.Members.AddRange(_swim.Members.Where(m => m.Id != request.Self?.Id).Select(WireConvert.ToWire));
         }
-        return Task.FromResult(response);
+        return response;
     }
 
-    private Task<W.Ack> OnPing(W.PingMessage ping, ServerCallContext context)
+    private W.Ack OnPing(W.PingMessage ping)
     {
         lock (_lock)
         {
             ApplyGossip(ping.Gossip);
-            return Task.FromResult(new W.Ack { From = NodeId, Sequence = ping.Sequence, Ok = true, Gossip = WireConvert.ToWire(_swim.TakeGossip()) });
+            return new W.Ack { From = NodeId, Sequence = ping.Sequence, Ok = true, Gossip = WireConvert.ToWire(_swim.TakeGossip()) };
         }
     }
 
-    private async Task<W.Ack> OnPingReq(W.PingRequest request, ServerCallContext context)
+    private async Task<W.Ack> OnPingReq(W.PingRequest request)
     {
         lock (_lock) ApplyGossip(request.Gossip);
         var ok = request.Target is not null && await PingAsync(WireConvert.FromWire(request.Target), _options.Swim.ProbeTimeout);
         lock (_lock) return new W.Ack { From = NodeId, Sequence = request.Sequence, Ok = ok, Gossip = WireConvert.ToWire(_swim.TakeGossip()) };
     }
 
-    private Task<W.Ack> OnLeave(W.LeaveNotice notice, ServerCallContext context)
+    private W.Ack OnLeave(W.LeaveNotice notice)
     {
         lock (_lock)
         {
             if (notice.Self is not null) _swim.Apply(WireConvert.FromWire(notice.Self) with { Status = MemberStatus.Left }, NowMs);
         }
-        return Task.FromResult(new W.Ack { From = NodeId, Ok = true });
+        return new W.Ack { From = NodeId, Ok = true };
     }
 
     private void ApplyGossip(W.Gossip? gossip)
@@ -210,11 +202,11 @@ internal sealed class ClusterNode : IAsyncDisposable
         lock (_lock) ping = new W.PingMessage { From = NodeId, Sequence = (ulong)Interlocked.Increment(ref _sequence), Gossip = WireConvert.ToWire(_swim.TakeGossip()) };
         try
         {
-            var ack = await Call<W.PingMessage, W.Ack>(target.Address, MembershipService, "Ping", ping, timeout);
+            var ack = await _peers.Membership(target.Address).PingAsync(ping, Call(timeout));
             lock (_lock) ApplyGossip(ack.Gossip);
             return true;
         }
-        catch (Exception e) when (e is GrpcCallException or OperationCanceledException)
+        catch (Exception e) when (CallFailed(e))
         {
             return false;
         }
@@ -244,11 +236,11 @@ internal sealed class ClusterNode : IAsyncDisposable
                     {
                         W.PingRequest request;
                         lock (_lock) request = new W.PingRequest { From = NodeId, Sequence = (ulong)Interlocked.Increment(ref _sequence), Target = WireConvert.ToWire(t), Gossip = WireConvert.ToWire(_swim.TakeGossip()) };
-                        var ack = await Call<W.PingRequest, W.Ack>(h.Address, MembershipService, "PingReq", request, options.ProbeInterval);
+                        var ack = await _peers.Membership(h.Address).PingReqAsync(request, Call(options.ProbeInterval));
                         lock (_lock) ApplyGossip(ack.Gossip);
                         return ack.Ok;
                     }
-                    catch (Exception e) when (e is GrpcCallException or OperationCanceledException)
+                    catch (Exception e) when (CallFailed(e))
                     {
                         return false;
                     }
@@ -315,13 +307,13 @@ internal sealed class ClusterNode : IAsyncDisposable
         {
             _ = Task.Run(async () =>
             {
-                try { await Call<W.DeltaBatch, W.PushAck>(peer.Address, ReplicationService, "Push", batch); }
-                catch (Exception e) when (e is GrpcCallException or OperationCanceledException) { /* anti-entropy repairs */ }
+                try { await _peers.Replication(peer.Address).PushAsync(batch, Call()); }
+                catch (Exception e) when (CallFailed(e)) { /* anti-entropy repairs */ }
             });
         }
     }
 
-    private Task<W.PushAck> OnPush(W.DeltaBatch batch, ServerCallContext context)
+    private W.PushAck OnPush(W.DeltaBatch batch)
     {
         var forward = new W.DeltaBatch { From = NodeId };
         uint applied = 0;
@@ -332,7 +324,7 @@ internal sealed class ClusterNode : IAsyncDisposable
             {
                 var table = _store.Find(wire.Table);
                 if (table is null || WireConvert.FromWire(wire, table.Schema) is not { } row)
-                    throw new GrpcCallException(GrpcStatusCode.InvalidArgument, $"row of unknown table or malformed: {wire.Table}");
+                    throw new RpcException(new Status(StatusCode.InvalidArgument, $"row of unknown table or malformed: {wire.Table}"));
                 var outcome = table.Merge(row, _book, NodeId);
                 if (outcome == SharedTable.MergeOutcome.Full)
                     _log.Error($"cluster: table {wire.Table} is full; a row from node {batch.From:x16} was not applied (anti-entropy will retry)");
@@ -345,7 +337,7 @@ internal sealed class ClusterNode : IAsyncDisposable
                 targets = _swim.RandomReachable(_options.Fanout, except: batch.From);
         }
         Send(targets, forward);
-        return Task.FromResult(new W.PushAck { Applied = applied });
+        return new W.PushAck { Applied = applied };
     }
 
     // ---------- replication: anti-entropy ----------
@@ -364,7 +356,7 @@ internal sealed class ClusterNode : IAsyncDisposable
                 {
                     if (await ExchangeAsync(peer)) _inSyncSinceMs[peer.Id] = NowMs;
                 }
-                catch (Exception e) when (e is GrpcCallException or OperationCanceledException)
+                catch (Exception e) when (CallFailed(e))
                 {
                     _log.Debug($"cluster: anti-entropy with {peer.Address} failed: {e.Message}");
                 }
@@ -380,8 +372,8 @@ internal sealed class ClusterNode : IAsyncDisposable
         var ranges = _options.DigestRanges;
         foreach (var table in _store.Tables)
         {
-            var theirs = await Call<W.DigestRequest, W.DigestResponse>(peer.Address, ReplicationService, "Digest",
-                new W.DigestRequest { From = NodeId, Table = table.Schema.Name, Ranges = (uint)ranges });
+            var theirs = await _peers.Replication(peer.Address).DigestAsync(
+                new W.DigestRequest { From = NodeId, Table = table.Schema.Name, Ranges = (uint)ranges }, Call());
             var ours = Digest(table, ranges);
             var differing = Enumerable.Range(0, ranges).Where(r => r >= theirs.Hashes.Count || theirs.Hashes[r] != ours[r]).Select(r => (uint)r).ToList();
             if (differing.Count == 0) continue;
@@ -389,10 +381,13 @@ internal sealed class ClusterNode : IAsyncDisposable
             // Pull their rows of those ranges...
             var request = new W.RepairRequest { From = NodeId, Table = table.Schema.Name, RangeCount = (uint)ranges };
             request.Ranges.AddRange(differing);
-            await foreach (var wire in Client(peer.Address).ServerStreamingAsync<W.RepairRequest, W.RowState>(ReplicationService, "Repair", request, TimeSpan.FromSeconds(30), _stop.Token))
+            using (var repair = _peers.Replication(peer.Address).Repair(request, Call(TimeSpan.FromSeconds(30))))
             {
-                if (WireConvert.FromWire(wire, table.Schema) is not { } row) continue;
-                lock (_lock) table.Merge(row, _book, NodeId);
+                await foreach (var wire in repair.ResponseStream.ReadAllAsync(_stop.Token))
+                {
+                    if (WireConvert.FromWire(wire, table.Schema) is not { } row) continue;
+                    lock (_lock) table.Merge(row, _book, NodeId);
+                }
             }
             // ...and push ours, so the peer gets what it lacks (deletes included).
             var set = differing.ToHashSet();
@@ -402,7 +397,7 @@ internal sealed class ClusterNode : IAsyncDisposable
             {
                 var part = new W.DeltaBatch { From = NodeId };
                 part.Rows.AddRange(push.Rows.Skip(i).Take(256));
-                await Call<W.DeltaBatch, W.PushAck>(peer.Address, ReplicationService, "Push", part, TimeSpan.FromSeconds(10));
+                await _peers.Replication(peer.Address).PushAsync(part, Call(TimeSpan.FromSeconds(10)));
             }
         }
         return allMatched;
@@ -433,19 +428,19 @@ internal sealed class ClusterNode : IAsyncDisposable
         return hashes;
     }
 
-    private Task<W.DigestResponse> OnDigest(W.DigestRequest request, ServerCallContext context)
+    private W.DigestResponse OnDigest(W.DigestRequest request)
     {
-        var table = _store.Find(request.Table) ?? throw new GrpcCallException(GrpcStatusCode.NotFound, $"no table {request.Table} on this node");
-        if (request.Ranges is 0 or > 65536) throw new GrpcCallException(GrpcStatusCode.InvalidArgument, "ranges must be 1 to 65536");
+        var table = _store.Find(request.Table) ?? throw new RpcException(new Status(StatusCode.NotFound, $"no table {request.Table} on this node"));
+        if (request.Ranges is 0 or > 65536) throw new RpcException(new Status(StatusCode.InvalidArgument, "ranges must be 1 to 65536"));
         var response = new W.DigestResponse();
         response.Hashes.AddRange(Digest(table, (int)request.Ranges));
-        return Task.FromResult(response);
+        return response;
     }
 
-    private async Task OnRepair(W.RepairRequest request, IServerStreamWriter<W.RowState> stream, ServerCallContext context)
+    private async Task OnRepair(W.RepairRequest request, IServerStreamWriter<W.RowState> stream)
     {
-        var table = _store.Find(request.Table) ?? throw new GrpcCallException(GrpcStatusCode.NotFound, $"no table {request.Table} on this node");
-        if (request.RangeCount is 0 or > 65536) throw new GrpcCallException(GrpcStatusCode.InvalidArgument, "range_count must be 1 to 65536");
+        var table = _store.Find(request.Table) ?? throw new RpcException(new Status(StatusCode.NotFound, $"no table {request.Table} on this node"));
+        if (request.RangeCount is 0 or > 65536) throw new RpcException(new Status(StatusCode.InvalidArgument, "range_count must be 1 to 65536"));
         foreach (var row in RowsIn(table, (int)request.RangeCount, request.Ranges.ToHashSet()))
             await stream.WriteAsync(WireConvert.ToWire(table.Schema.Name, row));
     }
@@ -489,12 +484,12 @@ internal sealed class ClusterNode : IAsyncDisposable
         }
         await Task.WhenAll(peers.Select(async p =>
         {
-            try { await Call<W.LeaveNotice, W.Ack>(p.Address, MembershipService, "Leave", notice, TimeSpan.FromSeconds(1)); }
-            catch (Exception e) when (e is GrpcCallException or OperationCanceledException) { }
+            try { await _peers.Membership(p.Address).LeaveAsync(notice, Call(TimeSpan.FromSeconds(1))); }
+            catch (Exception e) when (CallFailed(e)) { /* it will be detected instead */ }
         }));
         _stop.Cancel();
         try { await Task.WhenAll(_loops).WaitAsync(TimeSpan.FromSeconds(5)); } catch (Exception) { }
-        if (_host is not null) await _host.DisposeAsync();
-        foreach (var c in _clients.Values) c.Dispose();
+        if (_server is not null) await _server.DisposeAsync();
+        _peers.Dispose();
     }
 }
