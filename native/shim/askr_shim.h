@@ -122,6 +122,10 @@ typedef struct askr_callbacks {
                           int32_t float_column, int64_t by_long, double by_double, int64_t *out_long, double *out_double);
     int64_t (*table_count)(int64_t handle);
     int32_t (*table_scan)(int64_t handle, int64_t cursor, int64_t count, askr_scan *out);
+    /* The names of the tables the node's store holds (as declared with askr serve --tables, the
+     * octane cache table included): *names points at *count strings. ASKR_TABLE_NO_STORE when
+     * the server has no store. */
+    int32_t (*table_names)(const askr_str **names, int64_t *count);
 
     /* Runs payloads on the node's task workers; with wait, blocks up to timeout_ms and fills
      * *results with count entries (valid until the next call). Returns 0, or < 0 when this

@@ -149,6 +149,19 @@ static void throw_table_status(const askr_shim_table *t, int32_t rc)
     }
 }
 
+ZEND_FUNCTION(Ephpm_Octane_table_names)
+{
+    ZEND_PARSE_PARAMETERS_NONE();
+    const askr_str *names = NULL;
+    int64_t count = 0;
+    int32_t rc = askr_cb.table_names(&names, &count);
+    array_init(return_value);
+    if (rc != ASKR_TABLE_OK) return; /* no store: no tables */
+    for (int64_t i = 0; i < count; i++) {
+        add_next_index_stringl(return_value, names[i].ptr, (size_t)names[i].len);
+    }
+}
+
 ZEND_FUNCTION(Ephpm_Octane_table_open)
 {
     zend_string *name;

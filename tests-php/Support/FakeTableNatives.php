@@ -58,6 +58,13 @@ final class FakeTableNatives implements TableNatives
         return new self(['octane_cache' => ['rows' => $rows, 'columns' => ['value' => "string:{$bytes}", 'expiration' => 'int']]]);
     }
 
+    public function tableNames(): array
+    {
+        $this->calls[] = ['tableNames', []];
+
+        return array_values(array_map(fn (array $shape) => $shape['name'], $this->shapes));
+    }
+
     public function tableOpen(string $name): array
     {
         $this->calls[] = ['tableOpen', [$name]];

@@ -13,12 +13,13 @@
 |
 | Environment: APP_BASE_PATH (required: the application's base path, set by
 | `octane:start --server=askr`), MAX_REQUESTS (optional, 0 or unset: no limit),
-| ASKR_TABLES_FILE (optional: the tables JSON askr was started with; its tables are
-| opened and given to the application as Octane's WorkerState->tables and
-| 'octane.cacheTable', see docs/tables-php.md), ASKR_WORKER_KIND (set by the
-| runtime: "task" in the task workers of `askr serve --task-workers`, which run
-| Octane's tasks and ticks instead of HTTP requests, see docs/tasks.md),
+| ASKR_WORKER_KIND (set by the runtime: "task" in the task workers of
+| `askr serve --task-workers`, which run Octane's tasks and ticks instead of HTTP
+| requests, see docs/tasks.md),
 | ASKR_TASK_WORKERS (set by octane:start: how many task workers askr runs).
+| The tables are the runtime's: Ephpm\Octane\table_names() says which it holds, and
+| they reach the application as Octane's WorkerState->tables and 'octane.cacheTable'
+| (docs/tables-php.md).
 |
 */
 
@@ -83,7 +84,7 @@ $maxRequests = MaxRequests::forThisWorker((int) ($askrEnv('MAX_REQUESTS') ?? 0))
 $requestCount = 0;
 
 try {
-    $tables = WorkerTables::fromFile($askrEnv('ASKR_TABLES_FILE'));
+    $tables = WorkerTables::fromRuntime();
 
     $worker = new Worker(new ApplicationFactory($basePath), $client);
     $worker->boot(array_merge(

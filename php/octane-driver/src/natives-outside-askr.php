@@ -61,6 +61,11 @@ if (! \function_exists('Ephpm\Octane\take_request')) {
 }
 
 if (! \function_exists('Ephpm\Octane\table_open')) {
+    function table_names(): array
+    {
+        throw outside_askr('table_names');
+    }
+
     function table_open(string $name): array
     {
         throw outside_askr('table_open');

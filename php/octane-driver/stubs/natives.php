@@ -98,6 +98,15 @@ function send_file(int $status, array $headers, string $path, int $offset = 0, i
 function on_tick(int $intervalMs, callable $callback): void {}
 
 /**
+ * The names of the tables of the node's shared store, as the runtime parsed them from
+ * `askr serve --tables` (the octane cache table "octane_cache" included when declared), so a
+ * worker opens exactly what the runtime holds without reading the tables file itself.
+ *
+ * @return list<string> Empty when the server was started without tables.
+ */
+function table_names(): array {}
+
+/**
  * Opens a table of the node's shared store by name (declared in config/octane.php 'tables', or
  * "octane_cache" for the octane cache table). Call once per worker; use the handle afterwards.
  *

@@ -39,6 +39,14 @@ public sealed class NativesTests : IClassFixture<RouterServer>
     }
 
     [Fact]
+    public async Task Table_names_is_empty_on_a_server_started_without_tables()
+    {
+        var body = JsonDocument.Parse(await _server.Client.GetStringAsync("/table-names")).RootElement;
+        Assert.Equal(JsonValueKind.Array, body.GetProperty("names").ValueKind);
+        Assert.Equal(0, body.GetProperty("names").GetArrayLength());
+    }
+
+    [Fact]
     public async Task Take_request_carries_method_uri_protocol_headers_server_variables_and_body()
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "/echo?x=1&y=two")

@@ -28,6 +28,15 @@ public sealed class TableNativesTests : IClassFixture<TablesServer>
     private static string Row(object row) => Uri.EscapeDataString(JsonSerializer.Serialize(row));
 
     [Fact]
+    public async Task Table_names_lists_what_the_tables_file_declared_and_the_cache_table()
+    {
+        var (status, body) = await Get("/names");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var names = body.GetProperty("names").EnumerateArray().Select(n => n.GetString()!).Order().ToArray();
+        Assert.Equal(new[] { "example", "octane_cache", "tiny" }, names);
+    }
+
+    [Fact]
     public async Task A_row_written_by_one_worker_is_read_by_the_other_at_once()
     {
         var key = Guid.NewGuid().ToString("N")[..12];

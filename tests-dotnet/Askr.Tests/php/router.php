@@ -42,6 +42,9 @@ while (($request = take_request()) !== null) {
         case '/echo':
             json(200, $request + ['pid' => getmypid(), 'boot' => $bootId, 'served' => $served]);
             break;
+        case '/table-names':
+            json(200, ['names' => \Ephpm\Octane\table_names()]);
+            break;
         case '/env':
             // What PHP code sees of one environment variable (false: not set).
             $name = (string) ($query['name'] ?? '');

@@ -68,6 +68,9 @@ while (($request = take_request()) !== null) {
             case '/open':
                 reply([$example, $tiny]);
                 break;
+            case '/names':
+                reply(['names' => \Ephpm\Octane\table_names()]);
+                break;
             case '/set':
                 reply(['ok' => table_set($h, $q['key'], json_decode($q['row'], true)), 'pid' => getmypid()]);
                 break;

@@ -4,7 +4,6 @@ namespace Askr\Octane\Tests\Unit\Tables;
 
 use Askr\Octane\AskrOctane;
 use Askr\Octane\Tables\Table;
-use Askr\Octane\Tables\TableDeclarations;
 use Askr\Octane\Tables\WorkerTables;
 use Askr\Octane\Tests\Support\FakeTableNatives;
 use Askr\Octane\Tests\Support\RequiresOctane;
@@ -38,14 +37,15 @@ class WorkerTablesTest extends TestCase
         Container::setInstance(null);
     }
 
-    private function declarations(bool $cache = true): TableDeclarations
+    /** The runtime's store as the fake models it: 'visits', and the cache table unless $cache is false. */
+    private function runtime(bool $cache = true): FakeTableNatives
     {
-        return TableDeclarations::fromConfig(['visits:10' => ['count' => 'int']], $cache ? ['rows' => 10, 'bytes' => 100] : []);
+        return $cache ? $this->natives : new FakeTableNatives(['visits' => ['rows' => 10, 'columns' => ['count' => 'int']]]);
     }
 
     public function test_every_declared_table_and_the_cache_table_are_opened(): void
     {
-        $tables = WorkerTables::open($this->declarations(), $this->natives);
+        $tables = WorkerTables::fromRuntime($this->runtime());
 
         $this->assertSame(['visits'], array_keys($tables->tables));
         $this->assertInstanceOf(Table::class, $tables->tables['visits']);
@@ -54,7 +54,7 @@ class WorkerTablesTest extends TestCase
 
     public function test_the_initial_instances_are_where_octane_looks_for_tables(): void
     {
-        $tables = WorkerTables::open($this->declarations(), $this->natives);
+        $tables = WorkerTables::fromRuntime($this->runtime());
         $instances = $tables->initialInstances();
 
         $this->assertInstanceOf(AskrOctane::class, $instances[Octane::class]);
@@ -67,23 +67,38 @@ class WorkerTablesTest extends TestCase
 
     public function test_without_a_cache_table_octane_keeps_its_array_store(): void
     {
-        $instances = WorkerTables::open($this->declarations(cache: false), $this->natives)->initialInstances();
+        $instances = WorkerTables::fromRuntime($this->runtime(cache: false))->initialInstances();
 
         $this->assertArrayNotHasKey('octane.cacheTable', $instances);
     }
 
-    public function test_no_tables_file_opens_nothing(): void
+    public function test_a_server_without_tables_opens_nothing(): void
     {
-        $tables = WorkerTables::fromFile(null, $this->natives);
+        $natives = new FakeTableNatives([]);
+        $tables = WorkerTables::fromRuntime($natives);
 
         $this->assertSame([], $tables->tables);
         $this->assertNull($tables->cacheTable);
-        $this->assertSame([], $this->natives->calls);
+        $this->assertSame([['tableNames', []]], $natives->calls);
+    }
+
+    public function test_the_tables_are_the_ones_the_runtime_holds_not_a_file(): void
+    {
+        $natives = new FakeTableNatives([
+            'a' => ['rows' => 5, 'columns' => ['x' => 'int']],
+            'b' => ['rows' => 6, 'columns' => ['y' => 'string:3']],
+        ]);
+
+        $tables = WorkerTables::fromRuntime($natives);
+
+        $this->assertSame(['a', 'b'], array_keys($tables->tables));
+        $this->assertNull($tables->cacheTable, 'no octane_cache in the store: Octane keeps its array store');
+        $this->assertSame([['tableNames', []], ['tableOpen', ['a']], ['tableOpen', ['b']]], $natives->calls);
     }
 
     public function test_the_octane_singleton_built_from_the_initial_instances_serves_askrs_tables(): void
     {
-        $tables = WorkerTables::open($this->declarations(), $this->natives);
+        $tables = WorkerTables::fromRuntime($this->runtime());
         $container = $this->containerWith($tables->initialInstances());
 
         // As OctaneServiceProvider registers it.
@@ -98,7 +113,7 @@ class WorkerTablesTest extends TestCase
 
     public function test_an_undeclared_table_names_the_declared_ones(): void
     {
-        $this->containerWith(WorkerTables::open($this->declarations(), $this->natives)->initialInstances());
+        $this->containerWith(WorkerTables::fromRuntime($this->runtime())->initialInstances());
 
         $this->expectException(Exception::class);
         $this->expectExceptionMessage("Table [nope] has not been configured in config/octane.php 'tables' (declared: visits).");

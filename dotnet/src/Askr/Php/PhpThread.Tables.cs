@@ -183,4 +183,39 @@ internal sealed unsafe partial class PhpThread
         }
         catch (Exception e) { return Fail(e); }
     }
+
+    private ShimInterop.Str* _tableNames;
+
+    /// <summary>
+    /// Ephpm\Octane\table_names(): the store's tables, so a worker opens what the runtime parsed from
+    /// --tables instead of parsing the file again. The strings are allocated once per process (the
+    /// store's tables are fixed when it is created) and stay valid for the process's life.
+    /// </summary>
+    [UnmanagedCallersOnly]
+    private static int OnTableNames(ShimInterop.Str** names, long* count)
+    {
+        try { return s_instance!.TableNames(names, count); }
+        catch (Exception e) { return Fail(e); }
+    }
+
+    private int TableNames(ShimInterop.Str** names, long* count)
+    {
+        if (Store is null) return ShimInterop.TableNoStore;
+        var tables = Store.Tables;
+        if (_tableNames is null)
+        {
+            var strings = (ShimInterop.Str*)NativeMemory.AllocZeroed((nuint)(Math.Max(1, tables.Count) * sizeof(ShimInterop.Str)));
+            for (var i = 0; i < tables.Count; i++)
+            {
+                var bytes = Encoding.UTF8.GetBytes(tables[i].Schema.Name);
+                var copy = (byte*)NativeMemory.Alloc((nuint)Math.Max(1, bytes.Length));
+                bytes.CopyTo(new Span<byte>(copy, bytes.Length));
+                strings[i] = new ShimInterop.Str { Ptr = copy, Len = bytes.Length };
+            }
+            _tableNames = strings;
+        }
+        *names = _tableNames;
+        *count = tables.Count;
+        return ShimInterop.TableOk;
+    }
 }

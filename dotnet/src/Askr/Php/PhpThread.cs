@@ -157,6 +157,7 @@ internal sealed unsafe partial class PhpThread
             TableIncr = &OnTableIncr,
             TableCount = &OnTableCount,
             TableScan = &OnTableScan,
+            TableNames = &OnTableNames,
         };
         TaskNatives.Register(&callbacks);
         if (ShimInterop.NullCallbacks(callbacks) is { Count: > 0 } missing)

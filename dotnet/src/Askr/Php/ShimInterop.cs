@@ -54,6 +54,7 @@ internal static unsafe partial class ShimInterop
         public delegate* unmanaged<long, byte*, long, long, int, long, double, long*, double*, int> TableIncr;
         public delegate* unmanaged<long, long> TableCount;
         public delegate* unmanaged<long, long, long, Scan*, int> TableScan;
+        public delegate* unmanaged<Str**, long*, int> TableNames;
         public delegate* unmanaged<Str*, long, long, int, TaskResult**, int> Dispatch;
         public delegate* unmanaged<long, TakenTask*, int> TakeTask;
         public delegate* unmanaged<int, byte*, long, int> SendTaskResult;

@@ -113,7 +113,6 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'APP_ENV' => app()->environment(),
             'APP_BASE_PATH' => base_path(),
             'LARAVEL_OCTANE' => 1,
-            'ASKR_TABLES_FILE' => $tablesFile,
             'ASKR_TASK_WORKERS' => $taskWorkers,
             'MAX_REQUESTS' => (string) (int) $this->option('max-requests'),
             // The secret reaches askr through its environment, never on its command line (ps).

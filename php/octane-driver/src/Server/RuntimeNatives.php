@@ -17,6 +17,7 @@ use function Ephpm\Octane\table_del;
 use function Ephpm\Octane\table_exists;
 use function Ephpm\Octane\table_get;
 use function Ephpm\Octane\table_incr;
+use function Ephpm\Octane\table_names;
 use function Ephpm\Octane\table_open;
 use function Ephpm\Octane\table_scan;
 use function Ephpm\Octane\table_set;
@@ -57,6 +58,11 @@ final class RuntimeNatives implements Natives, TableNatives, TaskNatives, TaskWo
     public function onTick(int $intervalMs, callable $callback): void
     {
         on_tick($intervalMs, $callback);
+    }
+
+    public function tableNames(): array
+    {
+        return table_names();
     }
 
     public function tableOpen(string $name): array

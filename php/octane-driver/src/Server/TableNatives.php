@@ -10,6 +10,14 @@ namespace Askr\Octane\Server;
 interface TableNatives
 {
     /**
+     * The names of the node store's tables, as the runtime parsed them from `askr serve --tables`
+     * ("octane_cache" included when declared).
+     *
+     * @return list<string> Empty when the server has no tables.
+     */
+    public function tableNames(): array;
+
+    /**
      * Opens a table of the node's shared store by name.
      *
      * @return array{handle: int, rows: int, columns: array<string, array{type: int, size: int}>}

@@ -11,8 +11,8 @@ use RuntimeException;
  *     {"tables": {"name:rows": {"col": "string:100", "n": "int", "f": "float"}},
  *      "cache": {"rows": 1000, "bytes": 10000}}
  *
- * The start command writes it; each worker reads it back (path in ASKR_TABLES_FILE) to know
- * which tables to open. Octane's defaults are filled in as Octane's Swoole server does: 1000
+ * The start command writes it and askr parses it (TableSchema.ParseConfig, the one parser);
+ * workers ask the runtime which tables it holds (Ephpm\Octane\table_names(), WorkerTables). Octane's defaults are filled in as Octane's Swoole server does: 1000
  * rows when a name has no ":rows", 1000 bytes for a string column without a size.
  */
 final class TableDeclarations
@@ -69,23 +69,6 @@ final class TableDeclarations
         }
 
         return new self($declarations);
-    }
-
-    /**
-     * Reads a file written by write().
-     *
-     * @throws RuntimeException when it cannot be read.
-     */
-    public static function read(string $path): self
-    {
-        $json = @file_get_contents($path);
-        $declarations = $json === false ? null : json_decode($json, true);
-
-        if (! is_array($declarations)) {
-            throw new RuntimeException("askr: the tables file [{$path}] (ASKR_TABLES_FILE) cannot be read or is not JSON.");
-        }
-
-        return new self($declarations + ['tables' => []]);
     }
 
     /**

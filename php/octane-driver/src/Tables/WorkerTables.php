@@ -27,32 +27,26 @@ final class WorkerTables
     }
 
     /**
-     * Opens every table the file at $path declares (see TableDeclarations); no tables when $path is empty.
-     *
-     * @throws \RuntimeException when the file cannot be read, or askr has no such tables.
+     * Opens every table the runtime holds (Ephpm\Octane\table_names()): the runtime parsed the
+     * tables file once, at `askr serve --tables`, so a worker never reads or interprets it again.
+     * "octane_cache" becomes the cache table, every other name one of config('octane.tables').
+     * No tables when the server was started without any.
      */
-    public static function fromFile(?string $path, ?TableNatives $natives = null): self
-    {
-        if ($path === null || $path === '') {
-            return new self;
-        }
-
-        return self::open(TableDeclarations::read($path), $natives);
-    }
-
-    public static function open(TableDeclarations $declarations, ?TableNatives $natives = null): self
+    public static function fromRuntime(?TableNatives $natives = null): self
     {
         $natives ??= new RuntimeNatives;
         $tables = [];
+        $cacheTable = null;
 
-        foreach ($declarations->tableNames() as $name) {
-            $tables[$name] = Table::open($name, $natives);
+        foreach ($natives->tableNames() as $name) {
+            if ($name === TableDeclarations::CACHE_TABLE) {
+                $cacheTable = Table::open($name, $natives);
+            } else {
+                $tables[$name] = Table::open($name, $natives);
+            }
         }
 
-        return new self(
-            $tables,
-            $declarations->hasCacheTable() ? Table::open(TableDeclarations::CACHE_TABLE, $natives) : null,
-        );
+        return new self($tables, $cacheTable);
     }
 
     /**
