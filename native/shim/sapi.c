@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <php_main.h>
 #include <php_variables.h>
@@ -176,10 +177,13 @@ int32_t askr_php_startup(const askr_callbacks *callbacks, const char *sapi_name,
 }
 
 /* STDIN, STDOUT and STDERR, as the CLI SAPI defines them (Octane and dd() write to STDERR).
- * Registered per request, as non-persistent constants; the streams never close fds 0-2. */
-static void register_std_stream(const char *name, const char *path, const char *mode)
+ * Registered per request, as non-persistent constants, on fds 0-2 themselves as the CLI does:
+ * php://stdin and friends dup() the fd under any SAPI but "cli", and a stream flagged NO_CLOSE
+ * never closes its fd, so every run of the worker script (after a fatal error, exit()...) would
+ * leak three dups. NO_CLOSE keeps fclose(STDERR) in PHP from closing the process's fd 2. */
+static void register_std_stream(const char *name, int fd, const char *mode)
 {
-    php_stream *stream = php_stream_open_wrapper_ex(path, mode, 0, NULL, NULL);
+    php_stream *stream = php_stream_fopen_from_fd(fd, mode, NULL);
     if (!stream) {
         return;
     }
@@ -193,9 +197,9 @@ static void register_std_stream(const char *name, const char *path, const char *
 
 static void register_std_streams(void)
 {
-    register_std_stream("STDIN", "php://stdin", "rb");
-    register_std_stream("STDOUT", "php://stdout", "wb");
-    register_std_stream("STDERR", "php://stderr", "wb");
+    register_std_stream("STDIN", STDIN_FILENO, "rb");
+    register_std_stream("STDOUT", STDOUT_FILENO, "wb");
+    register_std_stream("STDERR", STDERR_FILENO, "wb");
 }
 
 int32_t askr_php_run(const char *script_path, int32_t *exit_status)

@@ -157,12 +157,36 @@ public sealed class LogWriter : IDisposable
         else
         {
             const int width = 60;
-            var left = $"{DateTime.Now:HH:mm:ss} {method} {pathAndQuery} ";
+            var left = $"{DateTime.Now:HH:mm:ss} {EscapeControl(method)} {EscapeControl(pathAndQuery)} ";
             var right = $" {status} {durationMs:0.00} ms";
             var dots = Math.Max(3, width - left.Length - right.Length);
             Enqueue(Encoding.UTF8.GetBytes(left + new string('.', dots) + right + "\n"));
         }
     }
+
+    /// <summary>
+    /// <paramref name="text"/> with C0 and C1 control characters, DEL and the backslash written as
+    /// <c>\xHH</c> (as nginx's access log does), so a request target cannot put a terminal escape
+    /// sequence, a carriage return or a forged line into a text log. Returns the same string when
+    /// there is nothing to escape (the usual case: no allocation).
+    /// </summary>
+    public static string EscapeControl(string text)
+    {
+        var i = 0;
+        while (i < text.Length && !NeedsEscape(text[i])) i++;
+        if (i == text.Length) return text;
+        var b = new StringBuilder(text.Length + 16);
+        b.Append(text, 0, i);
+        for (; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (NeedsEscape(c)) b.Append("\\x").Append(((int)c).ToString("X2"));
+            else b.Append(c);
+        }
+        return b.ToString();
+    }
+
+    private static bool NeedsEscape(char c) => c < 0x20 || c == '\\' || (c >= 0x7f && c <= 0x9f);
 
     private byte[] JsonLine(Action<Utf8JsonWriter> body)
     {

@@ -93,11 +93,20 @@ internal sealed class PhpRequest : PhpJob
         Context = context;
         Body = body;
         BodyLength = bodyLength;
+        // Kept here because Kestrel recycles the context once the response is written: the PHP
+        // thread and the timeout watchdog log the request after answering it, when reading
+        // Context.Request would throw ObjectDisposedException (or see another request).
+        _method = context.Request.Method;
+        _path = context.Request.Path.Value;
     }
 
-    /// <summary>The HTTP exchange.</summary>
+    private readonly string _method;
+    private readonly string? _path;
+
+    /// <summary>The HTTP exchange. Valid only until the request is answered (Kestrel then recycles it).</summary>
     public HttpContext Context { get; }
-    public override string Description => $"{Context.Request.Method} {Context.Request.Path}";
+    /// <summary>"METHOD /path", readable after the answer too.</summary>
+    public override string Description => $"{_method} {Logging.LogWriter.EscapeControl(_path ?? "")}";
     public override string Noun => "request";
     /// <summary>True when the client is gone before PHP took the request.</summary>
     public override bool Abandoned => Context.RequestAborted.IsCancellationRequested;
