@@ -72,6 +72,13 @@ internal sealed class PhpRequestHandler
             // The client went away, or a streamed response was cut short: nothing to answer.
             context.Abort();
         }
+        catch (Exception) when (!context.Response.HasStarted)
+        {
+            // Kestrel answers 500 for what escapes before the response started (e.g. a body on a
+            // 2xx answer to CONNECT, which it refuses): log that, not the status PHP chose.
+            status = 500;
+            throw;
+        }
         finally
         {
             if (body is not null) ArrayPool<byte>.Shared.Return(body);
