@@ -62,6 +62,12 @@ class ServerLifecycleTest extends TestCase
         $this->assertSame(0, $status->getExitCode(), $status->getOutput().$status->getErrorOutput());
         $this->assertStringContainsString('Octane server is running.', $status->getOutput());
 
+        // The admin endpoint refuses a reload without the token that octane:start wrote to the state file.
+        $state = json_decode((string) file_get_contents(AskrServer::appPath().'/storage/logs/octane-server-state.json'), true)['state'];
+        $this->assertMatchesRegularExpression('/^[0-9a-f]{64}$/', $state['adminToken']);
+        $anonymous = Http::request('POST', "http://127.0.0.1:{$this->server->adminPort}/reload");
+        $this->assertSame(401, $anonymous['status'], $anonymous['body']);
+
         $reload = AskrServer::artisan('octane:reload', '--server=askr');
         $this->assertSame(0, $reload->getExitCode(), $reload->getOutput().$reload->getErrorOutput());
         $this->assertStringContainsString('Reloading workers', $reload->getOutput());

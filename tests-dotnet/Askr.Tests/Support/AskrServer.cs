@@ -17,17 +17,21 @@ public sealed partial class AskrServer : IAsyncDisposable
     private readonly ConcurrentQueue<string> _lines = new();
     private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private AskrServer(Process process, int port, int adminPort)
+    private AskrServer(Process process, int port, int adminPort, string adminToken)
     {
+        AdminToken = adminToken;
         _process = process;
         Port = port;
         AdminPort = adminPort;
         Client = new HttpClient(new SocketsHttpHandler { UseCookies = false }) { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
         Admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{adminPort}"), Timeout = TimeSpan.FromSeconds(10) };
+        Admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminToken);
     }
 
     public int Port { get; }
     public int AdminPort { get; }
+    /// <summary>The admin endpoint's token (ASKR_ADMIN_TOKEN, unless the test's environment sets another); <see cref="Admin"/> sends it.</summary>
+    public string AdminToken { get; private init; } = "";
     public HttpClient Client { get; }
     public HttpClient Admin { get; }
     public int Pid => _process.Id;
@@ -69,9 +73,10 @@ public sealed partial class AskrServer : IAsyncDisposable
                      "--host", "127.0.0.1", "--port", port.ToString(), "--workers", workers.ToString(), "--admin-port", admin.ToString() })
             psi.ArgumentList.Add(a);
         foreach (var a in extra) psi.ArgumentList.Add(a);
+        psi.Environment["ASKR_ADMIN_TOKEN"] = TestAdminToken;
         foreach (var (name, value) in environment ?? new Dictionary<string, string>()) psi.Environment[name] = value;
         var process = Process.Start(psi)!;
-        var server = new AskrServer(process, port, admin);
+        var server = new AskrServer(process, port, admin, psi.Environment["ASKR_ADMIN_TOKEN"] ?? "");
         process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
         process.BeginOutputReadLine();
@@ -93,6 +98,9 @@ public sealed partial class AskrServer : IAsyncDisposable
         _lines.Enqueue(line);
         if (line.Contains("askr listening on")) _listening.TrySetResult();
     }
+
+    /// <summary>The admin token test servers get (through ASKR_ADMIN_TOKEN, as the Octane driver passes it).</summary>
+    public const string TestAdminToken = "test-admin-token-0123456789abcdef";
 
     public static int FreePort()
     {

@@ -20,6 +20,9 @@ class ServerProcessInspectorTest extends TestCase
     /** @var list<array{0: string, 1: string}> */
     private array $adminCalls = [];
 
+    /** @var list<string|null> */
+    private array $adminTokens = [];
+
     /** @var array<string, array{status: int, body: ?array}|null> */
     private array $adminAnswers = [];
 
@@ -53,9 +56,9 @@ class ServerProcessInspectorTest extends TestCase
             {
             }
 
-            public function request(string $method, string $host, int $port, string $path): ?array
+            public function request(string $method, string $host, int $port, string $path, ?string $token = null): ?array
             {
-                return $this->test->adminRequest($method, $host, $port, $path);
+                return $this->test->adminRequest($method, $host, $port, $path, $token);
             }
         };
 
@@ -75,10 +78,11 @@ class ServerProcessInspectorTest extends TestCase
     }
 
     /** @internal called by the fake admin client */
-    public function adminRequest(string $method, string $host, int $port, string $path): ?array
+    public function adminRequest(string $method, string $host, int $port, string $path, ?string $token = null): ?array
     {
         $this->assertSame(['127.0.0.1', 9911], [$host, $port]);
         $this->adminCalls[] = [$method, $path];
+        $this->adminTokens[] = $token;
 
         return $this->adminAnswers["{$method} {$path}"] ?? null;
     }
@@ -129,6 +133,35 @@ class ServerProcessInspectorTest extends TestCase
 
         $this->assertSame([['POST', '/reload']], $this->adminCalls);
         $this->assertSame([], $this->signals);
+    }
+
+    public function test_reload_and_stop_send_the_admin_token_of_the_state_file(): void
+    {
+        $this->stateFile->writeState(['adminHost' => '127.0.0.1', 'adminPort' => 9911, 'adminToken' => 'the-token-of-this-start']);
+        $this->adminAnswers['POST /reload'] = ['status' => 202, 'body' => ['reloading' => true]];
+        $this->adminAnswers['POST /stop'] = ['status' => 202, 'body' => ['stopping' => true]];
+
+        $this->inspector()->reloadServer();
+        $this->assertTrue($this->inspector()->stopServer());
+
+        $this->assertSame([['POST', '/reload'], ['POST', '/stop']], $this->adminCalls);
+        $this->assertSame(['the-token-of-this-start', 'the-token-of-this-start'], $this->adminTokens);
+        $this->assertSame([], $this->signals);
+    }
+
+    public function test_the_state_file_is_readable_by_its_owner_only(): void
+    {
+        $path = sys_get_temp_dir().'/askr-state-'.bin2hex(random_bytes(6)).'.json';
+        $umask = umask(022);
+
+        try {
+            (new ServerStateFile($path))->writeState(['adminToken' => 'secret-of-this-start']);
+            clearstatcache();
+            $this->assertSame(0600, fileperms($path) & 0777);
+        } finally {
+            umask($umask);
+            @unlink($path);
+        }
     }
 
     public function test_reload_falls_back_to_sighup(): void

@@ -26,6 +26,11 @@ public sealed record ServeOptions
     public int MaxQueue { get; init; } = 128;
     /// <summary>Loopback port of the admin endpoint; 0 = none.</summary>
     public int AdminPort { get; init; }
+    /// <summary>
+    /// Bearer token of the admin endpoint's state-changing calls (--admin-token or ASKR_ADMIN_TOKEN);
+    /// null: the supervisor generates one at start. Kept from workers (never in their arguments or environment).
+    /// </summary>
+    public string? AdminToken { get; init; }
     public LogFormat LogFormat { get; init; } = LogFormat.Text;
     public LogLevel LogLevel { get; init; } = LogLevel.Info;
     public bool AccessLog { get; init; } = true;

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -54,18 +56,41 @@ public sealed class WorkerStatus
 /// <summary>
 /// The supervisor's admin endpoint, bound to 127.0.0.1 only: <c>GET /status</c>,
 /// <c>POST /reload</c>, <c>POST /stop</c>. Octane's status/reload/stop commands use it.
+///
+/// Who may call it (docs/runtime.md, "Admin endpoint"): every POST needs
+/// <c>Authorization: Bearer &lt;token&gt;</c> (RFC 6750), so neither a browser's cross-site form post
+/// nor another local user can reload or stop the server; a request carrying an <c>Origin</c> other
+/// than the endpoint's own, or a <c>Host</c> that is not a loopback name, is refused with 403 before
+/// anything else (a web page's fetch, DNS rebinding). Reads (<c>GET /status</c>) need no token:
+/// the same checks keep browsers out, and what they show (pids, counts, RSS) is what
+/// <c>ps</c> already shows any local user.
 /// </summary>
 internal sealed class AdminEndpoint : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly byte[] _tokenHash;
+    private readonly int _port;
 
-    public AdminEndpoint(Supervisor supervisor, int port)
+    public AdminEndpoint(Supervisor supervisor, int port, string token)
     {
+        _port = port;
+        _tokenHash = SHA256.HashData(Encoding.UTF8.GetBytes(token));
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton<IHostLifetime, NoLifetime>();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
         _app = builder.Build();
+        _app.Use(async (context, next) =>
+        {
+            if (Refusal(context.Request) is { } refusal)
+            {
+                context.Response.StatusCode = refusal.Status;
+                if (refusal.Status == 401) context.Response.Headers.WWWAuthenticate = "Bearer realm=\"askr admin\"";
+                await context.Response.WriteAsJsonAsync(new Dictionary<string, string> { ["error"] = refusal.Message });
+                return;
+            }
+            await next(context);
+        });
         _app.MapGet("/status", () => Results.Json(supervisor.Status()));
         _app.MapPost("/reload", () =>
         {
@@ -78,6 +103,35 @@ internal sealed class AdminEndpoint : IAsyncDisposable
             return Results.Json(new Dictionary<string, bool> { ["stopping"] = true }, statusCode: 202);
         });
     }
+
+    /// <summary>A fresh token: 32 random bytes, hex (64 characters).</summary>
+    public static string NewToken() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+
+    private (int Status, string Message)? Refusal(HttpRequest request)
+    {
+        var host = request.Host;
+        // No Host at all (HTTP/1.0) cannot be a rebound name.
+        if (host.HasValue && (!IsLoopbackName(host.Host) || (host.Port is { } p && p != _port)))
+            return (403, "Host must be 127.0.0.1, [::1] or localhost with the admin port");
+        var origin = request.Headers.Origin.ToString();
+        if (origin.Length > 0 && !IsOwnOrigin(origin))
+            return (403, $"requests from {origin} are refused");
+        if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)) return null;
+        var authorization = request.Headers.Authorization.ToString();
+        const string scheme = "Bearer ";
+        if (!authorization.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
+            return (401, "this call needs Authorization: Bearer <admin token>");
+        // Hashes compared in fixed time: the comparison's duration says nothing about the token.
+        var given = SHA256.HashData(Encoding.UTF8.GetBytes(authorization[scheme.Length..].Trim()));
+        return CryptographicOperations.FixedTimeEquals(given, _tokenHash) ? null : (401, "wrong admin token");
+    }
+
+    private static bool IsLoopbackName(string host) =>
+        host is "127.0.0.1" or "localhost" or "[::1]";
+
+    private bool IsOwnOrigin(string origin) =>
+        Uri.TryCreate(origin, UriKind.Absolute, out var uri) && uri.Scheme == "http"
+        && IsLoopbackName(uri.Host) && uri.Port == _port;
 
     public Task StartAsync() => _app.StartAsync();
 

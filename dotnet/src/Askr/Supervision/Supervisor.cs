@@ -65,7 +65,14 @@ internal sealed class Supervisor : IAsyncDisposable
         _control = ControlServer.Start(Find, OnControlMessage, _log);
         if (_options.AdminPort > 0)
         {
-            _admin = new AdminEndpoint(this, _options.AdminPort);
+            var token = _options.AdminToken;
+            if (token is null)
+            {
+                // As Jupyter does: a token of the moment, told to whoever reads the console.
+                token = AdminEndpoint.NewToken();
+                _log.Info($"admin endpoint token (Authorization: Bearer ...; set one with --admin-token or ASKR_ADMIN_TOKEN): {token}");
+            }
+            _admin = new AdminEndpoint(this, _options.AdminPort, token);
             await _admin.StartAsync();
         }
 

@@ -105,7 +105,11 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'cluster' => $cluster = static::clusterConfig(),
         ]);
 
-        $this->writeServerStateFile($serverStateFile, $adminPort, $taskWorkers);
+        // The admin endpoint's POST calls need it: octane:reload and octane:stop read it from the
+        // state file; askr gets it through its environment, never on its command line (ps).
+        $adminToken = bin2hex(random_bytes(32));
+
+        $this->writeServerStateFile($serverStateFile, $adminPort, $taskWorkers, $adminToken);
 
         $this->forgetEnvironmentVariables();
 
@@ -117,6 +121,7 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'MAX_REQUESTS' => (string) (int) $this->option('max-requests'),
             // The secret reaches askr through its environment, never on its command line (ps).
             'ASKR_CLUSTER_SECRET' => $cluster['secret'] ?? false,
+            'ASKR_ADMIN_TOKEN' => $adminToken,
         ], null, null))->start();
 
         $serverStateFile->writeProcessId($server->getPid());
@@ -211,7 +216,7 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
         return $port;
     }
 
-    protected function writeServerStateFile(ServerStateFile $serverStateFile, int $adminPort, int $taskWorkers): void
+    protected function writeServerStateFile(ServerStateFile $serverStateFile, int $adminPort, int $taskWorkers, string $adminToken): void
     {
         $serverStateFile->writeState([
             'appName' => config('app.name', 'Laravel'),
@@ -219,6 +224,7 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'port' => $this->getPort(),
             'adminHost' => '127.0.0.1',
             'adminPort' => $adminPort,
+            'adminToken' => $adminToken,
             'workers' => $this->option('workers'),
             'taskWorkers' => $taskWorkers,
             // Recycled inside the worker process (MAX_REQUESTS below): the app boots again without a

@@ -71,6 +71,8 @@ class ServerProcessInspector implements ServerProcessInspectorContract
             return null;
         }
 
-        return $this->admin->request($method, $state['adminHost'] ?? '127.0.0.1', (int) $state['adminPort'], $path);
+        $token = isset($state['adminToken']) && is_string($state['adminToken']) ? $state['adminToken'] : null;
+
+        return $this->admin->request($method, $state['adminHost'] ?? '127.0.0.1', (int) $state['adminPort'], $path, $token);
     }
 }

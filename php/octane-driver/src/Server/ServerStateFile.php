@@ -10,7 +10,8 @@ use RuntimeException;
  * octane:status / octane:reload / octane:stop need to reach it (admin host and port).
  *
  * Shape: {"masterProcessId": int|null, "state": {"appName", "host", "port", "adminHost",
- * "adminPort", "workers", "maxRequests", "octaneConfig"}}, as Octane's RoadRunner file.
+ * "adminPort", "adminToken", "workers", "maxRequests", "octaneConfig"}}, as Octane's RoadRunner file.
+ * It holds the admin token, so it is written readable by its owner only (0600).
  */
 class ServerStateFile
 {
@@ -69,6 +70,14 @@ class ServerStateFile
             throw new RuntimeException("Unable to write the Octane server state file [{$this->path}].");
         }
 
-        file_put_contents($this->path, json_encode($contents, JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES));
+        $json = json_encode($contents, JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES);
+
+        // Created empty and restricted first, so the token is never in a file others can read.
+        if (! file_exists($this->path)) {
+            touch($this->path);
+        }
+        @chmod($this->path, 0600);
+
+        file_put_contents($this->path, $json);
     }
 }
