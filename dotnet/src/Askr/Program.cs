@@ -80,6 +80,7 @@ public static class Program
         private readonly Option<int> _maxQueue = new("--max-queue") { Description = "Requests that may wait per worker (more: 503).", DefaultValueFactory = _ => 128 };
         private readonly Option<int> _admin = new("--admin-port") { Description = "Loopback port of the admin endpoint (0: none).", DefaultValueFactory = _ => 0 };
         private readonly Option<string?> _adminToken = new("--admin-token") { Description = "Bearer token the admin endpoint's POST calls need (at least 16 characters); default: env ASKR_ADMIN_TOKEN, else one is generated and logged at start." };
+        private readonly Option<string> _staticSymlinks = new("--static-follow-symlinks") { Description = "yes: static files are served through symbolic links wherever they point (nginx's default); no: not when the link leads outside --root.", DefaultValueFactory = _ => "yes" };
         private readonly Option<string> _format = new("--log-format") { Description = "text or json.", DefaultValueFactory = _ => "text" };
         private readonly Option<string> _level = new("--log-level") { Description = "debug, info, warning or error.", DefaultValueFactory = _ => "info" };
         private readonly Option<bool> _noAccessLog = new("--no-access-log") { Description = "Do not log one line per request." };
@@ -103,7 +104,7 @@ public static class Program
 
         public void AddTo(Command command)
         {
-            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _adminToken, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _store, _taskBoard })
+            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _adminToken, _staticSymlinks, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _store, _taskBoard })
                 command.Options.Add(o);
         }
 
@@ -148,6 +149,8 @@ public static class Program
                 if (clusterSecret is null) error ??= "a cluster needs a shared secret: --cluster-secret or ASKR_CLUSTER_SECRET";
                 else if (clusterSecret.Length < 16) error ??= "the cluster secret must have at least 16 characters";
             }
+            var followSymlinks = parse.GetValue(_staticSymlinks) switch { "yes" => true, "no" => (bool?)false, _ => null };
+            if (followSymlinks is null) error ??= "--static-follow-symlinks must be yes or no";
             var adminToken = parse.GetValue(_adminToken) ?? (Environment.GetEnvironmentVariable("ASKR_ADMIN_TOKEN") is { Length: > 0 } at ? at : null);
             if (adminToken is { Length: < 16 }) error ??= "the admin token (--admin-token or ASKR_ADMIN_TOKEN) must have at least 16 characters";
             if (error is not null)
@@ -168,6 +171,7 @@ public static class Program
                 MaxQueue = parse.GetValue(_maxQueue),
                 AdminPort = parse.GetValue(_admin),
                 AdminToken = adminToken,
+                StaticFollowSymlinks = followSymlinks!.Value,
                 LogFormat = format!.Value,
                 LogLevel = level!.Value,
                 AccessLog = !parse.GetValue(_noAccessLog),

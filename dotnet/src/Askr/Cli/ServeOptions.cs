@@ -31,6 +31,11 @@ public sealed record ServeOptions
     /// null: the supervisor generates one at start. Kept from workers (never in their arguments or environment).
     /// </summary>
     public string? AdminToken { get; init; }
+    /// <summary>
+    /// Serve static files through symbolic links that lead outside the document root (true, as
+    /// nginx does by default) or refuse them (--static-follow-symlinks no): docs/runtime.md.
+    /// </summary>
+    public bool StaticFollowSymlinks { get; init; } = true;
     public LogFormat LogFormat { get; init; } = LogFormat.Text;
     public LogLevel LogLevel { get; init; } = LogLevel.Info;
     public bool AccessLog { get; init; } = true;
@@ -86,6 +91,7 @@ public sealed record ServeOptions
         yield return "--log-format"; yield return LogFormat.ToString().ToLowerInvariant();
         yield return "--log-level"; yield return LogLevel.ToString().ToLowerInvariant();
         if (!AccessLog) yield return "--no-access-log";
+        if (!StaticFollowSymlinks) { yield return "--static-follow-symlinks"; yield return "no"; }
         foreach (var ini in PhpIni) { yield return "--php-ini"; yield return ini; }
         if (StorePath is not null) { yield return "--store"; yield return StorePath; }
         if (TaskBoardPath is not null) { yield return "--task-board"; yield return TaskBoardPath; }

@@ -72,7 +72,7 @@ internal static class HttpWorkerHost
 
         var files = new StaticFileOptions
         {
-            FileProvider = new DocumentRootFileProvider(Path.GetFullPath(options.Root)),
+            FileProvider = new DocumentRootFileProvider(Path.GetFullPath(options.Root), options.StaticFollowSymlinks),
             ServeUnknownFileTypes = false,
             ContentTypeProvider = new FileExtensionContentTypeProvider(),
         };
