@@ -81,6 +81,36 @@ class ServesTheExampleAppTest extends TestCase
         $this->assertStringContainsString('Not Found', $response['body']);
     }
 
+    public function test_laravels_own_404_and_405_pages_get_php_fpms_default_content_type(): void
+    {
+        // Laravel sets no Content-Type on them; php-fpm would send default_mimetype and default_charset.
+        $notFound = Http::get($this->url('/no/such/page'));
+        $this->assertSame(404, $notFound['status']);
+        $this->assertSame(['text/html; charset=UTF-8'], $notFound['headers']['content-type']);
+
+        $notAllowed = Http::request('DELETE', $this->url('/json'));
+        $this->assertSame(405, $notAllowed['status']);
+        $this->assertSame(['text/html; charset=UTF-8'], $notAllowed['headers']['content-type']);
+
+        // An app's own Content-Type is kept.
+        $this->assertSame(['application/json'], Http::get($this->url('/json'))['headers']['content-type']);
+    }
+
+    public function test_head_announces_the_length_get_would_send_and_sends_no_body(): void
+    {
+        Http::get($this->url('/download')); // creates the file
+        $head = Http::request('HEAD', $this->url('/download'));
+
+        $this->assertSame(200, $head['status']);
+        $this->assertSame(['589824'], $head['headers']['content-length']);
+        $this->assertSame('', $head['body']);
+
+        // Symfony empties a HEAD answer's body and keeps no length: none is announced rather than a false 0.
+        $json = Http::request('HEAD', $this->url('/json'));
+        $this->assertSame(200, $json['status']);
+        $this->assertNotSame(['0'], $json['headers']['content-length'] ?? null);
+    }
+
     public function test_an_exception_is_laravels_500_page_without_its_message(): void
     {
         $response = Http::get($this->url('/boom'));

@@ -57,6 +57,9 @@ while (($request = take_request()) !== null) {
                 'Set-Cookie' => ['a=1; Path=/', 'b=2; Path=/'],
             ], 'created');
             break;
+        case '/no-content-type':
+            send_response(200, [], '<p>no type</p>');
+            break;
         case '/double-send':
             send_response(200, ['Content-Type' => 'text/plain'], 'first');
             try {

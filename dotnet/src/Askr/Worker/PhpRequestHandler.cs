@@ -152,6 +152,9 @@ internal sealed class PhpRequestHandler
         || name.Equals("Connection", StringComparison.OrdinalIgnoreCase)
         || name.Equals("Keep-Alive", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>What php-fpm sends without a Content-Type from the script: PHP's default_mimetype ("text/html") and default_charset ("UTF-8").</summary>
+    internal const string DefaultContentType = "text/html; charset=UTF-8";
+
     private static bool MayHaveBody(int status) => status >= 200 && status != 204 && status != 304;
 
     private static async Task WriteAsync(HttpContext context, ResponseHead head)
@@ -160,11 +163,21 @@ internal sealed class PhpRequestHandler
         try
         {
             response.StatusCode = head.Status;
+            var isHead = HttpMethods.IsHead(context.Request.Method);
+            long? declaredLength = null;
+            var hasContentType = false;
             foreach (var (name, value) in head.Headers)
             {
+                if (isHead && name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
+                    && long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+                    declaredLength = n;
                 if (IsHopByHop(name)) continue;
+                hasContentType |= name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase);
                 response.Headers.Append(name, value);
             }
+            // PHP's default_mimetype and default_charset, which php-fpm sends when the script set
+            // no Content-Type (Laravel's own 404 and 405 pages set none).
+            if (!hasContentType && MayHaveBody(head.Status)) response.ContentType = DefaultContentType;
             if (head.File is { } file)
             {
                 await using (file)
@@ -181,8 +194,18 @@ internal sealed class PhpRequestHandler
                 return;
             }
             if (!MayHaveBody(head.Status)) return;
+            if (isHead)
+            {
+                // RFC 9110 §9.3.2, §8.6: no content, and a Content-Length only if it is the length
+                // GET would have sent. That is the app's own Content-Length (Symfony keeps it for
+                // HEAD and empties the body: a download), else the body PHP produced anyway (a
+                // plain worker script); an app that emptied the body without one gets none.
+                var length = declaredLength ?? (head.BodyLength > 0 ? head.BodyLength : null);
+                if (length is { } l) response.ContentLength = l;
+                return;
+            }
             response.ContentLength = head.BodyLength;
-            if (head.BodyLength > 0 && !HttpMethods.IsHead(context.Request.Method))
+            if (head.BodyLength > 0)
                 await response.BodyWriter.WriteAsync(head.Body.AsMemory(0, head.BodyLength));
         }
         finally

@@ -201,17 +201,20 @@ class AskrClient implements Client, StoppableClient
     protected function sendFileResponse(BinaryFileResponse $response): void
     {
         $headers = $this->headers($response);
-        unset($headers['Content-Length']); // the runtime sets it from the length it sends
 
         $maxlen = $this->binaryFileProperty($response, 'maxlen');
         $this->answered = true;
 
         // Errors (416 ...) and bodiless answers (HEAD, X-Sendfile) have no file bytes: Symfony sends its content.
+        // Its Content-Length stays: for HEAD it is the file's length, which the runtime announces
+        // without a body (RFC 9110 §9.3.2); for other methods the runtime uses the body's length.
         if (! $response->isSuccessful() || $maxlen === 0) {
             $this->natives->sendResponse($response->getStatusCode(), $headers, (string) $response->getContent());
 
             return;
         }
+
+        unset($headers['Content-Length']); // the runtime sets it from the length it sends
 
         $file = $response->getFile();
         $path = $file->getRealPath() ?: $file->getPathname();
