@@ -17,7 +17,9 @@
 #   BENCH_QUIET_WAIT     on a shared machine: before each measurement, wait up to this many seconds
 #                        until the CPUs are at most BENCH_QUIET_PCT % busy (default 10) (default 0: no wait)
 #   BENCH_PORT           first port tried on 127.0.0.1 (default 18080)
-#   BENCH_TARGETS        comma-separated subset of fpm,askr,kestrel (default: all three)
+#   BENCH_TARGETS        comma-separated subset of fpm,askr,kestrel,askr-log (default: fpm,askr,kestrel);
+#                        askr-log is askr with its access log on (text lines to a file, the default a
+#                        user runs): askr-log / askr is the log path's cost (target: within 10 %)
 #   BENCH_RESULTS_DIR    where the JSON goes (default: <repo>/bench/results)
 set -euo pipefail
 
@@ -91,29 +93,32 @@ EOF
     fpm_nginx_stop
 }
 
-run_askr() {
+run_askr() { # run_askr [askr-log]: the target name; askr-log keeps the access log on
+    local target=${1:-askr} log_flag=--no-access-log
+    [[ $target == askr-log ]] && log_flag=
     if [[ ! -x $ASKR_BINARY ]]; then
-        STATUS[askr]="skipped: no askr binary at $ASKR_BINARY (build it with scripts/setup.sh, or set ASKR_BINARY)"
-        log "askr: SKIPPED, ${STATUS[askr]#skipped: }"
+        STATUS[$target]="skipped: no askr binary at $ASKR_BINARY (build it with scripts/setup.sh, or set ASKR_BINARY)"
+        log "$target: SKIPPED, ${STATUS[$target]#skipped: }"
         return 0
     fi
-    local dir=$BENCH_TMP/askr port
+    local dir=$BENCH_TMP/$target port
     mkdir -p "$dir"
-    port=$(free_port "$PORT_BASE") || { STATUS[askr]="failed: no free port"; return 1; }
+    port=$(free_port "$PORT_BASE") || { STATUS[$target]="failed: no free port"; return 1; }
+    # shellcheck disable=SC2086  # $log_flag is empty or one word
     start_server "$dir/askr.out" "$ASKR_BINARY" serve --root "$HERE" --worker-script "$HERE/hello-worker.php" \
-        --workers "$WORKERS" --host 127.0.0.1 --port "$port" --no-access-log
+        --workers "$WORKERS" --host 127.0.0.1 --port "$port" $log_flag
     local pid=$SERVER_PID
     if ! wait_http "$pid" "http://127.0.0.1:$port/" "$EXPECTED" "$STARTUP_TIMEOUT"; then
-        startup_failed askr "$dir/askr.out"; stop_server "$pid"; return 1
+        startup_failed "$target" "$dir/askr.out"; stop_server "$pid"; return 1
     fi
-    log "askr: $ASKR_BINARY, $WORKERS workers, port $port"
-    measure askr "http://127.0.0.1:$port/" "$pid" || true
+    log "$target: $ASKR_BINARY, $WORKERS workers, port $port${log_flag:+, no access log}"
+    measure "$target" "http://127.0.0.1:$port/" "$pid" || true
     stop_server "$pid" 15
     # A clean run prints nothing alarming; show anything that looks like trouble.
     if grep -Eiq 'error|fatal|exception|warn|crash|segfault|restart' "$dir/askr.out"; then
-        log "askr: its output mentions errors/warnings; first matching lines:"
+        log "$target: its output mentions errors/warnings; first matching lines:"
         grep -Ei 'error|fatal|exception|warn|crash|segfault|restart' "$dir/askr.out" | head -n 20 | sed 's/^/    /' >&2
-        NOTE[askr]="${NOTE[askr]:+${NOTE[askr]}; }askr output mentions errors/warnings (see run log)"
+        NOTE[$target]="${NOTE[$target]:+${NOTE[$target]}; }askr output mentions errors/warnings (see run log)"
     fi
 }
 
@@ -152,7 +157,7 @@ STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 log "http bench: W=$WORKERS workers, wrk -t$THREADS -c$CONNECTIONS, ${WARMUP}s warm-up + ${DURATION}s per server, targets: $TARGETS"
 IFS=, read -r -a target_list <<<"$TARGETS"
 for t in "${target_list[@]}"; do
-    [[ $t == fpm || $t == askr || $t == kestrel ]] || die "unknown target '$t' (fpm, askr, kestrel)"
+    [[ $t == fpm || $t == askr || $t == kestrel || $t == askr-log ]] || die "unknown target '$t' (fpm, askr, kestrel, askr-log)"
 done
 
 # Rounds go round-robin over the servers (each started afresh), so that a burst of load from
@@ -167,6 +172,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
         case $t in
             fpm) run_fpm || true ;;
             askr) run_askr || true ;;
+            askr-log) run_askr askr-log || true ;;
             kestrel) run_kestrel || true ;;
         esac
         for f in "${FIELDS[@]}"; do
@@ -206,8 +212,9 @@ done
 
 ASKR_FPM=$(ratio askr fpm)
 ASKR_KESTREL=$(ratio askr kestrel)
+ASKR_LOG=$(ratio askr-log askr)
 
-label() { case $1 in fpm) echo "nginx + php-fpm";; askr) echo "askr";; kestrel) echo "Kestrel (bare)";; esac; }
+label() { case $1 in fpm) echo "nginx + php-fpm";; askr) echo "askr";; askr-log) echo "askr access log";; kestrel) echo "Kestrel (bare)";; esac; }
 {
     echo
     printf '%-16s %12s %10s %10s %8s %8s  %s\n' server 'req/s' 'p50 ms' 'p99 ms' 'bg idle' 'bg run' status
@@ -236,6 +243,7 @@ label() { case $1 in fpm) echo "nginx + php-fpm";; askr) echo "askr";; kestrel) 
     echo
     printf 'askr / php-fpm : %-6s %s\n' "${ASKR_FPM:--}" "$(verdict "$ASKR_FPM" 4)"
     printf 'askr / Kestrel : %-6s %s\n' "${ASKR_KESTREL:--}" "$(verdict "$ASKR_KESTREL" 0.8)"
+    [[ -n $ASKR_LOG ]] && printf 'askr access log on / off : %-6s %s\n' "$ASKR_LOG" "$(verdict "$ASKR_LOG" 0.9)"
     echo "(W=$WORKERS, $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s on the same machine, $ROUNDS round(s), median shown;"
     echo " bg idle = CPUs busy in the 1 s before the server's run, while it sat idle;"
     echo " bg run  = CPUs used by processes other than the server and wrk during the measurement)"
@@ -279,7 +287,7 @@ RESULT_FILE=$RESULTS_DIR/http-$(date +%Y-%m-%dT%H%M%S).json
         printf ']}'
         sep=','
     done
-    printf '\n  },\n  "ratios": {"askr_over_fpm": %s, "askr_over_kestrel": %s},\n' "${ASKR_FPM:-null}" "${ASKR_KESTREL:-null}"
+    printf '\n  },\n  "ratios": {"askr_over_fpm": %s, "askr_over_kestrel": %s, "askr_log_over_askr": %s},\n' "${ASKR_FPM:-null}" "${ASKR_KESTREL:-null}" "${ASKR_LOG:-null}"
     printf '  "targets": {"askr_over_fpm_min": 4, "askr_over_kestrel_min": 0.8}\n}\n'
 } >"$RESULT_FILE"
 if command -v jq >/dev/null 2>&1 && ! jq empty "$RESULT_FILE" 2>/dev/null; then

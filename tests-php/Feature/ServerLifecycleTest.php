@@ -148,9 +148,9 @@ class ServerLifecycleTest extends TestCase
         }
     }
 
-    public function test_the_console_shows_each_request_in_octanes_request_log(): void
+    public function test_the_console_shows_each_request_in_octanes_request_log_in_the_local_environment(): void
     {
-        $this->server = AskrServer::start(workers: 1);
+        $this->server = AskrServer::start(workers: 1, env: ['APP_ENV' => 'local']);
 
         Http::get($this->server->url('/request-log-probe'));
 
@@ -161,5 +161,14 @@ class ServerLifecycleTest extends TestCase
         );
 
         $this->assertStringContainsString('Server running', $this->server->process->getOutput());
+    }
+
+    public function test_in_production_no_request_lines_are_written_as_with_octanes_swoole_server(): void
+    {
+        $this->server = AskrServer::start(workers: 1);
+
+        $this->assertContains('--no-access-log', explode("\0", (string) file_get_contents("/proc/{$this->server->supervisorPid}/cmdline")));
+        $this->assertSame(404, Http::get($this->server->url('/request-log-probe'))['status']);
+        $this->assertStringNotContainsString('request-log-probe', $this->server->process->getOutput());
     }
 }

@@ -38,6 +38,23 @@ class ServeCommandLineTest extends TestCase
         ], ServeCommandLine::arguments($this->options()));
     }
 
+    public function test_request_lines_follow_octanes_rules_for_when_they_are_shown(): void
+    {
+        // Swoole: local and testing only; RoadRunner / FrankenPHP: info level, or an explicit --log-level.
+        $this->assertTrue(ServeCommandLine::showsRequestLines('local', null));
+        $this->assertTrue(ServeCommandLine::showsRequestLines('testing', null));
+        $this->assertFalse(ServeCommandLine::showsRequestLines('production', null));
+        $this->assertFalse(ServeCommandLine::showsRequestLines('staging', 'warn'));
+        $this->assertTrue(ServeCommandLine::showsRequestLines('production', 'info'));
+        $this->assertTrue(ServeCommandLine::showsRequestLines('production', 'DEBUG'));
+    }
+
+    public function test_no_request_lines_means_no_access_log_in_askr(): void
+    {
+        $this->assertContains('--no-access-log', ServeCommandLine::arguments($this->options(['accessLog' => false])));
+        $this->assertNotContains('--no-access-log', ServeCommandLine::arguments($this->options(['accessLog' => true])));
+    }
+
     public function test_task_workers_are_passed_when_given(): void
     {
         $this->assertSame(['--task-workers', '3'], array_slice(ServeCommandLine::arguments($this->options(['taskWorkers' => 3])), -2));

@@ -98,11 +98,12 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             // new process, which costs a fresh .NET runtime and dropped keep-alive connections.
             'maxRequests' => null,
             'adminPort' => $adminPort,
-            'logLevel' => $this->option('log-level') ?: config('octane.askr.log_level'),
+            'logLevel' => $logLevel = $this->option('log-level') ?: config('octane.askr.log_level'),
             'tables' => $tablesFile,
             'respPort' => $this->option('resp-port') ?: config('octane.askr.resp_port') ?: env('ASKR_RESP_PORT'),
             'taskWorkers' => $taskWorkers,
             'cluster' => $cluster = static::clusterConfig(),
+            'accessLog' => ServeCommandLine::showsRequestLines(app()->environment(), $logLevel),
         ]);
 
         // The admin endpoint's POST calls need it: octane:reload and octane:stop read it from the

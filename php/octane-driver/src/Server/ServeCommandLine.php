@@ -24,12 +24,14 @@ class ServeCommandLine
      * @param  array{binary: string, root: string, workerScript: string, host: string, port: int|string,
      *     workers?: int|string|null, maxRequests?: int|string|null, adminPort: int|string, logLevel?: string|null,
      *     tables?: string|null, respPort?: int|string|null, taskWorkers?: int|string|null,
-     *     cluster?: array{port?: int|string|null, host?: string|null, advertise?: string|null, seeds?: string|null}}  $options
+     *     cluster?: array{port?: int|string|null, host?: string|null, advertise?: string|null, seeds?: string|null},
+     *     accessLog?: bool}  $options
      *        `workers` "auto" or empty leaves the count to askr (one per core); `maxRequests` 0 never recycles;
      *        `tables` is the tables JSON file (docs/tables-php.md); `respPort` the RESP endpoint's port (empty: none);
      *        `taskWorkers` the task worker count (docs/tasks.md): a number (0: none), "auto" / empty: one per core;
      *        `cluster` this node's cluster endpoint and seeds (docs/cluster.md; empty port: not clustered). The
      *        cluster secret is not a command-line argument: askr reads it from ASKR_CLUSTER_SECRET.
+     *        `accessLog` false: askr writes no request lines (`--no-access-log`), see showsRequestLines().
      * @return list<string>
      *
      * @throws InvalidArgumentException for a value askr would reject.
@@ -60,6 +62,10 @@ class ServeCommandLine
 
         array_push($arguments, '--admin-port', (string) static::positive('admin-port', $options['adminPort']));
         array_push($arguments, '--log-format', 'json');
+
+        if (($options['accessLog'] ?? true) === false) {
+            $arguments[] = '--no-access-log';
+        }
 
         if (($level = $options['logLevel'] ?? null) !== null && $level !== '') {
             $askrLevel = static::LOG_LEVELS[strtolower($level)] ?? throw new InvalidArgumentException(
@@ -94,6 +100,20 @@ class ServeCommandLine
         }
 
         return $arguments;
+    }
+
+    /**
+     * Whether octane:start shows a line per request, by Octane's own servers' rules: Swoole's
+     * workers stream them only when the app runs in the "local" or "testing" environment
+     * (Laravel\Octane\Swoole\Handlers\OnWorkerStart::streamRequestsToConsole); RoadRunner and
+     * FrankenPHP log them at info level, which is their level only in "local" unless --log-level
+     * asks for info or debug. When this is false the driver runs askr with --no-access-log, so
+     * neither askr nor octane:start spends anything on lines nobody sees.
+     */
+    public static function showsRequestLines(string $environment, ?string $logLevel): bool
+    {
+        return in_array($environment, ['local', 'testing'], true)
+            || in_array(strtolower((string) $logLevel), ['debug', 'info'], true);
     }
 
     /**
