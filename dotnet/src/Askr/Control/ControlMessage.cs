@@ -127,6 +127,8 @@ public sealed class ReadyMessage : ControlMessage;
 public sealed class StatsMessage : ControlMessage
 {
     [JsonPropertyName("requests")] public long Requests { get; init; }
+    /// <summary>An HTTP worker's requests since its last report, for GET /metrics; null in a task worker.</summary>
+    [JsonPropertyName("http")] public Metrics.HttpStatsDelta? Http { get; init; }
 }
 
 /// <summary>Worker → supervisor: it reached its --max-requests; replace it.</summary>

@@ -62,7 +62,8 @@ public sealed class WorkerStatus
 /// nor another local user can reload or stop the server; a request carrying an <c>Origin</c> other
 /// than the endpoint's own, or a <c>Host</c> that is not a loopback name, is refused with 403 before
 /// anything else (a web page's fetch, DNS rebinding). Reads (<c>GET /status</c>) need no token:
-/// the same checks keep browsers out, and what they show (pids, counts, RSS) is what
+/// <c>GET /metrics</c> (Prometheus text format, Askr.Metrics) is a read too.
+/// The same checks keep browsers out, and what reads show (pids, counts, RSS) is what
 /// <c>ps</c> already shows any local user.
 /// </summary>
 internal sealed class AdminEndpoint : IAsyncDisposable
@@ -92,6 +93,11 @@ internal sealed class AdminEndpoint : IAsyncDisposable
             await next(context);
         });
         _app.MapGet("/status", () => Results.Json(supervisor.Status()));
+        _app.MapGet("/metrics", async context =>
+        {
+            context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            await supervisor.Metrics.WriteAsync(context.Response.Body, context.RequestAborted);
+        });
         _app.MapPost("/reload", () =>
         {
             _ = supervisor.ReloadAsync();

@@ -53,6 +53,8 @@ internal sealed class Supervisor : IAsyncDisposable
         _failures = new int[slots];
         _slotLocks = Enumerable.Range(0, slots).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
         _hub = new TaskHub(log, ticks: options.TaskWorkers > 0);
+        _metrics = new(() => new Metrics.SupervisorMetrics(Status,
+            () => _node?.Store?.Tables.Select(t => (t.Schema.Name, t.Count, t.Schema.Rows)) ?? []));
     }
 
     public int Port => _node?.Sockets.Port ?? _options.Port;
@@ -259,6 +261,7 @@ internal sealed class Supervisor : IAsyncDisposable
                 break;
             case StatsMessage stats:
                 worker.Requests = stats.Requests;
+                if (stats.Http is { } http) Metrics.Add(worker.Slot, http);
                 break;
             case RecycleMessage:
                 if (!worker.Retiring && !_stopping) _ = RecycleIfCurrent(worker);
@@ -288,6 +291,10 @@ internal sealed class Supervisor : IAsyncDisposable
     private WorkerProcess? Find(int pid) => _live.TryGetValue(pid, out var w) ? w : null;
 
     // ---------- status ----------
+
+    /// <summary>What GET /metrics shows (Askr.Metrics).</summary>
+    internal Metrics.SupervisorMetrics Metrics => _metrics.Value;
+    private readonly Lazy<Metrics.SupervisorMetrics> _metrics;
 
     public SupervisorStatus Status()
     {

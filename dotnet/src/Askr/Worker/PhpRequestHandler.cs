@@ -33,6 +33,8 @@ internal sealed class PhpRequestHandler
 
     public async Task HandleAsync(HttpContext context)
     {
+        var arrived = System.Diagnostics.Stopwatch.GetTimestamp();
+        Metrics.RequestMetrics.Current.Started();
         byte[]? body = null;
         var bodyLength = 0;
         var status = 0;
@@ -82,6 +84,8 @@ internal sealed class PhpRequestHandler
         finally
         {
             if (body is not null) ArrayPool<byte>.Shared.Return(body);
+            if (memory > 0) Metrics.RequestMetrics.Current.PhpMemory = memory;
+            Metrics.RequestMetrics.Current.Finished(status, System.Diagnostics.Stopwatch.GetElapsedTime(arrived).TotalSeconds);
             if (_options.AccessLog && status != 0)
             {
                 var r = context.Request;

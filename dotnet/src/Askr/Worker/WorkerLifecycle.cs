@@ -33,7 +33,11 @@ internal static class WorkerLifecycle
             };
         }
         _ = php.Ready.ContinueWith(_ => control?.Send(new ReadyMessage()), TaskScheduler.Default);
-        using var stats = new Timer(_ => control?.Send(new StatsMessage { Requests = php.Served }), null, 1000, 1000);
+        using var stats = new Timer(_ => control?.Send(new StatsMessage
+        {
+            Requests = php.Served,
+            Http = php.Kind == WorkerKind.Http ? Metrics.RequestMetrics.Current.TakeDelta(php.Queued) : null,
+        }), null, 1000, 1000);
         if (control is not null) _ = control.Closed.ContinueWith(_ => stop.TrySetResult(), TaskScheduler.Default);
         return await Task.WhenAny(stop.Task, php.Exited) == stop.Task;
     }
