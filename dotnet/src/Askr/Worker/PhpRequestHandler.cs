@@ -74,11 +74,12 @@ internal sealed class PhpRequestHandler
             // The client went away, or a streamed response was cut short: nothing to answer.
             context.Abort();
         }
-        catch (Exception) when (!context.Response.HasStarted)
+        catch (Exception e) when (!context.Response.HasStarted)
         {
-            // Kestrel answers 500 for what escapes before the response started (e.g. a body on a
-            // 2xx answer to CONNECT, which it refuses): log that, not the status PHP chose.
-            status = 500;
+            // Kestrel answers what escapes before the response started itself: a malformed body
+            // with its status (400...), anything else (e.g. a body on a 2xx answer to CONNECT,
+            // which it refuses) with 500. Log that, not the status PHP chose.
+            status = e is Microsoft.AspNetCore.Http.BadHttpRequestException bad ? bad.StatusCode : 500;
             throw;
         }
         finally
