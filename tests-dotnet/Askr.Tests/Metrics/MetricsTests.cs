@@ -43,7 +43,8 @@ public sealed partial class MetricsTests
             samples = Parse(await response.Content.ReadAsStringAsync());
             return samples.GetValueOrDefault("askr_http_requests_total{code=\"2xx\"}") >= 6
                 && samples.GetValueOrDefault("askr_http_requests_total{code=\"5xx\"}") >= 2
-                && samples.Keys.Count(k => k.StartsWith("askr_worker_resident_memory_bytes")) == 2;
+                && samples.Keys.Count(k => k.StartsWith("askr_worker_resident_memory_bytes")) == 2
+                && samples.Keys.Count(k => k.StartsWith("askr_http_requests_in_flight")) == 2; // both workers reported
         }, TimeSpan.FromSeconds(15)), string.Join('\n', samples.Select(s => $"{s.Key} {s.Value}")));
 
         Assert.StartsWith("text/plain; version=0.0.4", contentType);

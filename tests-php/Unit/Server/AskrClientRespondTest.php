@@ -236,6 +236,8 @@ class AskrClientRespondTest extends TestCase
 
         $this->assertSame(['sendResponse'], $this->natives->callNames());
         $this->assertSame('', $this->natives->only('sendResponse')['body']);
+        // The length GET would send, which the runtime announces without a body (RFC 9110 §9.3.2).
+        $this->assertEquals([strlen('contents')], (array) $this->natives->only('sendResponse')['headers']['Content-Length']);
     }
 
     public function test_a_file_marked_delete_after_send_is_deleted(): void

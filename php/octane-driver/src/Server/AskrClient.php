@@ -209,6 +209,10 @@ class AskrClient implements Client, StoppableClient
         // Its Content-Length stays: for HEAD it is the file's length, which the runtime announces
         // without a body (RFC 9110 §9.3.2); for other methods the runtime uses the body's length.
         if (! $response->isSuccessful() || $maxlen === 0) {
+            if (! $response->isSuccessful()) {
+                unset($headers['Content-Length']); // a 416's length is its (empty) body's
+            }
+
             $this->natives->sendResponse($response->getStatusCode(), $headers, (string) $response->getContent());
 
             return;
