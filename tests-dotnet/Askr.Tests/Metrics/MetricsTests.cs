@@ -28,7 +28,17 @@ public sealed partial class MetricsTests
     [Fact]
     public async Task Metrics_count_requests_by_status_class_with_a_consistent_histogram_and_report_workers_and_tables()
     {
-        await using var server = await AskrServer.StartAsync("router.php", 2, "--tables", Path.Combine(AskrServer.PhpDir, "tables.json"));
+        var respPort = AskrServer.FreePort();
+        await using var server = await AskrServer.StartAsync("router.php", 2, "--tables", Path.Combine(AskrServer.PhpDir, "tables.json"), "--resp-port", respPort.ToString());
+        using (var resp = new System.Net.Sockets.TcpClient())
+        {
+            await resp.ConnectAsync("127.0.0.1", respPort);
+            var stream = resp.GetStream();
+            await stream.WriteAsync("*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPING\r\n"u8.ToArray());
+            var pongs = new byte[21];
+            await stream.ReadExactlyAsync(pongs);
+            Assert.Equal("+PONG\r\n+PONG\r\n+PONG\r\n", System.Text.Encoding.ASCII.GetString(pongs));
+        }
         for (var i = 0; i < 6; i++) Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/echo")).StatusCode);
         for (var i = 0; i < 2; i++) Assert.Equal(HttpStatusCode.InternalServerError, (await server.Client.GetAsync("/fatal")).StatusCode);
 
@@ -64,6 +74,7 @@ public sealed partial class MetricsTests
         Assert.Equal(2, samples["askr_table_capacity_rows{table=\"tiny\"}"]);
         Assert.Equal(0, samples["askr_table_rows{table=\"tiny\"}"]);
         Assert.Contains(samples.Keys, k => k.StartsWith("askr_php_memory_bytes{slot="));
+        Assert.Equal(3, samples["askr_resp_commands_total{command=\"ping\"}"]);
         Assert.Equal(0, samples["askr_http_requests_in_flight{slot=\"0\"}"] + samples["askr_http_requests_in_flight{slot=\"1\"}"]);
     }
 }

@@ -28,6 +28,7 @@ internal sealed class SupervisorMetrics
     private readonly Gauge _tableRows;
     private readonly Gauge _tableCapacity;
     private readonly Gauge _clusterMembers;
+    private readonly Counter _respCommands;
     private readonly Dictionary<int, HttpStatsDelta> _lastBySlot = new();
     private readonly object _lock = new();
 
@@ -46,6 +47,7 @@ internal sealed class SupervisorMetrics
         _tableRows = f.CreateGauge("askr_table_rows", "Rows in use per table.", new GaugeConfiguration { LabelNames = ["table"] });
         _tableCapacity = f.CreateGauge("askr_table_capacity_rows", "Rows each table was declared with.", new GaugeConfiguration { LabelNames = ["table"] });
         _clusterMembers = f.CreateGauge("askr_cluster_members", "Cluster members this node knows, by status (alive, suspect, dead, left).", new GaugeConfiguration { LabelNames = ["status"] });
+        _respCommands = f.CreateCounter("askr_resp_commands_total", "RESP commands executed (--resp-port), by command.", new CounterConfiguration { LabelNames = ["command"] });
         foreach (var name in ClassNames) _requests.WithLabels(name); // every class shows from the start, at 0
 
         _registry.AddBeforeCollectCallback(() =>
@@ -65,6 +67,12 @@ internal sealed class SupervisorMetrics
             {
                 _tableRows.WithLabels(name).Set(rows);
                 _tableCapacity.WithLabels(name).Set(capacity);
+            }
+            var executed = Resp.RespCommands.ExecutedTotals();
+            foreach (var command in Resp.RespCommands.All)
+            {
+                var n = executed[(int)command.Id];
+                if (n > 0) _respCommands.WithLabels(command.Name).IncTo(n);
             }
             Replace(_clusterMembers, (s.Cluster?.Members ?? []).GroupBy(m => m.Status).Select(g => (new[] { g.Key }, (double)g.Count())));
         });

@@ -100,6 +100,25 @@ internal static class RespCommands
 
     public static IReadOnlyList<Entry> All => s_all;
 
+    /// <summary>
+    /// Commands executed since start, per thread, by <see cref="RespCommandId"/>, for GET /metrics
+    /// (<see cref="ExecutedTotal"/>): each thread writes its own array without an atomic, so
+    /// sessions on different threads never contend for one cache line.
+    /// </summary>
+    private static readonly ThreadLocal<long[]> s_executed = new(() => new long[256], trackAllValues: true);
+
+    /// <summary>Counts one execution of <paramref name="id"/> on this thread.</summary>
+    internal static void CountExecuted(RespCommandId id) => s_executed.Value![(int)id]++;
+
+    /// <summary>Executions so far on every thread, indexed by <see cref="RespCommandId"/> (a scrape may miss the last few).</summary>
+    internal static long[] ExecutedTotals()
+    {
+        var totals = new long[256];
+        foreach (var counts in s_executed.Values)
+            for (var i = 0; i < totals.Length; i++) totals[i] += Volatile.Read(ref counts[i]);
+        return totals;
+    }
+
     /// <summary>The command named <paramref name="name"/> (any case); false if askr has none.</summary>
     public static bool TryFind(ReadOnlySpan<byte> name, out Entry entry)
     {

@@ -195,6 +195,7 @@ internal sealed partial class RespSession
             RefuseInMulti(command, ref w);
             return true;
         }
+        RespCommands.CountExecuted(command.Id);
         switch (command.Id)
         {
             case RespCommandId.Get: Get(cmd, ref w); break;
