@@ -151,7 +151,7 @@ public static class Program
             }
             var followSymlinks = parse.GetValue(_staticSymlinks) switch { "yes" => true, "no" => (bool?)false, _ => null };
             if (followSymlinks is null) error ??= "--static-follow-symlinks must be yes or no";
-            var adminToken = parse.GetValue(_adminToken) ?? (Environment.GetEnvironmentVariable("ASKR_ADMIN_TOKEN") is { Length: > 0 } at ? at : null);
+            var adminToken = parse.GetValue(_adminToken) ?? (Environment.GetEnvironmentVariable(Supervision.AdminEndpoint.TokenVariable) is { Length: > 0 } at ? at : null);
             if (adminToken is { Length: < 16 }) error ??= "the admin token (--admin-token or ASKR_ADMIN_TOKEN) must have at least 16 characters";
             if (error is not null)
             {

@@ -101,12 +101,6 @@ internal sealed class SupervisorMetrics
         lock (_lock) _lastBySlot[slot] = delta;
     }
 
-    /// <summary>Forgets a slot's gauges (the worker is gone and not replaced).</summary>
-    public void Forget(int slot)
-    {
-        lock (_lock) _lastBySlot.Remove(slot);
-    }
-
     /// <summary>Writes the text exposition format (text/plain; version=0.0.4).</summary>
     public Task WriteAsync(Stream output, CancellationToken ct) => _registry.CollectAndExportAsTextAsync(output, ct);
 

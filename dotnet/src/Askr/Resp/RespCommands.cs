@@ -102,7 +102,7 @@ internal static class RespCommands
 
     /// <summary>
     /// Commands executed since start, per thread, by <see cref="RespCommandId"/>, for GET /metrics
-    /// (<see cref="ExecutedTotal"/>): each thread writes its own array without an atomic, so
+    /// (<see cref="ExecutedTotals"/>): each thread writes its own array without an atomic, so
     /// sessions on different threads never contend for one cache line.
     /// </summary>
     private static readonly ThreadLocal<long[]> s_executed = new(() => new long[256], trackAllValues: true);

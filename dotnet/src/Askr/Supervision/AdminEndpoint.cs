@@ -110,6 +110,9 @@ internal sealed class AdminEndpoint : IAsyncDisposable
         });
     }
 
+    /// <summary>The environment variable that gives askr serve its admin token (as --admin-token does); kept from workers.</summary>
+    public const string TokenVariable = "ASKR_ADMIN_TOKEN";
+
     /// <summary>A fresh token: 32 random bytes, hex (64 characters).</summary>
     public static string NewToken() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
 
