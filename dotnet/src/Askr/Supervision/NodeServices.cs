@@ -27,6 +27,8 @@ internal sealed class NodeServices : IAsyncDisposable
     public TaskBoard? Board { get; private set; }
     public Cluster.ClusterNode? Cluster { get; private set; }
     public Resp.RespServer? Resp { get; private set; }
+    /// <summary>The node's response cache (--response-cache); null when it is off.</summary>
+    public ResponseCache.CacheStore? ResponseCache { get; private set; }
 
     /// <summary>Where the node's shared files go (the table store, the task board and its sockets).</summary>
     public static string SharedMemoryDir => Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
@@ -99,6 +101,20 @@ internal sealed class NodeServices : IAsyncDisposable
                 return false;
             }
         }
+        if (options.ResponseCacheBytes > 0)
+        {
+            try
+            {
+                RemoveStaleFiles(SharedMemoryDir, "askr-*.rcache", log);
+                ResponseCache = Askr.ResponseCache.CacheStore.Create(Path.Combine(SharedMemoryDir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.rcache"), options.ResponseCacheBytes, options.ResponseCacheMaxEntryBytes);
+                log.Info($"response cache: {ResponseCache.FileBytes / 1024.0 / 1024.0:0.0} MiB of shared memory, {ResponseCache.Blocks} blocks of {Askr.ResponseCache.CacheStore.BlockSize} bytes, entries up to {ResponseCache.MaxEntryBytes / 1024.0 / 1024.0:0.#} MiB");
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+            {
+                log.Error($"--response-cache: {e.Message}");
+                return false;
+            }
+        }
         if (options.TaskWorkers > 0)
         {
             RemoveStaleFiles(SharedMemoryDir, "askr-*.tasks*", log);
@@ -155,5 +171,6 @@ internal sealed class NodeServices : IAsyncDisposable
         Sockets.Dispose();
         Store?.Dispose();
         Board?.Dispose();
+        ResponseCache?.Dispose();
     }
 }

@@ -110,6 +110,7 @@ internal sealed class Supervisor : IAsyncDisposable
                 MaxRequests = WorkerCommandLine.SpreadMaxRequests(_options.MaxRequests, Random.Shared),
                 StorePath = _node.Store?.Path,
                 TaskBoardPath = board?.Path,
+                ResponseCachePath = _node.ResponseCache?.Path,
             },
             Slot = slot,
             WorkerId = id,

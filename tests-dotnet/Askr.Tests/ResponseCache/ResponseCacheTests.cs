@@ -1,0 +1,289 @@
+using System.Diagnostics;
+using System.Net;
+using Askr.Tests.Support;
+
+namespace Askr.Tests.ResponseCache;
+
+/// <summary>One askr serve with two HTTP workers, --response-cache and php/cache.php, which logs every request PHP sees.</summary>
+public sealed class CacheServer : IAsyncLifetime
+{
+    public AskrServer Server { get; private set; } = null!;
+    public string Log { get; } = Path.Combine(Path.GetTempPath(), $"askr-cache-{Guid.NewGuid():N}.log");
+
+    public async Task InitializeAsync()
+    {
+        File.WriteAllText(Log, "");
+        Server = await AskrServer.StartAsync("cache.php", 2, new Dictionary<string, string> { ["ASKR_TEST_CACHE_LOG"] = Log },
+            "--response-cache", "16M", "--response-cache-ignore-cookies", "_ga*,consent", "--log-level", "debug", "--no-access-log");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Server.DisposeAsync();
+        File.Delete(Log);
+    }
+
+    /// <summary>How many requests PHP saw whose target contains <paramref name="marker"/>.</summary>
+    public int PhpSaw(string marker) => File.ReadAllLines(Log).Count(l => l.Contains(marker, StringComparison.Ordinal));
+}
+
+public sealed class ResponseCacheTests : IClassFixture<CacheServer>
+{
+    private readonly CacheServer _fixture;
+    private readonly AskrServer _server;
+
+    public ResponseCacheTests(CacheServer fixture)
+    {
+        _fixture = fixture;
+        _server = fixture.Server;
+    }
+
+    private static string Unique(string name) => $"/{name}-{Guid.NewGuid():N}";
+
+    private static string State(HttpResponseMessage r) => r.Headers.TryGetValues("X-Askr-Cache", out var v) ? string.Join(",", v) : "(none)";
+
+    private async Task<(HttpResponseMessage Response, string Body)> Send(HttpMethod method, string target, params (string, string)[] headers)
+    {
+        var request = new HttpRequestMessage(method, target);
+        foreach (var (name, value) in headers) request.Headers.TryAddWithoutValidation(name, value);
+        var response = await _server.Client.SendAsync(request);
+        return (response, await response.Content.ReadAsStringAsync());
+    }
+
+    private Task<(HttpResponseMessage Response, string Body)> Get(string target, params (string, string)[] headers) => Send(HttpMethod.Get, target, headers);
+
+    [Fact]
+    public async Task A_miss_is_stored_and_the_next_request_is_a_hit_that_php_never_sees()
+    {
+        var path = Unique("hit");
+        var target = path + "?h=" + Uri.EscapeDataString("60, tags=posts");
+        var (first, body1) = await Get(target);
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal("MISS", State(first));
+        Assert.False(first.Headers.Contains("Askr-Cache"));
+        var (second, body2) = await Get(target);
+        Assert.Equal("HIT", State(second));
+        Assert.Equal(body1, body2);
+        Assert.False(second.Headers.Contains("Askr-Cache"));
+        Assert.True(second.Headers.Age.HasValue);
+        Assert.Equal("text/plain", second.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(1, _fixture.PhpSaw(path));
+    }
+
+    [Fact]
+    public async Task Head_is_answered_from_the_get_entry()
+    {
+        var path = Unique("head");
+        var target = path + "?h=60";
+        var (get, body) = await Get(target);
+        Assert.Equal("MISS", State(get));
+        var (head, _) = await Send(HttpMethod.Head, target);
+        Assert.Equal("HIT", State(head));
+        Assert.Equal(body.Length, head.Content.Headers.ContentLength);
+        Assert.Equal(1, _fixture.PhpSaw(path));
+    }
+
+    [Fact]
+    public async Task An_entry_expires_after_its_ttl()
+    {
+        var path = Unique("ttl");
+        var target = path + "?h=1";
+        var started = Stopwatch.StartNew();
+        Assert.Equal("MISS", State((await Get(target)).Response));
+        Assert.Equal("HIT", State((await Get(target)).Response));
+        var expired = await AskrServer.EventuallyAsync(async () => State((await Get(target)).Response) == "MISS", TimeSpan.FromSeconds(10));
+        Assert.True(expired);
+        Assert.True(started.Elapsed >= TimeSpan.FromSeconds(1), $"expired after {started.Elapsed}");
+        Assert.Equal(2, _fixture.PhpSaw(path));
+    }
+
+    [Theory]
+    [InlineData("Cookie", "session=abc")]
+    [InlineData("Cookie", "_ga=1; session=abc")]
+    [InlineData("Authorization", "Bearer x")]
+    public async Task A_request_with_a_cookie_or_authorization_bypasses_the_cache(string header, string value)
+    {
+        var path = Unique("bypass");
+        var target = path + "?h=60";
+        var (first, _) = await Get(target, (header, value));
+        Assert.Equal("BYPASS", State(first));
+        var (second, _) = await Get(target, (header, value));
+        Assert.Equal("BYPASS", State(second));
+        // Nothing was stored from them: an anonymous request misses.
+        Assert.Equal("MISS", State((await Get(target)).Response));
+        Assert.Equal(3, _fixture.PhpSaw(path));
+    }
+
+    [Fact]
+    public async Task Cookies_on_the_ignore_list_do_not_bypass()
+    {
+        var path = Unique("ignored");
+        var target = path + "?h=60";
+        Assert.Equal("MISS", State((await Get(target)).Response));
+        Assert.Equal("HIT", State((await Get(target, ("Cookie", "_ga=GA1.2.3; consent=yes"))).Response));
+        Assert.Equal(1, _fixture.PhpSaw(path));
+    }
+
+    [Fact]
+    public async Task Set_cookie_is_never_replayed_to_another_client()
+    {
+        var path = Unique("cookie");
+        var target = path + "?h=60&cookie=1";
+        var (first, _) = await Get(target);
+        Assert.Equal("MISS", State(first));
+        Assert.True(first.Headers.Contains("Set-Cookie"));
+        var (second, _) = await Get(target);
+        Assert.Equal("HIT", State(second));
+        Assert.False(second.Headers.Contains("Set-Cookie"));
+    }
+
+    [Theory]
+    [InlineData("&cc=private")]
+    [InlineData("&cc=no-store")]
+    [InlineData("&cc=" + "no-cache%2C%20private")]
+    [InlineData("&status=500")]
+    [InlineData("&status=302")]
+    [InlineData("&vary=*")]
+    public async Task What_the_rails_refuse_is_not_stored(string query)
+    {
+        var path = Unique("refused");
+        var target = path + "?h=60" + query;
+        Assert.Equal("MISS", State((await Get(target)).Response));
+        Assert.Equal("MISS", State((await Get(target)).Response));
+        Assert.Equal(2, _fixture.PhpSaw(path));
+    }
+
+    [Fact]
+    public async Task A_404_is_heuristically_cacheable()
+    {
+        var path = Unique("notfound");
+        var target = path + "?h=60&status=404";
+        Assert.Equal("MISS", State((await Get(target)).Response));
+        var (hit, _) = await Get(target);
+        Assert.Equal(HttpStatusCode.NotFound, hit.StatusCode);
+        Assert.Equal("HIT", State(hit));
+    }
+
+    [Fact]
+    public async Task Vary_keys_the_entry_on_the_listed_request_headers()
+    {
+        var path = Unique("vary");
+        var target = path + "?h=60&vary=Accept-Language";
+        var (en1, enBody) = await Get(target, ("Accept-Language", "en"));
+        var (de1, deBody) = await Get(target, ("Accept-Language", "de"));
+        Assert.Equal("MISS", State(en1));
+        Assert.Equal("MISS", State(de1));
+        var (en2, enBody2) = await Get(target, ("Accept-Language", "en"));
+        var (de2, deBody2) = await Get(target, ("Accept-Language", "de"));
+        Assert.Equal("HIT", State(en2));
+        Assert.Equal("HIT", State(de2));
+        Assert.Equal(enBody, enBody2);
+        Assert.Equal(deBody, deBody2);
+        Assert.Contains("varied=en", enBody2);
+        Assert.Contains("varied=de", deBody2);
+        Assert.Equal(2, _fixture.PhpSaw(path));
+    }
+
+    [Fact]
+    public async Task Conditional_requests_get_304_against_the_stored_validators()
+    {
+        var path = Unique("cond");
+        var lastModified = "Mon, 07 Dec 2026 10:00:00 GMT";
+        var target = path + "?h=60&etag=" + Uri.EscapeDataString("\"v1\"") + "&lm=" + Uri.EscapeDataString(lastModified);
+        Assert.Equal("MISS", State((await Get(target)).Response));
+        var (etag, body) = await Get(target, ("If-None-Match", "W/\"v1\""));
+        Assert.Equal(HttpStatusCode.NotModified, etag.StatusCode);
+        Assert.Equal("", body);
+        Assert.Equal("\"v1\"", etag.Headers.ETag?.ToString());
+        var (other, _) = await Get(target, ("If-None-Match", "\"v2\""));
+        Assert.Equal(HttpStatusCode.OK, other.StatusCode);
+        var (since, _) = await Get(target, ("If-Modified-Since", "Mon, 07 Dec 2026 11:00:00 GMT"));
+        Assert.Equal(HttpStatusCode.NotModified, since.StatusCode);
+        var (before, _) = await Get(target, ("If-Modified-Since", "Mon, 07 Dec 2026 09:00:00 GMT"));
+        Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        Assert.Equal(1, _fixture.PhpSaw(path));
+    }
+
+    [Theory]
+    [InlineData("abc", "bad ttl")]
+    [InlineData("60, color=blue", "unknown directive")]
+    [InlineData("60, swr=x", "bad swr")]
+    [InlineData("60, tags=", "empty tag")]
+    [InlineData("many-tags", "more than 64 tags")]
+    [InlineData("long-tag", "at most 200 bytes")]
+    public async Task A_malformed_header_is_logged_once_per_route_and_the_response_is_sent_uncached(string header, string reason)
+    {
+        var path = Unique("malformed");
+        var target = path + (header is "many-tags" or "long-tag" ? "?hx=" + header : "?h=" + Uri.EscapeDataString(header));
+        for (var i = 0; i < 2; i++)
+        {
+            var (r, body) = await Get(target);
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+            Assert.Equal("MISS", State(r));
+            Assert.False(r.Headers.Contains("Askr-Cache"));
+            Assert.Contains("pid=", body);
+        }
+        Assert.Equal(2, _fixture.PhpSaw(path));
+        Assert.True(await _server.WaitForLineAsync(l => l.Contains(path) && l.Contains("malformed Askr-Cache") && l.Contains(reason), TimeSpan.FromSeconds(5)),
+            string.Join('\n', _server.Lines.TakeLast(20)));
+        Assert.Single(_server.Lines, l => l.Contains(path) && l.Contains("malformed Askr-Cache"));
+    }
+
+    [Fact]
+    public async Task Concurrent_cold_requests_run_php_once_and_all_get_the_answer()
+    {
+        var path = Unique("stampede");
+        var target = path + "?h=60&sleep=300";
+        using var client = new HttpClient(new SocketsHttpHandler { UseCookies = false, MaxConnectionsPerServer = 1000 })
+        {
+            BaseAddress = _server.Client.BaseAddress, Timeout = TimeSpan.FromSeconds(30),
+        };
+        var started = Stopwatch.StartNew();
+        var responses = await Task.WhenAll(Enumerable.Range(0, 200).Select(async _ =>
+        {
+            using var r = await client.GetAsync(target);
+            return ((int)r.StatusCode, State(r), await r.Content.ReadAsStringAsync());
+        }));
+        var elapsed = started.Elapsed;
+        Assert.All(responses, r => Assert.Equal(200, r.Item1));
+        Assert.Single(responses.Select(r => r.Item3).Distinct());
+        Assert.Equal(1, _fixture.PhpSaw(path));
+        Assert.Equal(1, responses.Count(r => r.Item2 == "MISS"));
+        Assert.True(elapsed < TimeSpan.FromSeconds(3), $"200 cold requests took {elapsed}");
+    }
+
+    [Fact]
+    public async Task Waiters_behind_an_uncacheable_leader_run_php_themselves()
+    {
+        var path = Unique("hfm");
+        var target = path + "?sleep=200";
+        var responses = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Get(target)));
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.Response.StatusCode));
+        Assert.Equal(6, _fixture.PhpSaw(path));
+    }
+
+    [Fact]
+    public async Task An_entry_survives_the_crash_of_the_worker_that_stored_it()
+    {
+        var path = Unique("crash");
+        var target = path + "?h=60";
+        var (first, body) = await Get(target);
+        Assert.Equal("MISS", State(first));
+        var pid = int.Parse(body.Split(' ')[0]["pid=".Length..]);
+        var before = await _server.WorkerPidsAsync();
+        AskrServer.SignalPid(pid, AskrServer.SigKill);
+        Assert.True(await AskrServer.EventuallyAsync(async () =>
+        {
+            var pids = await _server.WorkerPidsAsync();
+            return !pids.Contains(pid) && pids.Length == before.Length && pids.All(p => p > 0);
+        }, TimeSpan.FromSeconds(30)));
+        for (var i = 0; i < 4; i++)
+        {
+            using var fresh = new HttpClient { BaseAddress = _server.Client.BaseAddress };
+            var r = await fresh.GetAsync(target);
+            Assert.Equal("HIT", State(r));
+            Assert.Equal(body, await r.Content.ReadAsStringAsync());
+        }
+        Assert.Equal(1, _fixture.PhpSaw(path));
+    }
+}
