@@ -286,4 +286,141 @@ public sealed class ResponseCacheTests : IClassFixture<CacheServer>
         }
         Assert.Equal(1, _fixture.PhpSaw(path));
     }
+
+    private async Task<string> Purge(string query)
+    {
+        var (r, body) = await Get("/purge?" + query);
+        Assert.True(r.StatusCode == HttpStatusCode.OK, body);
+        return body;
+    }
+
+    /// <summary>GETs over a new connection each time, so the kernel spreads them over both workers.</summary>
+    private async Task<string> StateOverNewConnection(string target)
+    {
+        using var client = new HttpClient { BaseAddress = _server.Client.BaseAddress };
+        using var r = await client.GetAsync(target);
+        return State(r);
+    }
+
+    [Fact]
+    public async Task A_tag_purge_in_one_worker_makes_the_tagged_entries_stale_in_every_worker_at_once()
+    {
+        var tag = "posts-" + Guid.NewGuid().ToString("N");
+        var a = Unique("tag-a") + "?h=" + Uri.EscapeDataString($"60, tags=other,{tag}");
+        var b = Unique("tag-b") + "?h=" + Uri.EscapeDataString($"60, tags={tag}");
+        var untouched = Unique("tag-c") + "?h=" + Uri.EscapeDataString("60, tags=other-" + tag);
+        foreach (var t in new[] { a, b, untouched }) Assert.Equal("MISS", State((await Get(t)).Response));
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal("HIT", await StateOverNewConnection(a));
+            Assert.Equal("HIT", await StateOverNewConnection(b));
+        }
+        await Purge("tag=" + tag);
+        Assert.Equal("MISS", await StateOverNewConnection(a));
+        Assert.Equal("MISS", await StateOverNewConnection(b));
+        Assert.Equal("HIT", await StateOverNewConnection(untouched));
+        for (var i = 0; i < 4; i++) Assert.Equal("HIT", await StateOverNewConnection(a));
+    }
+
+    [Fact]
+    public async Task Tags_purge_as_a_list()
+    {
+        var t1 = "l1-" + Guid.NewGuid().ToString("N");
+        var t2 = "l2-" + Guid.NewGuid().ToString("N");
+        var a = Unique("list-a") + "?h=" + Uri.EscapeDataString($"60, tags={t1}");
+        var b = Unique("list-b") + "?h=" + Uri.EscapeDataString($"60, tags={t2}");
+        foreach (var t in new[] { a, b }) Assert.Equal("MISS", State((await Get(t)).Response));
+        await Purge($"tags[]={t1}&tags[]={t2}");
+        foreach (var t in new[] { a, b }) Assert.Equal("MISS", State((await Get(t)).Response));
+    }
+
+    [Fact]
+    public async Task Purge_by_url_forgets_every_variant_of_that_url_only()
+    {
+        var path = Unique("url");
+        var target = path + "?h=60&vary=Accept-Language";
+        var other = path + "?h=60&other=1";
+        Assert.Equal("MISS", State((await Get(target, ("Accept-Language", "en"))).Response));
+        Assert.Equal("MISS", State((await Get(target, ("Accept-Language", "de"))).Response));
+        Assert.Equal("MISS", State((await Get(other)).Response));
+        await Purge("url=" + Uri.EscapeDataString("http://example.test" + target));
+        Assert.Equal("MISS", State((await Get(target, ("Accept-Language", "en"))).Response));
+        Assert.Equal("MISS", State((await Get(target, ("Accept-Language", "de"))).Response));
+        Assert.Equal("HIT", State((await Get(other)).Response));
+    }
+
+    [Fact]
+    public async Task Bad_purge_arguments_are_php_errors()
+    {
+        var (empty, body) = await Get("/purge?tag=");
+        Assert.Equal(HttpStatusCode.BadRequest, empty.StatusCode);
+        Assert.Contains("ValueError", body);
+        var (longTag, body2) = await Get("/purge?tag=" + new string('x', 201));
+        Assert.Equal(HttpStatusCode.BadRequest, longTag.StatusCode);
+        Assert.Contains("longer than 200 bytes", body2);
+        var (emptyUrl, body3) = await Get("/purge?url=");
+        Assert.Equal(HttpStatusCode.BadRequest, emptyUrl.StatusCode);
+        Assert.Contains("must not be empty", body3);
+    }
+}
+
+/// <summary>Flush empties the cache for everyone: a server of its own, so it does not race the other tests.</summary>
+public sealed class ResponseCacheFlushTests
+{
+    [Fact]
+    public async Task Flush_invalidates_every_entry()
+    {
+        var log = Path.Combine(Path.GetTempPath(), $"askr-cache-{Guid.NewGuid():N}.log");
+        try
+        {
+            await using var server = await AskrServer.StartAsync("cache.php", 1, new Dictionary<string, string> { ["ASKR_TEST_CACHE_LOG"] = log }, "--response-cache", "4M");
+            string State(HttpResponseMessage r) => string.Join(",", r.Headers.GetValues("X-Askr-Cache"));
+            foreach (var p in new[] { "/f1?h=60", "/f2?h=60" }) Assert.Equal("MISS", State(await server.Client.GetAsync(p)));
+            foreach (var p in new[] { "/f1?h=60", "/f2?h=60" }) Assert.Equal("HIT", State(await server.Client.GetAsync(p)));
+            Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/purge?flush=1")).StatusCode);
+            foreach (var p in new[] { "/f1?h=60", "/f2?h=60" }) Assert.Equal("MISS", State(await server.Client.GetAsync(p)));
+        }
+        finally
+        {
+            File.Delete(log);
+        }
+    }
+
+    [Fact]
+    public async Task Without_response_cache_the_header_is_still_removed_and_nothing_is_labelled()
+    {
+        var log = Path.Combine(Path.GetTempPath(), $"askr-cache-{Guid.NewGuid():N}.log");
+        try
+        {
+            await using var server = await AskrServer.StartAsync("cache.php", 1, new Dictionary<string, string> { ["ASKR_TEST_CACHE_LOG"] = log });
+            var r = await server.Client.GetAsync("/off?h=60");
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+            Assert.False(r.Headers.Contains("Askr-Cache"));
+            Assert.False(r.Headers.Contains("X-Askr-Cache"));
+            // The purge natives do nothing without a cache.
+            Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/purge?tag=x&flush=1&url=/off")).StatusCode);
+        }
+        finally
+        {
+            File.Delete(log);
+        }
+    }
+
+    [Theory]
+    [InlineData("abc", "expected a size")]
+    [InlineData("1M", "at least 2M")]
+    [InlineData("12Mi", "expected a size")]
+    public async Task A_bad_response_cache_size_is_refused_at_start(string size, string message)
+    {
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(AskrServer.Binary)
+        {
+            ArgumentList = { "serve", "--root", Path.Combine(AskrServer.PhpDir, "public"), "--worker-script", Path.Combine(AskrServer.PhpDir, "cache.php"), "--port", "0", "--response-cache", size },
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        })!;
+        var stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.NotEqual(0, process.ExitCode);
+        Assert.Contains(message, stderr);
+    }
 }

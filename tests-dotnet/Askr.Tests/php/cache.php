@@ -6,7 +6,7 @@
 // (Last-Modified), hx = many-tags or long-tag (malformed headers), cookie=1 (a Set-Cookie), sleep = milliseconds before answering,
 // die=1 (exit the process mid-request: the leader dies).
 
-use function Ephpm\Octane\{take_request, send_response};
+use function Ephpm\Octane\{take_request, send_response, cache_forget_tag, cache_forget, cache_flush};
 
 $log = getenv('ASKR_TEST_CACHE_LOG') ?: sys_get_temp_dir() . '/askr-cache-test.log';
 $pid = getmypid();
@@ -22,6 +22,19 @@ while (($request = take_request()) !== null) {
     parse_str(parse_url($request['uri'], PHP_URL_QUERY) ?? '', $q);
     if (isset($q['sleep'])) {
         usleep((int) $q['sleep'] * 1000);
+    }
+    // The purge natives: /purge?tag=a or ?tags[]=a&tags[]=b, ?url=..., ?flush=1.
+    if (parse_url($request['uri'], PHP_URL_PATH) === '/purge') {
+        try {
+            if (isset($q['tag'])) cache_forget_tag($q['tag']);
+            if (isset($q['tags'])) cache_forget_tag($q['tags']);
+            if (isset($q['url'])) cache_forget($q['url']);
+            if (isset($q['flush'])) cache_flush();
+            send_response(200, [], 'purged');
+        } catch (\Throwable $e) {
+            send_response(400, [], get_class($e) . ': ' . $e->getMessage());
+        }
+        continue;
     }
     if (isset($q['die'])) {
         exit(3);

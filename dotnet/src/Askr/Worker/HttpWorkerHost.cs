@@ -48,6 +48,7 @@ internal static class HttpWorkerHost
             FillEnvelope = (request, arena) => handler!.FillEnvelope(request, arena),
             Store = store,
             Tasks = tasks,
+            ResponseCache = responseCache,
         };
         handler = new PhpRequestHandler(php, options, log)
         {
