@@ -9,11 +9,12 @@ public sealed class CacheServer : IAsyncLifetime
 {
     public AskrServer Server { get; private set; } = null!;
     public string Log { get; } = Path.Combine(Path.GetTempPath(), $"askr-cache-{Guid.NewGuid():N}.log");
+    public string Token { get; } = "token-" + Guid.NewGuid().ToString("N");
 
     public async Task InitializeAsync()
     {
         File.WriteAllText(Log, "");
-        Server = await AskrServer.StartAsync("cache.php", 2, new Dictionary<string, string> { ["ASKR_TEST_CACHE_LOG"] = Log },
+        Server = await AskrServer.StartAsync("cache.php", 2, new Dictionary<string, string> { ["ASKR_TEST_CACHE_LOG"] = Log, ["ASKR_ADMIN_TOKEN"] = Token },
             "--response-cache", "16M", "--response-cache-ignore-cookies", "_ga*,consent", "--log-level", "debug", "--no-access-log");
     }
 
@@ -349,6 +350,61 @@ public sealed class ResponseCacheTests : IClassFixture<CacheServer>
         Assert.Equal("HIT", State((await Get(other)).Response));
     }
 
+    private async Task<HttpResponseMessage> AdminPurge(string query, string? token)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/cache/purge?" + query);
+        if (token is not null) request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + token);
+        return await _server.Admin.SendAsync(request);
+    }
+
+    [Fact]
+    public async Task The_admin_endpoint_purges_by_tag_and_url_with_the_admin_token_only()
+    {
+        var tag = "admin-" + Guid.NewGuid().ToString("N");
+        var tagged = Unique("admin-tag") + "?h=" + Uri.EscapeDataString($"60, tags={tag}");
+        var byUrl = Unique("admin-url") + "?h=60";
+        foreach (var t in new[] { tagged, byUrl }) Assert.Equal("MISS", State((await Get(t)).Response));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await AdminPurge("tag=" + tag, null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await AdminPurge("tag=" + tag, "wrong")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await AdminPurge("", _fixture.Token)).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await AdminPurge("tag=", _fixture.Token)).StatusCode);
+        foreach (var t in new[] { tagged, byUrl }) Assert.Equal("HIT", State((await Get(t)).Response));
+
+        Assert.Equal(HttpStatusCode.OK, (await AdminPurge("tag=" + tag, _fixture.Token)).StatusCode);
+        Assert.Equal("MISS", State((await Get(tagged)).Response));
+        Assert.Equal("HIT", State((await Get(byUrl)).Response));
+        Assert.Equal(HttpStatusCode.OK, (await AdminPurge("url=" + Uri.EscapeDataString(byUrl), _fixture.Token)).StatusCode);
+        Assert.Equal("MISS", State((await Get(byUrl)).Response));
+    }
+
+    [Fact]
+    public async Task Workers_do_not_see_the_admin_token()
+    {
+        var (r, body) = await Get("/env?name=ASKR_ADMIN_TOKEN");
+        Assert.Equal("false", body);
+        var (log, body2) = await Get("/env?name=ASKR_TEST_CACHE_LOG");
+        Assert.Contains("askr-cache-", body2);
+    }
+
+    [Fact]
+    public async Task Status_counts_hits_misses_bypasses_and_bytes()
+    {
+        var before = (await _server.StatusAsync()).GetProperty("response_cache");
+        var target = Unique("status") + "?h=60";
+        await Get(target);
+        await Get(target);
+        await Get(target, ("Cookie", "session=1"));
+        var after = (await _server.StatusAsync()).GetProperty("response_cache");
+        long Delta(string name) => after.GetProperty(name).GetInt64() - before.GetProperty(name).GetInt64();
+        Assert.True(Delta("hits") >= 1);
+        Assert.True(Delta("misses") >= 1);
+        Assert.True(Delta("bypasses") >= 1);
+        Assert.True(Delta("stores") >= 1);
+        Assert.True(after.GetProperty("bytes_used").GetInt64() > 0);
+        Assert.True(after.GetProperty("bytes_total").GetInt64() >= 16L * 1024 * 1024 - 1024 * 1024);
+    }
+
     [Fact]
     public async Task Bad_purge_arguments_are_php_errors()
     {
@@ -379,6 +435,8 @@ public sealed class ResponseCacheFlushTests
             foreach (var p in new[] { "/f1?h=60", "/f2?h=60" }) Assert.Equal("HIT", State(await server.Client.GetAsync(p)));
             Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/purge?flush=1")).StatusCode);
             foreach (var p in new[] { "/f1?h=60", "/f2?h=60" }) Assert.Equal("MISS", State(await server.Client.GetAsync(p)));
+            // Started without ASKR_ADMIN_TOKEN: no purge over the admin endpoint at all.
+            Assert.Equal(HttpStatusCode.Forbidden, (await server.Admin.PostAsync("/cache/purge?flush=1", null)).StatusCode);
         }
         finally
         {
@@ -399,6 +457,8 @@ public sealed class ResponseCacheFlushTests
             Assert.False(r.Headers.Contains("X-Askr-Cache"));
             // The purge natives do nothing without a cache.
             Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/purge?tag=x&flush=1&url=/off")).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await server.Admin.PostAsync("/cache/purge?tag=x", null)).StatusCode);
+            Assert.False((await server.StatusAsync()).TryGetProperty("response_cache", out var rc) && rc.ValueKind != System.Text.Json.JsonValueKind.Null);
         }
         finally
         {

@@ -36,6 +36,10 @@ while (($request = take_request()) !== null) {
         }
         continue;
     }
+    if (parse_url($request['uri'], PHP_URL_PATH) === '/env') {
+        send_response(200, [], var_export(getenv($q['name'] ?? ''), true));
+        continue;
+    }
     if (isset($q['die'])) {
         exit(3);
     }

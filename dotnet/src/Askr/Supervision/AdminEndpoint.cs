@@ -21,6 +21,8 @@ public sealed class SupervisorStatus
     [JsonPropertyName("restarts")] public long Restarts { get; init; }
     /// <summary>This node's view of its cluster; null when it is not in one.</summary>
     [JsonPropertyName("cluster")] public ClusterStatus? Cluster { get; init; }
+    /// <summary>The node's response cache counters; null when it runs none (docs/response-cache.md).</summary>
+    [JsonPropertyName("response_cache")] public ResponseCache.CacheStatus? ResponseCache { get; init; }
 }
 
 public sealed class ClusterStatus
@@ -54,6 +56,7 @@ public sealed class WorkerStatus
 /// <summary>
 /// The supervisor's admin endpoint, bound to 127.0.0.1 only: <c>GET /status</c>,
 /// <c>POST /reload</c>, <c>POST /stop</c>. Octane's status/reload/stop commands use it.
+/// With a response cache, also <c>POST /cache/purge</c> (ResponseCache.AdminPurge).
 /// </summary>
 internal sealed class AdminEndpoint : IAsyncDisposable
 {
@@ -72,6 +75,8 @@ internal sealed class AdminEndpoint : IAsyncDisposable
             _ = supervisor.ReloadAsync();
             return Results.Json(new Dictionary<string, bool> { ["reloading"] = true }, statusCode: 202);
         });
+        if (supervisor.ResponseCache is { } cache)
+            ResponseCache.AdminPurge.Map(_app, cache, Environment.GetEnvironmentVariable(ResponseCache.AdminPurge.TokenVariable));
         _app.MapPost("/stop", () =>
         {
             supervisor.RequestStop();

@@ -53,6 +53,7 @@ internal sealed record WorkerCommandLine
         // The supervisor's secrets stay with it: PHP code in a worker could read them with getenv().
         psi.Environment.Remove("ASKR_CLUSTER_SECRET");
         psi.Environment.Remove("ASKR_RESP_PASSWORD");
+        psi.Environment.Remove(ResponseCache.AdminPurge.TokenVariable);
         psi.Environment["ASKR_WORKER_SLOT"] = Slot.ToString(CultureInfo.InvariantCulture);
         psi.Environment["ASKR_WORKER_ID"] = WorkerId.ToString(CultureInfo.InvariantCulture);
         psi.Environment["ASKR_WORKER_KIND"] = Kind.Name();

@@ -1,0 +1,91 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Serialization;
+using Askr.Php;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace Askr.ResponseCache;
+
+/// <summary>The response cache's counters in <c>GET /status</c> ("response_cache").</summary>
+public sealed class CacheStatus
+{
+    [JsonPropertyName("hits")] public long Hits { get; init; }
+    [JsonPropertyName("misses")] public long Misses { get; init; }
+    [JsonPropertyName("stale")] public long Stale { get; init; }
+    [JsonPropertyName("coalesced")] public long Coalesced { get; init; }
+    [JsonPropertyName("bypasses")] public long Bypasses { get; init; }
+    [JsonPropertyName("stores")] public long Stores { get; init; }
+    [JsonPropertyName("evictions")] public long Evictions { get; init; }
+    [JsonPropertyName("purges")] public long Purges { get; init; }
+    [JsonPropertyName("entries")] public long Entries { get; init; }
+    /// <summary>Bytes of the records in use (keys, headers, bodies; not rounded up to blocks).</summary>
+    [JsonPropertyName("bytes_used")] public long BytesUsed { get; init; }
+    /// <summary>Size of the shared memory file.</summary>
+    [JsonPropertyName("bytes_total")] public long BytesTotal { get; init; }
+
+    public static CacheStatus Of(CacheStore s) => new()
+    {
+        Hits = s.Read(CacheStore.Counter.Hits),
+        Misses = s.Read(CacheStore.Counter.Misses),
+        Stale = s.Read(CacheStore.Counter.Stale),
+        Coalesced = s.Read(CacheStore.Counter.Coalesced),
+        Bypasses = s.Read(CacheStore.Counter.Bypasses),
+        Stores = s.Read(CacheStore.Counter.Stores),
+        Evictions = s.Read(CacheStore.Counter.Evictions),
+        Purges = s.Read(CacheStore.Counter.Purges),
+        Entries = s.Read(CacheStore.Counter.Entries),
+        BytesUsed = s.Read(CacheStore.Counter.BytesUsed),
+        BytesTotal = s.FileBytes,
+    };
+}
+
+/// <summary>
+/// <c>POST /cache/purge</c> on the admin endpoint: <c>tag=</c> (repeatable), <c>url=</c>
+/// (repeatable) or <c>flush=1</c>, in the query or an application/x-www-form-urlencoded body.
+/// The admin endpoint's other calls have no credential (it listens on loopback only); a purge
+/// needs one: <c>Authorization: Bearer &lt;ASKR_ADMIN_TOKEN&gt;</c>, the token askr serve was
+/// started with (octane:start generates one and records it in the server state file). Without
+/// ASKR_ADMIN_TOKEN the server refuses every purge over the admin endpoint (403); a wrong or
+/// missing credential is 401.
+/// </summary>
+internal static class AdminPurge
+{
+    public const string TokenVariable = "ASKR_ADMIN_TOKEN";
+
+    public static void Map(WebApplication app, CacheStore store, string? token)
+    {
+        var expected = string.IsNullOrEmpty(token) ? null : Encoding.UTF8.GetBytes(token);
+        app.MapPost("/cache/purge", async (HttpContext context) =>
+        {
+            if (expected is null)
+                return Results.Json(new { error = $"purging over the admin endpoint is off: start askr with {TokenVariable} set (octane:start does)" }, statusCode: 403);
+            var auth = context.Request.Headers.Authorization.ToString();
+            var given = auth.StartsWith("Bearer ", StringComparison.Ordinal) ? Encoding.UTF8.GetBytes(auth[7..].Trim()) : [];
+            if (!CryptographicOperations.FixedTimeEquals(given, expected))
+                return Results.Json(new { error = "Authorization: Bearer <the admin token> is required" }, statusCode: 401);
+            var tags = new List<string>(context.Request.Query["tag"].Where(v => v is not null)!);
+            var urls = new List<string>(context.Request.Query["url"].Where(v => v is not null)!);
+            var flush = context.Request.Query["flush"].Count > 0;
+            if (context.Request.HasFormContentType)
+            {
+                var form = await context.Request.ReadFormAsync();
+                tags.AddRange(form["tag"].Where(v => v is not null)!);
+                urls.AddRange(form["url"].Where(v => v is not null)!);
+                flush |= form["flush"].Count > 0;
+            }
+            if (tags.Count == 0 && urls.Count == 0 && !flush)
+                return Results.Json(new { error = "give tag=, url= or flush=1" }, statusCode: 400);
+            foreach (var tag in tags)
+            {
+                if (tag.Length == 0 || Encoding.UTF8.GetByteCount(tag) > CacheDirective.MaxTagLength)
+                    return Results.Json(new { error = $"a tag must have 1 to {CacheDirective.MaxTagLength} bytes" }, statusCode: 400);
+            }
+            if (urls.Any(u => u.Length == 0)) return Results.Json(new { error = "url= must not be empty" }, statusCode: 400);
+            if (tags.Count > 0) CacheNatives.Purge(store, ShimInterop.CachePurgeTags, tags);
+            if (urls.Count > 0) CacheNatives.Purge(store, ShimInterop.CachePurgeUrls, urls);
+            if (flush) CacheNatives.Purge(store, ShimInterop.CachePurgeFlush, []);
+            return Results.Json(new { purged = new { tags, urls, flush } });
+        });
+    }
+}
