@@ -103,9 +103,15 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'respPort' => $this->option('resp-port') ?: config('octane.askr.resp_port') ?: env('ASKR_RESP_PORT'),
             'taskWorkers' => $taskWorkers,
             'cluster' => $cluster = static::clusterConfig(),
+            'responseCache' => config('octane.askr.response_cache') ?: env('ASKR_RESPONSE_CACHE'),
+            'responseCacheIgnoreCookies' => config('octane.askr.response_cache_ignore_cookies'),
         ]);
 
-        $this->writeServerStateFile($serverStateFile, $adminPort, $taskWorkers);
+        // The credential of state-changing admin calls that need one (POST /cache/purge): recorded
+        // in the state file for octane:askr-cache:purge and ResponseCache outside a worker.
+        $adminToken = bin2hex(random_bytes(24));
+
+        $this->writeServerStateFile($serverStateFile, $adminPort, $taskWorkers, $adminToken);
 
         $this->forgetEnvironmentVariables();
 
@@ -117,6 +123,7 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'MAX_REQUESTS' => (string) (int) $this->option('max-requests'),
             // The secret reaches askr through its environment, never on its command line (ps).
             'ASKR_CLUSTER_SECRET' => $cluster['secret'] ?? false,
+            'ASKR_ADMIN_TOKEN' => $adminToken,
         ], null, null))->start();
 
         $serverStateFile->writeProcessId($server->getPid());
@@ -211,7 +218,7 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
         return $port;
     }
 
-    protected function writeServerStateFile(ServerStateFile $serverStateFile, int $adminPort, int $taskWorkers): void
+    protected function writeServerStateFile(ServerStateFile $serverStateFile, int $adminPort, int $taskWorkers, ?string $adminToken = null): void
     {
         $serverStateFile->writeState([
             'appName' => config('app.name', 'Laravel'),
@@ -219,6 +226,7 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'port' => $this->getPort(),
             'adminHost' => '127.0.0.1',
             'adminPort' => $adminPort,
+            'adminToken' => $adminToken,
             'workers' => $this->option('workers'),
             'taskWorkers' => $taskWorkers,
             // Recycled inside the worker process (MAX_REQUESTS below): the app boots again without a
