@@ -231,6 +231,74 @@ public sealed class ResponseCacheTests : IClassFixture<CacheServer>
     }
 
     [Fact]
+    public async Task Within_swr_a_stale_entry_is_served_at_once_while_exactly_one_refresh_runs()
+    {
+        var path = Unique("swr");
+        var target = path + "?h=" + Uri.EscapeDataString("1, swr=30") + "&sleep=300";
+        var (first, oldBody) = await Get(target);
+        Assert.Equal("MISS", State(first));
+        // Past the ttl: every request is answered STALE with the old body, none waits for PHP's 300 ms.
+        Assert.True(await AskrServer.EventuallyAsync(async () => State((await Get(target)).Response) == "STALE", TimeSpan.FromSeconds(10)));
+        var started = Stopwatch.StartNew();
+        var stale = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => Get(target)));
+        Assert.All(stale, r => Assert.Contains(State(r.Response), new[] { "STALE", "HIT" }));
+        Assert.Contains(stale, r => r.Body == oldBody);
+        Assert.True(started.Elapsed < TimeSpan.FromMilliseconds(1500), $"stale answers took {started.Elapsed}");
+        // The refresh lands: a HIT with a new body, after exactly one more PHP run.
+        Assert.True(await AskrServer.EventuallyAsync(async () =>
+        {
+            var (r, body) = await Get(target);
+            return State(r) == "HIT" && body != oldBody;
+        }, TimeSpan.FromSeconds(10)));
+        Assert.Equal(2, _fixture.PhpSaw(path));
+    }
+
+    [Fact]
+    public async Task Within_sie_a_stale_entry_answers_instead_of_a_500()
+    {
+        var failFile = Path.Combine(Path.GetTempPath(), $"askr-fail-{Guid.NewGuid():N}");
+        try
+        {
+            var path = Unique("sie");
+            var target = path + "?h=" + Uri.EscapeDataString("1, sie=60") + "&failfile=" + Uri.EscapeDataString(failFile);
+            var (first, oldBody) = await Get(target);
+            Assert.Equal("MISS", State(first));
+            File.WriteAllText(failFile, "fail");
+            // Past the ttl PHP answers 500; the stale entry is sent instead.
+            Assert.True(await AskrServer.EventuallyAsync(async () => State((await Get(target)).Response) == "STALE", TimeSpan.FromSeconds(10)));
+            var (stale, body) = await Get(target);
+            Assert.Equal(HttpStatusCode.OK, stale.StatusCode);
+            Assert.Equal("STALE", State(stale));
+            Assert.Equal(oldBody, body);
+            File.Delete(failFile);
+            var (fresh, newBody) = await Get(target);
+            Assert.Equal("MISS", State(fresh));
+            Assert.NotEqual(oldBody, newBody);
+        }
+        finally
+        {
+            File.Delete(failFile);
+        }
+    }
+
+    [Fact]
+    public async Task Without_sie_an_error_after_the_ttl_reaches_the_client()
+    {
+        var failFile = Path.Combine(Path.GetTempPath(), $"askr-fail-{Guid.NewGuid():N}");
+        try
+        {
+            var target = Unique("nosie") + "?h=1&failfile=" + Uri.EscapeDataString(failFile);
+            Assert.Equal("MISS", State((await Get(target)).Response));
+            File.WriteAllText(failFile, "fail");
+            Assert.True(await AskrServer.EventuallyAsync(async () => (await Get(target)).Response.StatusCode == HttpStatusCode.InternalServerError, TimeSpan.FromSeconds(10)));
+        }
+        finally
+        {
+            File.Delete(failFile);
+        }
+    }
+
+    [Fact]
     public async Task Concurrent_cold_requests_run_php_once_and_all_get_the_answer()
     {
         var path = Unique("stampede");

@@ -43,6 +43,11 @@ while (($request = take_request()) !== null) {
     if (isset($q['die'])) {
         exit(3);
     }
+    // failfile: while that file exists the route fails (500, no Askr-Cache), for stale-if-error.
+    if (isset($q['failfile']) && file_exists($q['failfile'])) {
+        send_response(500, ['Content-Type' => 'text/plain'], 'failing');
+        continue;
+    }
     $headers = ['Content-Type' => 'text/plain'];
     if (isset($q['h'])) $headers['Askr-Cache'] = $q['h'];
     // Headers too long for a request target: 1,000 tags, one tag of 10 KB.

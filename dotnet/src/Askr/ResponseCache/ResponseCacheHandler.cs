@@ -25,6 +25,8 @@ internal sealed class CacheTicket
     public long Sequence { get; init; }
     public long FlushGeneration { get; init; }
     public string Target { get; init; } = "";
+    /// <summary>An expired entry still within its stale-if-error window: served instead of a 5xx (RFC 5861 §4).</summary>
+    public CacheEntry? Stale { get; set; }
 }
 
 /// <summary>
@@ -58,6 +60,12 @@ internal sealed class ResponseCacheHandler
     }
 
     public CacheStore Store => _store;
+
+    /// <summary>
+    /// Runs a background refresh (stale-while-revalidate) through PHP: the synthetic request's
+    /// answer, or null when PHP's queue is full. Set by the worker host.
+    /// </summary>
+    public Func<HttpContext, Task<ResponseHead?>>? Refresh { get; init; }
 
     private static long NowMs => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
@@ -159,11 +167,27 @@ internal sealed class ResponseCacheHandler
                     case CacheEntryKind.Response:
                     {
                         var payload = entry.Blob.AsSpan(entry.PayloadOffset, entry.BlobLength - entry.PayloadOffset);
-                        if (CachedResponse.TagsCurrent(_store, payload) && now < entry.FreshUntilMs)
+                        var current = CachedResponse.TagsCurrent(_store, payload);
+                        if (current && now < entry.FreshUntilMs)
                         {
                             var status = await ServeAsync(context, entry, waited ? "COALESCED" : "HIT", now);
                             _store.Add(waited ? CacheStore.Counter.Coalesced : CacheStore.Counter.Hits);
                             return new CacheTicket { Served = true, Status = status };
+                        }
+                        if (current && now < entry.SwrUntilMs)
+                        {
+                            // RFC 5861 §3: serve it at once; one request of the node refreshes it in the background.
+                            StartRefresh(context, key, primary, target, sequence, flush, now);
+                            var status = await ServeAsync(context, entry, "STALE", now);
+                            _store.Add(CacheStore.Counter.Stale);
+                            return new CacheTicket { Served = true, Status = status };
+                        }
+                        if (current && now < entry.SieUntilMs && _store.TryLead(key, now, now + _timeoutMs + 5000, replace: true))
+                        {
+                            _store.Add(CacheStore.Counter.Misses);
+                            var ticket = new CacheTicket { Key = key, PrimaryKey = primary, Leader = true, Sequence = sequence, FlushGeneration = flush, Target = target, Stale = entry };
+                            entry = null;
+                            return ticket;
                         }
                         replace = true;
                         break;
@@ -273,15 +297,17 @@ internal sealed class ResponseCacheHandler
     /// After PHP answered: strips Askr-Cache, stores the answer when it may be stored, releases
     /// the key's in-flight marker (storing, hit-for-miss), and labels the response.
     /// </summary>
-    public void After(HttpContext context, CacheTicket? ticket, ResponseHead head)
+    public ResponseHead After(HttpContext context, CacheTicket? ticket, ResponseHead head)
     {
         var directive = TakeDirective(head.Headers);
-        if (ticket is null) return;
+        if (ticket is null) return head;
         if (ticket.Bypass)
         {
             head.Headers.Add(new(StatusHeader, "BYPASS"));
-            return;
+            return head;
         }
+        if (ticket.Stale is { } stale && head.Status >= 500 && head.Stream is null && head.File is null && NowMs < stale.SieUntilMs)
+            return ServeStaleOnError(ticket, stale);
         head.Headers.Add(new(StatusHeader, "MISS"));
         string? refusal = null;
         CacheDirective? parsed = null;
@@ -296,7 +322,7 @@ internal sealed class ResponseCacheHandler
         else refusal = Refusal(head);
 
         var now = NowMs;
-        if (refusal is null && parsed is not null && TryStore(context, ticket, head, parsed, now)) return;
+        if (refusal is null && parsed is not null && TryStore(context, ticket, head, parsed, now)) return head;
         if (refusal is not null && refusal != "no Askr-Cache header" && directive is not null)
             _log.Debug($"response cache: {context.Request.Path}: not stored ({refusal})");
         if (ticket.Leader)
@@ -305,6 +331,88 @@ internal sealed class ResponseCacheHandler
             _store.Put(ticket.Key!, CacheEntryKind.HitForMiss, [], now, now + HitForMissSeconds * 1000L, 0, 0);
             ticket.Leader = false;
         }
+        return head;
+    }
+
+    /// <summary>
+    /// RFC 5861 §4: PHP failed (5xx, or the runtime's 500/504 for a crash or a timeout) while the
+    /// expired entry was within stale-if-error: it goes back into the store (releasing the key's
+    /// marker) and is the answer, labelled STALE.
+    /// </summary>
+    private ResponseHead ServeStaleOnError(CacheTicket ticket, CacheEntry stale)
+    {
+        var payload = stale.Blob.AsSpan(stale.PayloadOffset, stale.BlobLength - stale.PayloadOffset);
+        _store.Put(ticket.Key!, CacheEntryKind.Response, payload, stale.StoredAtMs, stale.FreshUntilMs, stale.SwrUntilMs, stale.SieUntilMs, flushGeneration: stale.FlushGeneration);
+        ticket.Leader = false;
+        var (status, headers, bodyOffset, bodyLength) = CachedResponse.Decode(payload);
+        var body = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(1, bodyLength));
+        payload.Slice(bodyOffset, bodyLength).CopyTo(body);
+        headers.Add(new("Age", Math.Max(0, (NowMs - stale.StoredAtMs) / 1000).ToString(CultureInfo.InvariantCulture)));
+        headers.Add(new(StatusHeader, "STALE"));
+        _store.Add(CacheStore.Counter.Stale);
+        _log.Debug($"response cache: served stale {ticket.Target} instead of an error (stale-if-error)");
+        return new ResponseHead { Status = status, Headers = headers, Body = body, BodyLength = bodyLength };
+    }
+
+    /// <summary>Starts the one background refresh of <paramref name="key"/> if no request of the node runs one.</summary>
+    private void StartRefresh(HttpContext context, string key, string primary, string target, long sequence, long flush, long now)
+    {
+        if (Refresh is null) return;
+        var marker = "\u0001refresh\n" + key;
+        if (!_store.TryLead(marker, now, now + _timeoutMs + 5000, replace: true)) return;
+        var copy = SyntheticRequest(context, target);
+        var ticket = new CacheTicket { Key = key, PrimaryKey = primary, Sequence = sequence, FlushGeneration = flush, Target = target };
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                var head = await Refresh(copy);
+                if (head is null) return;
+                try
+                {
+                    // A 5xx stores nothing: the stale entry stays (and keeps being served within swr).
+                    After(copy, ticket, head);
+                }
+                finally
+                {
+                    if (head.Body is not null) System.Buffers.ArrayPool<byte>.Shared.Return(head.Body);
+                    head.File?.Dispose();
+                    head.Stream?.Writer.TryComplete();
+                }
+            }
+            catch (Exception e)
+            {
+                _log.Warning($"response cache: background refresh of {target} failed: {e.Message}");
+            }
+            finally
+            {
+                _store.Abandon(marker);
+            }
+        });
+    }
+
+    /// <summary>A copy of the request for a background refresh: it outlives the client's exchange.</summary>
+    private static HttpContext SyntheticRequest(HttpContext context, string target)
+    {
+        var copy = new DefaultHttpContext();
+        var r = context.Request;
+        copy.Request.Method = HttpMethods.Get;
+        copy.Request.Scheme = r.Scheme;
+        copy.Request.Host = r.Host;
+        copy.Request.Protocol = r.Protocol;
+        copy.Request.Path = r.Path;
+        copy.Request.QueryString = r.QueryString;
+        copy.Features.Get<IHttpRequestFeature>()!.RawTarget = target;
+        foreach (var h in r.Headers)
+        {
+            if (h.Key.Equals(HeaderNames.IfNoneMatch, StringComparison.OrdinalIgnoreCase) || h.Key.Equals(HeaderNames.IfModifiedSince, StringComparison.OrdinalIgnoreCase)) continue;
+            copy.Request.Headers[h.Key] = h.Value;
+        }
+        copy.Connection.RemoteIpAddress = context.Connection.RemoteIpAddress;
+        copy.Connection.RemotePort = context.Connection.RemotePort;
+        copy.Connection.LocalIpAddress = context.Connection.LocalIpAddress;
+        copy.Connection.LocalPort = context.Connection.LocalPort;
+        return copy;
     }
 
     /// <summary>Why an opted-in answer may not be stored (the rails of docs/response-cache.md), or null.</summary>
@@ -377,6 +485,7 @@ internal sealed class ResponseCacheHandler
     /// <summary>The request ended without <see cref="After"/> settling its marker (client gone, error): let a waiter lead.</summary>
     public void Release(CacheTicket? ticket)
     {
+        ticket?.Stale?.Return();
         if (ticket is { Leader: true, Key: { } key })
         {
             _store.Abandon(key);

@@ -52,7 +52,14 @@ internal static class HttpWorkerHost
         };
         handler = new PhpRequestHandler(php, options, log)
         {
-            Cache = responseCache is null ? null : new ResponseCache.ResponseCacheHandler(responseCache, options.ResponseCacheIgnoreCookies, options.RequestTimeoutSeconds, log),
+            Cache = responseCache is null ? null : new ResponseCache.ResponseCacheHandler(responseCache, options.ResponseCacheIgnoreCookies, options.RequestTimeoutSeconds, log)
+            {
+                Refresh = async context =>
+                {
+                    var refresh = new PhpRequest(context, null, 0);
+                    return php.TryEnqueue(refresh) ? await refresh.Head : null;
+                },
+            },
         };
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = Path.GetFullPath(options.Root) });

@@ -78,7 +78,17 @@ internal sealed class PhpRequestHandler
             var head = await request.Head;
             status = head.Status;
             memory = head.Memory;
-            if (Cache is not null) Cache.After(context, ticket, head);
+            if (Cache is not null)
+            {
+                var answer = Cache.After(context, ticket, head);
+                if (!ReferenceEquals(answer, head))
+                {
+                    // Stale-if-error: the stored entry answers instead of PHP's error.
+                    if (head.Body is not null) ArrayPool<byte>.Shared.Return(head.Body);
+                    head = answer;
+                    status = head.Status;
+                }
+            }
             else ResponseCache.ResponseCacheHandler.TakeDirective(head.Headers);
             await WriteAsync(context, head);
         }
