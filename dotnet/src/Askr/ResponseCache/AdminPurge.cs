@@ -53,7 +53,7 @@ internal static class AdminPurge
 {
     public const string TokenVariable = "ASKR_ADMIN_TOKEN";
 
-    public static void Map(WebApplication app, CacheStore store, string? token)
+    public static void Map(WebApplication app, CacheStore store, Tables.TableStore? tables, string? token)
     {
         var expected = string.IsNullOrEmpty(token) ? null : Encoding.UTF8.GetBytes(token);
         app.MapPost("/cache/purge", async (HttpContext context) =>
@@ -82,9 +82,9 @@ internal static class AdminPurge
                     return Results.Json(new { error = $"a tag must have 1 to {CacheDirective.MaxTagLength} bytes" }, statusCode: 400);
             }
             if (urls.Any(u => u.Length == 0)) return Results.Json(new { error = "url= must not be empty" }, statusCode: 400);
-            if (tags.Count > 0) CacheNatives.Purge(store, ShimInterop.CachePurgeTags, tags);
-            if (urls.Count > 0) CacheNatives.Purge(store, ShimInterop.CachePurgeUrls, urls);
-            if (flush) CacheNatives.Purge(store, ShimInterop.CachePurgeFlush, []);
+            if (tags.Count > 0) CacheNatives.Purge(store, ShimInterop.CachePurgeTags, tags, tables);
+            if (urls.Count > 0) CacheNatives.Purge(store, ShimInterop.CachePurgeUrls, urls, tables);
+            if (flush) CacheNatives.Purge(store, ShimInterop.CachePurgeFlush, [], tables);
             return Results.Json(new { purged = new { tags, urls, flush } });
         });
     }

@@ -7,7 +7,7 @@ namespace Askr.ResponseCache;
 /// <summary>
 /// The PHP thread's side of the response cache natives (native/shim/cache.c):
 /// cache_forget_tag(), cache_forget() and cache_flush(). Each moves a generation of the node's
-/// shared cache (O(1)) and records the purge for the cluster (CacheStore.LogPurge).
+/// shared cache (O(1)) and records the purge for the cluster (<see cref="CachePurgeReplication"/>).
 /// Without a response cache they do nothing. As every callback of the seam, it catches
 /// everything and returns an error code (docs/natives.md).
 /// </summary>
@@ -24,25 +24,28 @@ internal static unsafe class CacheNatives
             if (store is null) return 0;
             var list = new List<string>((int)count);
             for (var i = 0; i < count; i++) list.Add(Encoding.UTF8.GetString(items[i].Ptr, (int)items[i].Len));
-            Purge(store, kind, list);
+            Purge(store, kind, list, PhpThread.Current.Store);
             return 0;
         }
         catch (Exception e) { return PhpThread.Fail(e); }
     }
 
     /// <summary>Applies one purge: <paramref name="kind"/> is a ShimInterop.CachePurge* value.</summary>
-    public static void Purge(CacheStore store, int kind, IReadOnlyList<string> items)
+    public static void Purge(CacheStore store, int kind, IReadOnlyList<string> items, Tables.TableStore? tables)
     {
         switch (kind)
         {
             case ShimInterop.CachePurgeTags:
                 foreach (var tag in items) store.BumpTag(tag);
+                CachePurgeReplication.Record(tables, items.Select(CacheStore.TagSlot), flush: false);
                 break;
             case ShimInterop.CachePurgeUrls:
                 foreach (var url in items) store.BumpTag(UrlTag(url));
+                CachePurgeReplication.Record(tables, items.Select(u => CacheStore.TagSlot(UrlTag(u))), flush: false);
                 break;
             case ShimInterop.CachePurgeFlush:
                 store.Flush();
+                CachePurgeReplication.Record(tables, [], flush: true);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a CACHE_PURGE kind");

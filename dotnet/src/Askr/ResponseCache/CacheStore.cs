@@ -175,6 +175,9 @@ public sealed unsafe class CacheStore : IDisposable
         return seq;
     }
 
+    /// <summary>Moves one tag slot's generation (a purge replicated from another node).</summary>
+    public void BumpSlot(int slot) => RaiseTag(slot, Interlocked.Increment(ref *(long*)(_base + OffSeq)));
+
     /// <summary>Moves the tag slot to at least <paramref name="generation"/> (also replication from another node), and the sequence with it.</summary>
     public void RaiseTag(int slot, long generation)
     {

@@ -76,7 +76,7 @@ internal sealed class AdminEndpoint : IAsyncDisposable
             return Results.Json(new Dictionary<string, bool> { ["reloading"] = true }, statusCode: 202);
         });
         if (supervisor.ResponseCache is { } cache)
-            ResponseCache.AdminPurge.Map(_app, cache, Environment.GetEnvironmentVariable(ResponseCache.AdminPurge.TokenVariable));
+            ResponseCache.AdminPurge.Map(_app, cache, supervisor.Store, Environment.GetEnvironmentVariable(ResponseCache.AdminPurge.TokenVariable));
         _app.MapPost("/stop", () =>
         {
             supervisor.RequestStop();

@@ -58,6 +58,8 @@ internal sealed class NodeServices : IAsyncDisposable
             try
             {
                 var schemas = TableSchema.ParseConfig(File.ReadAllText(options.TablesConfig));
+                // A clustered response cache replicates its purges as one more table (docs/response-cache.md).
+                if (options.ResponseCacheBytes > 0 && options.ClusterPort > 0) schemas.Add(Askr.ResponseCache.CachePurgeReplication.Schema());
                 RemoveStaleFiles(SharedMemoryDir, "askr-*.store", log);
                 Store = TableStore.Create(Path.Combine(SharedMemoryDir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.store"), schemas, unchecked((ulong)Random.Shared.NextInt64()));
                 log.Info($"tables: {string.Join(", ", Store.Tables.Select(t => $"{t.Schema.Name} ({t.Schema.Rows} rows)"))}; {Store.Bytes / 1024.0 / 1024.0:0.0} MiB of shared memory");
@@ -93,6 +95,7 @@ internal sealed class NodeServices : IAsyncDisposable
                     Secret = options.ClusterSecret!,
                     Certificate = certificate,
                 }, log);
+                if (options.ResponseCacheBytes > 0) Cluster.RowMerged = OnRowMerged;
                 await Cluster.StartAsync();
             }
             catch (Exception e) when (e is IOException or SocketException or InvalidOperationException)
@@ -141,6 +144,13 @@ internal sealed class NodeServices : IAsyncDisposable
             }
         }
         return true;
+    }
+
+    /// <summary>A peer's change merged into the store: a purge of the response cache is applied here too.</summary>
+    private void OnRowMerged(string table, byte[] key)
+    {
+        if (table == Askr.ResponseCache.CachePurgeReplication.TableName && ResponseCache is { } cache)
+            Askr.ResponseCache.CachePurgeReplication.ApplyRemote(cache, key);
     }
 
     /// <summary>
