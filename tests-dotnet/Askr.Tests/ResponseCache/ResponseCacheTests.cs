@@ -85,6 +85,21 @@ public sealed class ResponseCacheTests : IClassFixture<CacheServer>
     }
 
     [Fact]
+    public async Task A_head_miss_is_not_stored_as_the_get_entry()
+    {
+        var path = Unique("head-first");
+        var target = path + "?h=60";
+        var (head, _) = await Send(HttpMethod.Head, target);
+        Assert.Equal("MISS", State(head));
+        var (get, body) = await Get(target);
+        Assert.Equal("MISS", State(get));
+        Assert.Contains("pid=", body);
+        var (again, body2) = await Get(target);
+        Assert.Equal("HIT", State(again));
+        Assert.Equal(body, body2);
+    }
+
+    [Fact]
     public async Task An_entry_expires_after_its_ttl()
     {
         var path = Unique("ttl");

@@ -25,6 +25,8 @@ internal sealed class CacheTicket
     public long Sequence { get; init; }
     public long FlushGeneration { get; init; }
     public string Target { get; init; } = "";
+    /// <summary>A HEAD miss: PHP's answer has no body, so it must not become the GET entry.</summary>
+    public bool NoStore { get; init; }
     /// <summary>An expired entry still within its stale-if-error window: served instead of a 5xx (RFC 5861 §4).</summary>
     public CacheEntry? Stale { get; set; }
 }
@@ -214,6 +216,11 @@ internal sealed class ResponseCacheHandler
                     _store.Add(CacheStore.Counter.Misses);
                     return new CacheTicket { Key = key, PrimaryKey = primary, Sequence = sequence, FlushGeneration = flush, Target = target };
                 }
+                if (HttpMethods.IsHead(request.Method))
+                {
+                    _store.Add(CacheStore.Counter.Misses);
+                    return new CacheTicket { Key = key, PrimaryKey = primary, NoStore = true, Target = target };
+                }
                 if (_store.TryLead(key, now, now + _timeoutMs + 5000, replace))
                 {
                     _store.Add(CacheStore.Counter.Misses);
@@ -309,6 +316,7 @@ internal sealed class ResponseCacheHandler
         if (ticket.Stale is { } stale && head.Status >= 500 && head.Stream is null && head.File is null && NowMs < stale.SieUntilMs)
             return ServeStaleOnError(ticket, stale);
         head.Headers.Add(new(StatusHeader, "MISS"));
+        if (ticket.NoStore) return head;
         string? refusal = null;
         CacheDirective? parsed = null;
         if (directive is null) refusal = "no Askr-Cache header";
