@@ -337,6 +337,46 @@ public sealed class ResponseCacheTests : IClassFixture<CacheServer>
     }
 
     [Fact]
+    public async Task A_leader_killed_mid_request_hands_over_to_a_waiter_of_another_worker()
+    {
+        var path = Unique("handover");
+        var target = path + "?h=60&sleep=1500";
+        using var leaderClient = new HttpClient { BaseAddress = _server.Client.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        var leader = leaderClient.GetAsync(target);
+        Assert.True(await AskrServer.EventuallyAsync(() => Task.FromResult(_fixture.PhpSaw(path) == 1), TimeSpan.FromSeconds(10)));
+        var line = File.ReadAllLines(_fixture.Log).Single(l => l.Contains(path));
+        var leaderPid = int.Parse(line[(line.LastIndexOf("pid=", StringComparison.Ordinal) + 4)..]);
+        // Waiters on new connections: the kernel spreads them over both workers; those on the
+        // leader's worker die with it, the others must take over.
+        var waiters = Enumerable.Range(0, 12).Select(async _ =>
+        {
+            using var client = new HttpClient { BaseAddress = _server.Client.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+            try
+            {
+                using var r = await client.GetAsync(target);
+                return ((int)r.StatusCode, State(r), await r.Content.ReadAsStringAsync());
+            }
+            catch (HttpRequestException)
+            {
+                return (0, "reset", "");
+            }
+        }).ToList();
+        await Task.Delay(300); // let the waiters reach the cache's wait loop (no condition to poll from outside)
+        AskrServer.SignalPid(leaderPid, AskrServer.SigKill);
+        var results = await Task.WhenAll(waiters);
+        // The leader's own client sees its connection reset (HttpClient may retry the GET on a new
+        // connection, which then waits like the others): either way it does not decide anything here.
+        try { (await leader).Dispose(); } catch (Exception) { }
+        var served = results.Where(r => r.Item1 == 200).ToList();
+        Assert.NotEmpty(served);
+        Assert.Single(served.Select(r => r.Item3).Distinct());
+        Assert.DoesNotContain($"pid={leaderPid} ", served[0].Item3);
+        // PHP ran twice: the killed leader and the one waiter that took over.
+        Assert.Equal(2, _fixture.PhpSaw(path));
+        Assert.Equal(1, served.Count(r => r.Item2 == "MISS"));
+    }
+
+    [Fact]
     public async Task Waiters_behind_an_uncacheable_leader_run_php_themselves()
     {
         var path = Unique("hfm");

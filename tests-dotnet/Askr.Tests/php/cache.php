@@ -1,6 +1,6 @@
 <?php
 // Worker script for the response cache's tests (tests-dotnet/Askr.Tests/ResponseCache). Every
-// request PHP sees is appended to the file in ASKR_TEST_CACHE_LOG (one line: the raw target), so
+// request PHP sees is appended to the file in ASKR_TEST_CACHE_LOG (one line: the raw target and the pid), so
 // a test counts exactly how many requests reached PHP, across all workers. The query says what
 // to answer: h = the Askr-Cache header, cc = Cache-Control, vary, status, etag, lm
 // (Last-Modified), hx = many-tags or long-tag (malformed headers), cookie=1 (a Set-Cookie), sleep = milliseconds before answering,
@@ -16,7 +16,7 @@ while (($request = take_request()) !== null) {
     $served++;
     $fh = fopen($log, 'a');
     flock($fh, LOCK_EX);
-    fwrite($fh, $request['uri'] . "\n");
+    fwrite($fh, $request['uri'] . ' pid=' . $pid . "\n");
     flock($fh, LOCK_UN);
     fclose($fh);
     parse_str(parse_url($request['uri'], PHP_URL_QUERY) ?? '', $q);
