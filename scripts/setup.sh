@@ -17,6 +17,8 @@ packages=(
   php-laravel-framework php-laravel-serializable-closure php-opis-closure phpunit php-mockery composer
   # real clients and benchmark peers
   curl redis-tools redis-server nginx php8.2-fpm wrk
+  # the response cache benchmark compares with Varnish in front of nginx + php-fpm (bench/response-cache)
+  varnish
   # the cluster tests put each node in its own network namespace
   iproute2
 )

@@ -138,6 +138,11 @@ typedef struct askr_callbacks {
     /* Answers the task take_task returned: status ASKR_TASK_OK (data: the result) or
     " * ASKR_TASK_ERROR (data: why); ASKR_SEND_WRONG_KIND in an HTTP worker. */
     int32_t (*send_task_result)(int32_t status, const char *data, int64_t len);
+
+    /* The response cache (docs/response-cache.md): kind ASKR_CACHE_PURGE_TAGS invalidates the
+     * entries carrying any of the count items, _URLS those of the URLs, _FLUSH all (count 0).
+     * Returns 0 (also when the server runs no cache), < 0 when C# failed. */
+    int32_t (*cache_purge)(int32_t kind, const askr_str *items, int64_t count);
 } askr_callbacks;
 
 /*

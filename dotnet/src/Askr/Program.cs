@@ -102,9 +102,26 @@ public static class Program
         private readonly Option<string?> _store = new("--store") { Description = "Table store file (given to workers by the supervisor).", Hidden = true };
         private readonly Option<string?> _taskBoard = new("--task-board") { Description = "Task board file (given to workers by the supervisor).", Hidden = true };
 
+        private readonly Option<string?> _responseCache = new("--response-cache") { Description = "Size of the node's response cache in shared memory, e.g. 256M (K, M, G; off by default; docs/response-cache.md)." };
+        private readonly Option<string?> _responseCacheMaxEntry = new("--response-cache-max-entry") { Description = "Largest response the cache stores, e.g. 8M (default 8M)." };
+        private readonly Option<string?> _responseCacheIgnoreCookies = new("--response-cache-ignore-cookies") { Description = "Comma-separated cookie names (name* for a prefix) that do not make a request bypass the cache." };
+        private readonly Option<string?> _responseCacheFile = new("--response-cache-file") { Description = "Response cache file (given to workers by the supervisor).", Hidden = true };
+
+        /// <summary>"256M", "1G", "65536": bytes; null when it is not a size.</summary>
+        internal static long? ParseSize(string text)
+        {
+            text = text.Trim();
+            if (text.Length == 0) return null;
+            var unit = char.ToUpperInvariant(text[^1]);
+            var factor = unit switch { 'K' => 1024L, 'M' => 1024L * 1024, 'G' => 1024L * 1024 * 1024, _ => 1L };
+            var digits = factor == 1 ? text : text[..^1];
+            if (digits.EndsWith("i", StringComparison.OrdinalIgnoreCase)) return null;
+            return long.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n <= long.MaxValue / factor ? n * factor : null;
+        }
+
         public void AddTo(Command command)
         {
-            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _adminToken, _staticSymlinks, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _store, _taskBoard })
+            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _adminToken, _staticSymlinks, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _store, _taskBoard, _responseCache, _responseCacheMaxEntry, _responseCacheIgnoreCookies, _responseCacheFile })
                 command.Options.Add(o);
         }
 
@@ -153,6 +170,18 @@ public static class Program
             if (followSymlinks is null) error ??= "--static-follow-symlinks must be yes or no";
             var adminToken = parse.GetValue(_adminToken) ?? (Environment.GetEnvironmentVariable("ASKR_ADMIN_TOKEN") is { Length: > 0 } at ? at : null);
             if (adminToken is { Length: < 16 }) error ??= "the admin token (--admin-token or ASKR_ADMIN_TOKEN) must have at least 16 characters";
+            long cacheBytes = 0, cacheMaxEntry = 8 * 1024 * 1024;
+            if (parse.GetValue(_responseCache) is { } cacheSize)
+            {
+                if (ParseSize(cacheSize) is not { } b) error ??= $"--response-cache {cacheSize}: expected a size such as 256M (K, M or G)";
+                else if (b != 0 && b < ResponseCache.CacheStore.MinBytes) error ??= $"--response-cache must be 0 (off) or at least {ResponseCache.CacheStore.MinBytes / 1024 / 1024}M";
+                else cacheBytes = b;
+            }
+            if (parse.GetValue(_responseCacheMaxEntry) is { } maxEntry)
+            {
+                if (ParseSize(maxEntry) is not { } b || b < 1024) error ??= $"--response-cache-max-entry {maxEntry}: expected a size of at least 1K, such as 8M";
+                else cacheMaxEntry = b;
+            }
             if (error is not null)
             {
                 Console.Error.WriteLine($"askr: {error}");
@@ -192,6 +221,10 @@ public static class Program
                 ClusterSecret = clusterSecret,
                 ClusterCertificate = parse.GetValue(_clusterCertificate),
                 ClusterKey = parse.GetValue(_clusterKey),
+                ResponseCacheBytes = cacheBytes,
+                ResponseCacheMaxEntryBytes = cacheMaxEntry,
+                ResponseCacheIgnoreCookies = (parse.GetValue(_responseCacheIgnoreCookies) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                ResponseCachePath = parse.GetValue(_responseCacheFile),
             };
         }
     }

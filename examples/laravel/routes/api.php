@@ -51,3 +51,15 @@ Route::controller(\App\Http\Controllers\TasksController::class)->prefix('tasks')
     Route::get('/ticks', 'ticks');
     Route::get('/interval', 'interval');
 });
+
+// Purges askr's response cache from a request: Askr\Octane\ResponseCache runs the native.
+Route::post('/response-cache/forget-tag', function (Request $request) {
+    \Askr\Octane\ResponseCache::forgetTag($request->input('tag'));
+
+    return ['forgotten' => $request->input('tag')];
+});
+Route::post('/response-cache/forget', function (Request $request) {
+    \Askr\Octane\ResponseCache::forget($request->input('url'));
+
+    return ['forgotten' => $request->input('url')];
+});

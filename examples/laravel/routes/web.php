@@ -180,3 +180,8 @@ Route::get('/download', function () {
 
     return response()->download($path, 'numbers.txt', ['Content-Type' => 'text/plain']);
 });
+
+// askr's response cache (docs/response-cache.md): served from shared memory after the first
+// anonymous request, until the ttl passes or the tag is purged. The id changes with every run of PHP.
+Route::get('/cached/posts', fn () => ['id' => Str::random(16), 'at' => microtime(true)])->middleware('askr.cache:60,tags=posts');
+Route::get('/cached/users', fn () => ['id' => Str::random(16)])->middleware('askr.cache:60,tags=users|people');

@@ -18,7 +18,8 @@ use Laravel\Octane\PosixExtension;
  * every other server) adds the server without touching Octane.
  *
  * Configuration (all optional), under config('octane.askr'): `binary` (path of the askr
- * executable), `admin_port`, `log_level`, `worker_script`.
+ * executable), `admin_port`, `log_level`, `worker_script`, `response_cache` (size of askr's
+ * response cache, e.g. "256M"; docs/response-cache.md), `response_cache_ignore_cookies`.
  */
 class AskrServiceProvider extends ServiceProvider
 {
@@ -47,9 +48,13 @@ class AskrServiceProvider extends ServiceProvider
 
     public function boot()
     {
+        // Route middleware of askr's response cache: ->middleware('askr.cache:60,tags=posts').
+        $this->app['router']->aliasMiddleware('askr.cache', ResponseCache\CacheResponse::class);
+
         if ($this->app->runningInConsole()) {
             $this->commands([
                 Commands\StartAskrCommand::class,
+                Commands\PurgeResponseCacheCommand::class,
             ]);
         }
     }

@@ -123,3 +123,20 @@ if (! \function_exists('Ephpm\Octane\dispatch_tasks')) {
         throw outside_askr('send_task_result');
     }
 }
+
+if (! \function_exists('Ephpm\Octane\cache_forget_tag')) {
+    function cache_forget_tag(string|array $tags): void
+    {
+        throw outside_askr('cache_forget_tag');
+    }
+
+    function cache_forget(string $url): void
+    {
+        throw outside_askr('cache_forget');
+    }
+
+    function cache_flush(): void
+    {
+        throw outside_askr('cache_flush');
+    }
+}

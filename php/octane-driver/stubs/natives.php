@@ -215,6 +215,37 @@ function take_task(): ?array {}
 function send_task_result(string $result, string $status = 'ok'): void {}
 
 /**
+ * Invalidates, in the node's response cache (askr serve --response-cache), every entry stored
+ * with any of these tags (Askr-Cache: 60, tags=posts), in every worker at once and, on a
+ * cluster node, on every node. O(1) per tag, whatever the number of entries. Does nothing
+ * when the server runs no response cache. Reference: docs/response-cache.md.
+ *
+ * @param string|array<array-key, string> $tags One tag or a list of tags (non-empty, at most
+ *        200 bytes each, as in the Askr-Cache header).
+ *
+ * @throws \TypeError when an element of $tags is not a string.
+ * @throws \ValueError when a tag is empty or longer than 200 bytes.
+ */
+function cache_forget_tag(string|array $tags): void {}
+
+/**
+ * Invalidates the response cache's entries of one URL: every variant (Vary) of its path and
+ * query, as the client sent them, on any host. Does nothing without a response cache.
+ *
+ * @param string $url An absolute URL (https://example.com/posts?page=2) or a path with an
+ *        optional query (/posts?page=2).
+ *
+ * @throws \ValueError when $url is empty.
+ */
+function cache_forget(string $url): void {}
+
+/**
+ * Invalidates every entry of the node's response cache (and, on a cluster node, of every
+ * node's). Does nothing without a response cache.
+ */
+function cache_flush(): void {}
+
+/**
  * A table of the node's shared store whose row operations are internal methods: a PHP class that
  * extends it runs no PHP frame around the store. Inside askr workers the driver's Swoole\Table
  * extends it, so the table Octane::table() returns inherits these methods. Outside `askr serve`

@@ -72,6 +72,14 @@ public sealed record ServeOptions
     public string? ClusterCertificate { get; init; }
     /// <summary>PEM file of its private key (default: the certificate file itself).</summary>
     public string? ClusterKey { get; init; }
+    /// <summary>Bytes of the node's response cache (docs/response-cache.md); 0 = off.</summary>
+    public long ResponseCacheBytes { get; init; }
+    /// <summary>Largest response the cache stores, bytes (larger ones pass through).</summary>
+    public long ResponseCacheMaxEntryBytes { get; init; } = 8 * 1024 * 1024;
+    /// <summary>Cookie names (a trailing * matches a prefix) that do not make a request personal for the cache.</summary>
+    public IReadOnlyList<string> ResponseCacheIgnoreCookies { get; init; } = [];
+    /// <summary>The response cache file workers map (set by the supervisor, not by users).</summary>
+    public string? ResponseCachePath { get; init; }
     /// <summary>The store file a worker maps (set by the supervisor, not by users).</summary>
     public string? StorePath { get; init; }
     /// <summary>The task board file (docs/tasks.md) workers map (set by the supervisor, not by users).</summary>
@@ -95,5 +103,10 @@ public sealed record ServeOptions
         foreach (var ini in PhpIni) { yield return "--php-ini"; yield return ini; }
         if (StorePath is not null) { yield return "--store"; yield return StorePath; }
         if (TaskBoardPath is not null) { yield return "--task-board"; yield return TaskBoardPath; }
+        if (ResponseCachePath is not null)
+        {
+            yield return "--response-cache-file"; yield return ResponseCachePath;
+            if (ResponseCacheIgnoreCookies.Count > 0) { yield return "--response-cache-ignore-cookies"; yield return string.Join(",", ResponseCacheIgnoreCookies); }
+        }
     }
 }

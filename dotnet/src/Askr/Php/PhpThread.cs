@@ -160,6 +160,7 @@ internal sealed unsafe partial class PhpThread
             TableNames = &OnTableNames,
         };
         TaskNatives.Register(&callbacks);
+        Askr.ResponseCache.CacheNatives.Register(&callbacks);
         if (ShimInterop.NullCallbacks(callbacks) is { Count: > 0 } missing)
         {
             _log.Error($"the runtime registers no callback for {string.Join(", ", missing)} (ShimInterop.Callbacks): a native calling it would crash the worker");

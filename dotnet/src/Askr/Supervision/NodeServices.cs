@@ -27,6 +27,8 @@ internal sealed class NodeServices : IAsyncDisposable
     public TaskBoard? Board { get; private set; }
     public Cluster.ClusterNode? Cluster { get; private set; }
     public Resp.RespServer? Resp { get; private set; }
+    /// <summary>The node's response cache (--response-cache); null when it is off.</summary>
+    public ResponseCache.CacheStore? ResponseCache { get; private set; }
 
     /// <summary>Where the node's shared files go (the table store, the task board and its sockets).</summary>
     public static string SharedMemoryDir => Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
@@ -56,6 +58,8 @@ internal sealed class NodeServices : IAsyncDisposable
             try
             {
                 var schemas = TableSchema.ParseConfig(File.ReadAllText(options.TablesConfig));
+                // A clustered response cache replicates its purges as one more table (docs/response-cache.md).
+                if (options.ResponseCacheBytes > 0 && options.ClusterPort > 0) schemas.Add(Askr.ResponseCache.CachePurgeReplication.Schema());
                 RemoveStaleFiles(SharedMemoryDir, "askr-*.store", log);
                 Store = TableStore.Create(Path.Combine(SharedMemoryDir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.store"), schemas, unchecked((ulong)Random.Shared.NextInt64()));
                 log.Info($"tables: {string.Join(", ", Store.Tables.Select(t => $"{t.Schema.Name} ({t.Schema.Rows} rows)"))}; {Store.Bytes / 1024.0 / 1024.0:0.0} MiB of shared memory");
@@ -91,11 +95,26 @@ internal sealed class NodeServices : IAsyncDisposable
                     Secret = options.ClusterSecret!,
                     Certificate = certificate,
                 }, log);
+                if (options.ResponseCacheBytes > 0) Cluster.RowMerged = OnRowMerged;
                 await Cluster.StartAsync();
             }
             catch (Exception e) when (e is IOException or SocketException or InvalidOperationException)
             {
                 log.Error($"cannot serve the cluster endpoint on {options.ClusterHost}:{options.ClusterPort}: {e.GetBaseException().Message}");
+                return false;
+            }
+        }
+        if (options.ResponseCacheBytes > 0)
+        {
+            try
+            {
+                RemoveStaleFiles(SharedMemoryDir, "askr-*.rcache", log);
+                ResponseCache = Askr.ResponseCache.CacheStore.Create(Path.Combine(SharedMemoryDir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.rcache"), options.ResponseCacheBytes, options.ResponseCacheMaxEntryBytes);
+                log.Info($"response cache: {ResponseCache.FileBytes / 1024.0 / 1024.0:0.0} MiB of shared memory, {ResponseCache.Blocks} blocks of {Askr.ResponseCache.CacheStore.BlockSize} bytes, entries up to {ResponseCache.MaxEntryBytes / 1024.0 / 1024.0:0.#} MiB");
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+            {
+                log.Error($"--response-cache: {e.Message}");
                 return false;
             }
         }
@@ -127,6 +146,13 @@ internal sealed class NodeServices : IAsyncDisposable
         return true;
     }
 
+    /// <summary>A peer's change merged into the store: a purge of the response cache is applied here too.</summary>
+    private void OnRowMerged(string table, byte[] key)
+    {
+        if (table == Askr.ResponseCache.CachePurgeReplication.TableName && ResponseCache is { } cache)
+            Askr.ResponseCache.CachePurgeReplication.ApplyRemote(cache, key);
+    }
+
     /// <summary>
     /// Deletes store files, task boards and control sockets left by supervisors that were killed
     /// (SIGKILL skips the cleanup): the name holds the creator's pid (askr-PID-ID.store, .tasks,
@@ -155,5 +181,6 @@ internal sealed class NodeServices : IAsyncDisposable
         Sockets.Dispose();
         Store?.Dispose();
         Board?.Dispose();
+        ResponseCache?.Dispose();
     }
 }

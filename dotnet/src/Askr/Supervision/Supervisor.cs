@@ -43,6 +43,8 @@ internal sealed class Supervisor : IAsyncDisposable
 
     /// <summary>The node's table store (null without --tables).</summary>
     public TableStore? Store => _node?.Store;
+    /// <summary>The node's response cache; null when it runs none.</summary>
+    public ResponseCache.CacheStore? ResponseCache => _node?.ResponseCache;
 
     public Supervisor(ServeOptions options, LogWriter log)
     {
@@ -119,6 +121,7 @@ internal sealed class Supervisor : IAsyncDisposable
                 MaxRequests = WorkerCommandLine.SpreadMaxRequests(_options.MaxRequests, Random.Shared),
                 StorePath = _node.Store?.Path,
                 TaskBoardPath = board?.Path,
+                ResponseCachePath = _node.ResponseCache?.Path,
             },
             Slot = slot,
             WorkerId = id,
@@ -308,6 +311,7 @@ internal sealed class Supervisor : IAsyncDisposable
             Host = _options.Host,
             Port = Port,
             Restarts = Interlocked.Read(ref _restarts),
+            ResponseCache = _node?.ResponseCache is { } responseCache ? Askr.ResponseCache.CacheStatus.Of(responseCache) : null,
             Cluster = _node?.Cluster is not { } cluster ? null : new ClusterStatus
             {
                 NodeId = cluster.NodeId.ToString("x16"),

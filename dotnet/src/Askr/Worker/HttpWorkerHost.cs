@@ -35,6 +35,7 @@ internal static class HttpWorkerHost
 
         PhpRequestHandler? handler = null;
         using var store = options.StorePath is null ? null : Tables.TableStore.Open(options.StorePath);
+        using var responseCache = options.ResponseCachePath is null ? null : ResponseCache.CacheStore.Open(options.ResponseCachePath);
         using var board = control is null || options.TaskBoardPath is null ? null : TaskBoard.Open(options.TaskBoardPath);
         using var tasks = control is null ? null : new TaskDispatcher(control, board);
         if (control is not null)
@@ -47,8 +48,19 @@ internal static class HttpWorkerHost
             FillEnvelope = (request, arena) => handler!.FillEnvelope(request, arena),
             Store = store,
             Tasks = tasks,
+            ResponseCache = responseCache,
         };
-        handler = new PhpRequestHandler(php, options, log);
+        handler = new PhpRequestHandler(php, options, log)
+        {
+            Cache = responseCache is null ? null : new ResponseCache.ResponseCacheHandler(responseCache, options.ResponseCacheIgnoreCookies, options.RequestTimeoutSeconds, log)
+            {
+                Refresh = async context =>
+                {
+                    var refresh = new PhpRequest(context, null, 0);
+                    return php.TryEnqueue(refresh) ? await refresh.Head : null;
+                },
+            },
+        };
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = Path.GetFullPath(options.Root) });
         builder.Logging.ClearProviders();

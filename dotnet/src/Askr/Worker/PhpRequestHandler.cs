@@ -23,6 +23,9 @@ internal sealed class PhpRequestHandler
     private readonly string _documentRoot;
     private static readonly TimeSpan StreamAbortGrace = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>The node's response cache (--response-cache); null when it is off.</summary>
+    public ResponseCache.ResponseCacheHandler? Cache { get; init; }
+
     public PhpRequestHandler(PhpThread php, ServeOptions options, LogWriter log)
     {
         _php = php;
@@ -40,8 +43,18 @@ internal sealed class PhpRequestHandler
         var status = 0;
         long memory = 0;
         PhpRequest? request = null;
+        ResponseCache.CacheTicket? ticket = null;
         try
         {
+            if (Cache is not null)
+            {
+                ticket = await Cache.BeforeAsync(context);
+                if (ticket is { Served: true })
+                {
+                    status = ticket.Status;
+                    return;
+                }
+            }
             var declared = context.Request.ContentLength;
             if (declared > _options.MaxBodySize)
             {
@@ -67,6 +80,18 @@ internal sealed class PhpRequestHandler
             var head = await request.Head;
             status = head.Status;
             memory = head.Memory;
+            if (Cache is not null)
+            {
+                var answer = Cache.After(context, ticket, head);
+                if (!ReferenceEquals(answer, head))
+                {
+                    // Stale-if-error: the stored entry answers instead of PHP's error.
+                    if (head.Body is not null) ArrayPool<byte>.Shared.Return(head.Body);
+                    head = answer;
+                    status = head.Status;
+                }
+            }
+            else ResponseCache.ResponseCacheHandler.TakeDirective(head.Headers);
             await WriteAsync(context, head);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or ConnectionResetException)
@@ -84,6 +109,7 @@ internal sealed class PhpRequestHandler
         }
         finally
         {
+            Cache?.Release(ticket);
             if (body is not null) ArrayPool<byte>.Shared.Return(body);
             if (memory > 0) Metrics.RequestMetrics.Current.PhpMemory = memory;
             Metrics.RequestMetrics.Current.Finished(status, System.Diagnostics.Stopwatch.GetElapsedTime(arrived).TotalSeconds);

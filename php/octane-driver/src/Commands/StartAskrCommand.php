@@ -104,6 +104,8 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'taskWorkers' => $taskWorkers,
             'cluster' => $cluster = static::clusterConfig(),
             'accessLog' => ServeCommandLine::showsRequestLines(app()->environment(), $logLevel),
+            'responseCache' => config('octane.askr.response_cache') ?: env('ASKR_RESPONSE_CACHE'),
+            'responseCacheIgnoreCookies' => config('octane.askr.response_cache_ignore_cookies'),
         ]);
 
         // The admin endpoint's POST calls need it: octane:reload and octane:stop read it from the

@@ -24,11 +24,14 @@ class ServeCommandLine
      * @param  array{binary: string, root: string, workerScript: string, host: string, port: int|string,
      *     workers?: int|string|null, maxRequests?: int|string|null, adminPort: int|string, logLevel?: string|null,
      *     tables?: string|null, respPort?: int|string|null, taskWorkers?: int|string|null,
+     *     responseCache?: string|null, responseCacheIgnoreCookies?: list<string>|string|null,
      *     cluster?: array{port?: int|string|null, host?: string|null, advertise?: string|null, seeds?: string|null},
      *     accessLog?: bool}  $options
      *        `workers` "auto" or empty leaves the count to askr (one per core); `maxRequests` 0 never recycles;
      *        `tables` is the tables JSON file (docs/tables-php.md); `respPort` the RESP endpoint's port (empty: none);
      *        `taskWorkers` the task worker count (docs/tasks.md): a number (0: none), "auto" / empty: one per core;
+     *        `responseCache` the size of askr's response cache ("256M"; empty: off) and
+     *        `responseCacheIgnoreCookies` the cookie names that do not bypass it (docs/response-cache.md);
      *        `cluster` this node's cluster endpoint and seeds (docs/cluster.md; empty port: not clustered). The
      *        cluster secret is not a command-line argument: askr reads it from ASKR_CLUSTER_SECRET.
      *        `accessLog` false: askr writes no request lines (`--no-access-log`), see showsRequestLines().
@@ -85,6 +88,21 @@ class ServeCommandLine
 
         if (array_key_exists('taskWorkers', $options)) {
             array_push($arguments, '--task-workers', (string) static::taskWorkers($options['taskWorkers']));
+        }
+
+        if (($cacheSize = $options['responseCache'] ?? null) !== null && $cacheSize !== '' && $cacheSize !== false) {
+            if (! preg_match('/^\d+[KMG]?$/i', (string) $cacheSize)) {
+                throw new InvalidArgumentException("config('octane.askr.response_cache') must be a size such as 256M (K, M or G), [{$cacheSize}] given.");
+            }
+
+            array_push($arguments, '--response-cache', strtoupper((string) $cacheSize));
+
+            $cookies = $options['responseCacheIgnoreCookies'] ?? null;
+            $cookies = is_array($cookies) ? implode(',', $cookies) : (string) $cookies;
+
+            if ($cookies !== '') {
+                array_push($arguments, '--response-cache-ignore-cookies', $cookies);
+            }
         }
 
         $cluster = $options['cluster'] ?? [];
