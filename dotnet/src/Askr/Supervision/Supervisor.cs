@@ -265,6 +265,11 @@ internal sealed class Supervisor : IAsyncDisposable
             case TaskWorkerIdleMessage:
                 _hub.Idle();
                 break;
+            case WebSockets.PusherEventMessage pusher:
+                // Fan-out to the node's other HTTP workers (docs/websockets.md).
+                foreach (var other in _live.Values)
+                    if (other != worker && !other.IsTask) other.Connection?.TrySend(pusher);
+                break;
         }
     }
 

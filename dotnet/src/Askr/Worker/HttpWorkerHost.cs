@@ -37,9 +37,16 @@ internal static class HttpWorkerHost
         using var store = options.StorePath is null ? null : Tables.TableStore.Open(options.StorePath);
         using var board = control is null || options.TaskBoardPath is null ? null : TaskBoard.Open(options.TaskBoardPath);
         using var tasks = control is null ? null : new TaskDispatcher(control, board);
+        // Pusher-protocol WebSockets and HTTP API (docs/websockets.md): events of other workers come over the control socket.
+        var pusher = options.PusherApps.Count == 0 ? null : new WebSockets.Pusher.PusherServer(new WebSockets.Pusher.PusherApps(options.PusherApps), options.PusherLimits);
         if (control is not null)
         {
-            control.OnMessage = tasks!.OnMessage;
+            control.OnMessage = message =>
+            {
+                if (message is WebSockets.PusherEventMessage relayed) pusher?.Deliver(relayed.ToEvent());
+                else tasks!.OnMessage(message);
+            };
+            if (pusher is not null) pusher.Relay = e => control.Send(WebSockets.PusherEventMessage.From(e));
             control.Start();
         }
         var php = new PhpThread(options.WorkerScript, options.Root, options.MaxQueue, options.RequestTimeoutSeconds, options.PhpIni, log)
@@ -76,6 +83,9 @@ internal static class HttpWorkerHost
             ServeUnknownFileTypes = false,
             ContentTypeProvider = new FileExtensionContentTypeProvider(),
         };
+        using var pusherStopping = new CancellationTokenSource();
+        using var pusherSweep = pusher is null ? null : new Timer(_ => pusher.Sweep(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        if (pusher is not null) WebSockets.PusherEndpoint.Use(app, pusher, pusherStopping.Token);
         app.UseStaticFiles(files);
         app.Run(handler.HandleAsync);
 
@@ -92,6 +102,8 @@ internal static class HttpWorkerHost
             return code == 0 ? 70 : code;
         }
 
+        // WebSocket clients are told to reconnect (4200, never a 40xx code: pusher-js would stop retrying).
+        pusher?.CloseAll();
         await StopQuietly(app, TimeSpan.FromSeconds(Math.Max(30, options.RequestTimeoutSeconds + 10)));
         php.RequestShutdown();
         var exit = await php.Exited.WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : 75);

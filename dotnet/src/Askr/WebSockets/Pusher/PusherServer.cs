@@ -1,0 +1,422 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace Askr.WebSockets.Pusher;
+
+/// <summary>
+/// The Pusher Channels protocol (version 7) for the connections one worker holds, apart from
+/// their transport (as Reverb keeps <c>Protocols/Pusher</c> apart from its server): subscriptions,
+/// channel auth, presence members, cache channels, client events, pings. Thread-safe: one lock
+/// guards the channels; sends only queue (<see cref="PusherConnection.Send"/>), so nothing blocks
+/// under it.
+/// </summary>
+/// <remarks>
+/// Reference: https://pusher.com/docs/channels/library_auth_reference/pusher-websockets-protocol/.
+/// Errors follow Reverb's choices where the spec leaves them open: a frame that is not a JSON
+/// object or has no event is <c>pusher:error</c> 4200 "Invalid message format"; a subscription
+/// with a wrong or missing auth is <c>pusher:error</c> 4009 "Connection is unauthorized".
+/// </remarks>
+public sealed class PusherServer
+{
+    private readonly object _lock = new();
+    private readonly Dictionary<string, Dictionary<string, ChannelState>> _apps = new(StringComparer.Ordinal);
+    private readonly HashSet<PusherConnection> _connections = [];
+
+    public PusherServer(PusherApps apps, PusherLimits limits)
+    {
+        Apps = apps;
+        Limits = limits;
+        foreach (var app in apps.All) _apps[app.Id] = new Dictionary<string, ChannelState>(StringComparer.Ordinal);
+    }
+
+    public PusherApps Apps { get; }
+    public PusherLimits Limits { get; }
+
+    /// <summary>Called with each event that originated in this worker (HTTP API, native, client event), to carry it to the node's other workers.</summary>
+    public Action<PusherEvent>? Relay { get; set; }
+
+    /// <summary>A new socket id: two random numbers, as Pusher's (<c>123.456</c>).</summary>
+    public static string NewSocketId() =>
+        $"{RandomNumberGenerator.GetInt32(1, int.MaxValue)}.{RandomNumberGenerator.GetInt32(1, int.MaxValue)}";
+
+    public int ConnectionCount { get { lock (_lock) return _connections.Count; } }
+
+    /// <summary>A connection was opened: answers connection_established.</summary>
+    public void Open(PusherConnection connection)
+    {
+        lock (_lock) _connections.Add(connection);
+        connection.Send(PusherMessages.ConnectionEstablished(connection.SocketId, Limits.ActivityTimeoutSeconds));
+    }
+
+    /// <summary>A connection ended: leaves its channels (member_removed where it was a user's last connection).</summary>
+    public void Closed(PusherConnection connection)
+    {
+        lock (_lock)
+        {
+            _connections.Remove(connection);
+            foreach (var channel in connection.Channels.ToList()) UnsubscribeLocked(connection, channel);
+        }
+    }
+
+    /// <summary>Handles one text message of a client (UTF-8).</summary>
+    public void Receive(PusherConnection connection, ReadOnlySpan<byte> message)
+    {
+        connection.LastSeen = Environment.TickCount64;
+        connection.PingSent = 0;
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(message.ToArray());
+        }
+        catch (JsonException)
+        {
+            connection.Send(PusherMessages.Error(4200, "Invalid message format"));
+            return;
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("event", out var e) || e.ValueKind != JsonValueKind.String)
+            {
+                connection.Send(PusherMessages.Error(4200, "Invalid message format"));
+                return;
+            }
+            var name = e.GetString()!;
+            var data = root.TryGetProperty("data", out var d) ? d : default;
+            switch (name)
+            {
+                case "pusher:ping":
+                    connection.Send(PusherMessages.Pong);
+                    break;
+                case "pusher:pong":
+                    break;
+                case "pusher:subscribe":
+                    Subscribe(connection, Data(data));
+                    break;
+                case "pusher:unsubscribe":
+                    if (Data(data) is { ValueKind: JsonValueKind.Object } u && u.TryGetProperty("channel", out var uc) && uc.ValueKind == JsonValueKind.String)
+                        lock (_lock) UnsubscribeLocked(connection, uc.GetString()!);
+                    break;
+                default:
+                    if (name.StartsWith("client-", StringComparison.Ordinal))
+                        ClientEvent(connection, name, root);
+                    else
+                        connection.Send(PusherMessages.Error(4200, $"Unsupported event: {Truncate(name)}"));
+                    break;
+            }
+        }
+    }
+
+    // data may come as an object (pusher-js) or as a JSON-encoded string.
+    private static JsonElement Data(JsonElement data)
+    {
+        if (data.ValueKind != JsonValueKind.String) return data;
+        try { using var inner = JsonDocument.Parse(data.GetString()!); return inner.RootElement.Clone(); }
+        catch (JsonException) { return default; }
+    }
+
+    private static string Truncate(string s) => s.Length <= 64 ? s : s[..64] + "...";
+
+    /// <summary>Whether a channel name is valid: Pusher's 164 characters of [A-Za-z0-9_\-=@,.;].</summary>
+    public static bool IsValidChannelName(string name)
+    {
+        if (name.Length is 0 or > 164) return false;
+        foreach (var c in name)
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '=' or '@' or ',' or '.' or ';')) return false;
+        return true;
+    }
+
+    private static bool IsPresence(string channel) => channel.StartsWith("presence-", StringComparison.Ordinal) || channel.StartsWith("presence-cache-", StringComparison.Ordinal);
+    private static bool IsPrivate(string channel) => channel.StartsWith("private-", StringComparison.Ordinal);
+    private static bool IsCache(string channel) =>
+        channel.StartsWith("cache-", StringComparison.Ordinal) || channel.StartsWith("private-cache-", StringComparison.Ordinal)
+        || channel.StartsWith("private-encrypted-cache-", StringComparison.Ordinal) || channel.StartsWith("presence-cache-", StringComparison.Ordinal);
+
+    private void Subscribe(PusherConnection connection, JsonElement data)
+    {
+        if (data.ValueKind != JsonValueKind.Object || !data.TryGetProperty("channel", out var c) || c.ValueKind != JsonValueKind.String)
+        {
+            connection.Send(PusherMessages.Error(4200, "Invalid message format"));
+            return;
+        }
+        var channel = c.GetString()!;
+        if (!IsValidChannelName(channel))
+        {
+            connection.Send(PusherMessages.Error(4200, "Invalid channel name"));
+            return;
+        }
+        var auth = data.TryGetProperty("auth", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString() : null;
+        string? channelData = null;
+        if (IsPresence(channel))
+        {
+            channelData = data.TryGetProperty("channel_data", out var cd) && cd.ValueKind == JsonValueKind.String ? cd.GetString() : null;
+            if (channelData is null || !PusherSignature.VerifyChannelAuth(connection.App, auth, connection.SocketId, channel, channelData))
+            {
+                connection.Send(PusherMessages.Error(4009, "Connection is unauthorized"));
+                return;
+            }
+        }
+        else if (IsPrivate(channel) && !PusherSignature.VerifyChannelAuth(connection.App, auth, connection.SocketId, channel))
+        {
+            connection.Send(PusherMessages.Error(4009, "Connection is unauthorized"));
+            return;
+        }
+
+        string? userId = null;
+        JsonElement userInfo = default;
+        if (channelData is not null)
+        {
+            try
+            {
+                using var member = JsonDocument.Parse(channelData);
+                if (member.RootElement.ValueKind != JsonValueKind.Object || !member.RootElement.TryGetProperty("user_id", out var id)
+                    || id.ValueKind is not (JsonValueKind.String or JsonValueKind.Number))
+                    throw new JsonException("no user_id");
+                userId = id.ValueKind == JsonValueKind.String ? id.GetString()! : id.GetRawText();
+                if (member.RootElement.TryGetProperty("user_info", out var info)) userInfo = info.Clone();
+            }
+            catch (JsonException)
+            {
+                connection.Send(PusherMessages.Error(4200, "Invalid presence channel_data: a JSON object with user_id is required"));
+                return;
+            }
+        }
+
+        lock (_lock)
+        {
+            if (!_apps[connection.App.Id].TryGetValue(channel, out var state))
+            {
+                state = new ChannelState(channel);
+                _apps[connection.App.Id][channel] = state;
+            }
+            if (connection.Channels.Contains(channel))
+            {
+                // Subscribing twice answers again, and changes nothing.
+                connection.Send(SucceededLocked(state));
+                return;
+            }
+            if (connection.Channels.Count >= Limits.MaxChannelsPerConnection)
+            {
+                connection.Send(PusherMessages.Error(4200, $"Too many channels: at most {Limits.MaxChannelsPerConnection} per connection"));
+                return;
+            }
+            connection.Channels.Add(channel);
+            state.Subscribers.Add(connection);
+            var added = false;
+            if (userId is not null)
+            {
+                connection.PresenceUsers[channel] = userId;
+                if (state.Members!.TryGetValue(userId, out var m)) m.Connections++;
+                else
+                {
+                    state.Members[userId] = new Member(userInfo.ValueKind == JsonValueKind.Undefined ? null : userInfo.GetRawText()) { Connections = 1 };
+                    added = true;
+                }
+            }
+            connection.Send(SucceededLocked(state));
+            if (added)
+            {
+                var info = state.Members![userId!].InfoJson;
+                var payload = PusherMessages.EventWithEncodedData("pusher_internal:member_added", channel,
+                    $"{{\"user_id\":{JsonSerializer.Serialize(userId)}{(info is null ? "" : ",\"user_info\":" + info)}}}");
+                foreach (var other in state.Subscribers)
+                    if (other != connection && (!other.PresenceUsers.TryGetValue(channel, out var ou) || ou != userId)) other.Send(payload);
+            }
+            if (state.IsCache)
+                connection.Send(state.LastEvent ?? PusherMessages.CacheMiss(channel));
+        }
+    }
+
+    private static byte[] SucceededLocked(ChannelState state)
+    {
+        if (state.Members is null) return PusherMessages.SubscriptionSucceeded(state.Name);
+        var ids = state.Members.Keys.ToList();
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream))
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("presence");
+            w.WriteStartArray("ids");
+            foreach (var id in ids) w.WriteStringValue(id);
+            w.WriteEndArray();
+            w.WriteStartObject("hash");
+            foreach (var id in ids)
+            {
+                w.WritePropertyName(id);
+                if (state.Members[id].InfoJson is { } info) w.WriteRawValue(info, skipInputValidation: true);
+                else w.WriteNullValue();
+            }
+            w.WriteEndObject();
+            w.WriteNumber("count", ids.Count);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        return PusherMessages.SubscriptionSucceeded(state.Name, System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+    }
+
+    private void UnsubscribeLocked(PusherConnection connection, string channel)
+    {
+        if (!connection.Channels.Remove(channel)) return;
+        var channels = _apps[connection.App.Id];
+        if (!channels.TryGetValue(channel, out var state)) return;
+        state.Subscribers.Remove(connection);
+        if (connection.PresenceUsers.Remove(channel, out var userId) && state.Members!.TryGetValue(userId, out var member) && --member.Connections == 0)
+        {
+            state.Members.Remove(userId);
+            var payload = PusherMessages.EventWithEncodedData("pusher_internal:member_removed", channel, $"{{\"user_id\":{JsonSerializer.Serialize(userId)}}}");
+            foreach (var other in state.Subscribers) other.Send(payload);
+        }
+        // A cache channel keeps its last event while it is empty (Pusher keeps it 30 minutes).
+        if (state.Subscribers.Count == 0 && !state.IsCache) channels.Remove(channel);
+    }
+
+    private void ClientEvent(PusherConnection connection, string name, JsonElement root)
+    {
+        var channel = root.TryGetProperty("channel", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString()! : null;
+        if (channel is null || !(IsPrivate(channel) || IsPresence(channel)))
+        {
+            connection.Send(PusherMessages.Error(4301, "Client events are only allowed on private and presence channels"));
+            return;
+        }
+        if (channel.StartsWith("private-encrypted-", StringComparison.Ordinal))
+        {
+            connection.Send(PusherMessages.Error(4301, "Client events are not allowed on encrypted channels"));
+            return;
+        }
+        string? userId;
+        lock (_lock)
+        {
+            if (!connection.Channels.Contains(channel))
+            {
+                connection.Send(PusherMessages.Error(4301, "Client event rejected: not subscribed to the channel"));
+                return;
+            }
+            connection.PresenceUsers.TryGetValue(channel, out userId);
+        }
+        if (!connection.TryTakeClientEvent(Limits.ClientEventsPerSecond))
+        {
+            connection.Close(4301, $"Client event rejected - only {Limits.ClientEventsPerSecond} accepted per second");
+            return;
+        }
+        var data = root.TryGetProperty("data", out var d) ? d.GetRawText() : "null";
+        Publish(new PusherEvent(connection.App.Id, [channel], name, data, connection.SocketId, userId));
+    }
+
+    /// <summary>Delivers an event that originated in this worker to its subscribers here, and hands it to <see cref="Relay"/>.</summary>
+    public void Publish(PusherEvent e)
+    {
+        Deliver(e);
+        Relay?.Invoke(e);
+    }
+
+    /// <summary>Delivers an event to the subscribers this worker holds (a relayed one, or one of its own).</summary>
+    public void Deliver(PusherEvent e)
+    {
+        lock (_lock)
+        {
+            if (!_apps.TryGetValue(e.AppId, out var channels)) return;
+            foreach (var channel in e.Channels)
+            {
+                var exists = channels.TryGetValue(channel, out var state);
+                if (!exists && !IsCache(channel)) continue;
+                var payload = PusherMessages.Event(e.Name, channel, e.DataJson, e.UserId);
+                if (!exists)
+                {
+                    state = new ChannelState(channel);
+                    channels[channel] = state;
+                }
+                if (state!.IsCache) state.LastEvent = payload;
+                foreach (var s in state.Subscribers)
+                    if (s.SocketId != e.ExceptSocketId) s.Send(payload);
+            }
+        }
+    }
+
+    /// <summary>Pings connections silent for the activity timeout; closes with 4201 those that did not answer within the pong timeout. Called about once a second.</summary>
+    public void Sweep()
+    {
+        var now = Environment.TickCount64;
+        List<PusherConnection> connections;
+        lock (_lock) connections = [.. _connections];
+        foreach (var c in connections)
+        {
+            if (c.PingSent != 0)
+            {
+                if (now - c.PingSent >= Limits.PongTimeoutSeconds * 1000L) c.Close(4201, "Pong reply not received in time");
+            }
+            else if (now - c.LastSeen >= Limits.ActivityTimeoutSeconds * 1000L)
+            {
+                c.PingSent = now;
+                c.Send(PusherMessages.Ping);
+            }
+        }
+    }
+
+    /// <summary>Closes every connection (server stopping): 4200, so clients reconnect at once, to another worker.</summary>
+    public void CloseAll(int code = 4200, string reason = "Server is restarting")
+    {
+        List<PusherConnection> connections;
+        lock (_lock) connections = [.. _connections];
+        foreach (var c in connections) c.Close(code, reason);
+    }
+
+    // ---------- queries (HTTP API) ----------
+
+    /// <summary>One occupied channel as this worker sees it.</summary>
+    public readonly record struct ChannelInfo(string Name, int SubscriptionCount, int? UserCount);
+
+    public List<ChannelInfo> Occupied(string appId, string? prefix)
+    {
+        lock (_lock)
+        {
+            if (!_apps.TryGetValue(appId, out var channels)) return [];
+            return channels.Values
+                .Where(s => s.Subscribers.Count > 0 && (prefix is null || s.Name.StartsWith(prefix, StringComparison.Ordinal)))
+                .Select(s => new ChannelInfo(s.Name, s.Subscribers.Count, s.Members?.Count))
+                .ToList();
+        }
+    }
+
+    public ChannelInfo? Channel(string appId, string channel)
+    {
+        lock (_lock)
+        {
+            if (!_apps.TryGetValue(appId, out var channels) || !channels.TryGetValue(channel, out var s) || s.Subscribers.Count == 0) return null;
+            return new ChannelInfo(s.Name, s.Subscribers.Count, s.Members?.Count);
+        }
+    }
+
+    public List<string> Users(string appId, string channel)
+    {
+        lock (_lock)
+        {
+            if (!_apps.TryGetValue(appId, out var channels) || !channels.TryGetValue(channel, out var s) || s.Members is null) return [];
+            return [.. s.Members.Keys];
+        }
+    }
+
+    /// <summary>Closes every connection of a user (signed in, or a presence member); returns how many.</summary>
+    public int TerminateUser(string appId, string userId)
+    {
+        List<PusherConnection> victims;
+        lock (_lock)
+            victims = _connections.Where(c => c.App.Id == appId && c.PresenceUsers.ContainsValue(userId)).ToList();
+        foreach (var c in victims) c.Close(4009, "Connection terminated by the server");
+        return victims.Count;
+    }
+
+    private sealed class ChannelState(string name)
+    {
+        public string Name { get; } = name;
+        public HashSet<PusherConnection> Subscribers { get; } = [];
+        public Dictionary<string, Member>? Members { get; } = IsPresence(name) ? new(StringComparer.Ordinal) : null;
+        public bool IsCache { get; } = PusherServer.IsCache(name);
+        public byte[]? LastEvent { get; set; }
+    }
+
+    private sealed class Member(string? infoJson)
+    {
+        public string? InfoJson { get; } = infoJson;
+        public int Connections { get; set; }
+    }
+}

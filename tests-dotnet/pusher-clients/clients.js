@@ -1,0 +1,265 @@
+// Real Pusher-protocol clients for askr's tests: pusher-js (WebSocket), the `pusher` server
+// library (HTTP API, real signatures), `ws` for raw frames. Usage:
+//   node clients.js <scenario> '<json options>'
+// Prints one JSON object (what the scenario observed) on stdout; exits non-zero on a timeout.
+'use strict';
+const PusherJs = require('pusher-js');
+if (process.env.PUSHER_DEBUG) PusherJs.logToConsole = true;
+const PusherServer = require('pusher');
+const WebSocket = require('ws');
+
+const [scenario, json] = process.argv.slice(2);
+const opt = JSON.parse(json || '{}');
+const deadline = setTimeout(() => { console.error(`scenario ${scenario}: timed out`); console.log(JSON.stringify(out)); process.exit(3); }, opt.timeoutMs || 15000);
+const out = {};
+
+function server() {
+  return new PusherServer({ appId: opt.appId, key: opt.key, secret: opt.secret, host: '127.0.0.1', port: String(opt.port), useTLS: false });
+}
+
+function client(user) {
+  const api = server();
+  return new PusherJs(opt.key, {
+    wsHost: '127.0.0.1', wsPort: opt.port, forceTLS: false, enabledTransports: ['ws'], cluster: 'mt1', disableStats: true,
+    channelAuthorization: {
+      customHandler: ({ socketId, channelName }, cb) => {
+        if (opt.badAuth) return cb(null, { auth: `${opt.key}:${'0'.repeat(64)}` });
+        cb(null, channelName.startsWith('presence-') ? api.authorizeChannel(socketId, channelName, user) : api.authorizeChannel(socketId, channelName));
+      },
+    },
+  });
+}
+
+const connected = (p) => new Promise((resolve) => p.connection.bind('connected', () => resolve(p.connection.socket_id)));
+const subscribed = (ch) => new Promise((resolve, reject) => { ch.bind('pusher:subscription_succeeded', resolve); ch.bind('pusher:subscription_error', reject); });
+const nextEvent = (ch, name) => new Promise((resolve) => ch.bind(name, resolve));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+function raw() {
+  const ws = new WebSocket(`ws://127.0.0.1:${opt.port}/app/${opt.key}?protocol=7&client=raw&version=1`);
+  const messages = [];
+  const waiters = [];
+  ws.on('message', (data) => {
+    const m = JSON.parse(data.toString());
+    messages.push(m);
+    for (const w of waiters.splice(0)) w();
+  });
+  ws.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  ws.next = async (pred) => {
+    for (;;) {
+      const i = messages.findIndex(pred);
+      if (i >= 0) return messages.splice(i, 1)[0];
+      await new Promise((r) => waiters.push(r));
+    }
+  };
+  ws.opened = new Promise((resolve) => ws.on('open', resolve));
+  return ws;
+}
+
+const scenarios = {
+  // public, private and presence channels with pusher-js; events triggered through the HTTP API.
+  async channels() {
+    const p = client({ user_id: '7', user_info: { name: 'Ada' } });
+    out.socketId = await connected(p);
+    const pub = p.subscribe('chat');
+    const priv = p.subscribe('private-orders.1');
+    const pres = p.subscribe('presence-room');
+    await subscribed(pub); await subscribed(priv);
+    const members = await subscribed(pres);
+    out.presence = { count: members.count, me: members.me && members.me.id, ids: Object.keys(members.members) };
+    const got = Promise.all([nextEvent(pub, 'greet'), nextEvent(priv, 'shipped'), nextEvent(pres, 'note')]);
+    const api = server();
+    const r1 = await api.trigger('chat', 'greet', { hello: 'world' });
+    out.triggerStatus = r1.status;
+    out.triggerBody = await r1.text();
+    await api.trigger(['private-orders.1', 'presence-room'], 'shipped', { id: 1 });
+    await api.trigger('presence-room', 'note', 'plain text');
+    out.events = await got;
+    p.disconnect();
+  },
+  // Wrong auth for a private channel: pusher:error 4009 and no subscription; the connection stays usable.
+  async badAuth() {
+    const p = client();
+    await connected(p);
+    const errors = [];
+    p.connection.bind('error', (e) => errors.push(e && e.data ? e.data : e));
+    const ch = p.subscribe('private-secret');
+    let succeeded = false;
+    ch.bind('pusher:subscription_succeeded', () => { succeeded = true; });
+    while (errors.length === 0) await sleep(20);
+    out.errors = errors;
+    const pub = p.subscribe('open');
+    await subscribed(pub);
+    out.publicAfter = true;
+    out.privateSucceeded = succeeded;
+    p.disconnect();
+  },
+  // Presence: user 1 on two connections, user 2 on one; member_added/removed once per user.
+  async presence() {
+    const watcher = client({ user_id: '2', user_info: { name: 'Bob' } });
+    await connected(watcher);
+    const wch = watcher.subscribe('presence-lobby');
+    await subscribed(wch);
+    const added = []; const removed = [];
+    wch.bind('pusher:member_added', (m) => added.push(m.id));
+    wch.bind('pusher:member_removed', (m) => removed.push(m.id));
+    const a = client({ user_id: '1', user_info: { name: 'Ada' } });
+    const b = client({ user_id: '1', user_info: { name: 'Ada' } });
+    await Promise.all([connected(a), connected(b)]);
+    await subscribed(a.subscribe('presence-lobby'));
+    const bMembers = await subscribed(b.subscribe('presence-lobby'));
+    out.countSeenBySecondConnection = bMembers.count;
+    while (added.length < 1) await sleep(20);
+    const api = server();
+    out.usersWhileBoth = (await (await api.get({ path: '/channels/presence-lobby/users' })).json()).users.map((u) => u.id).sort();
+    a.disconnect();
+    await sleep(opt.settleMs || 300);
+    out.removedAfterFirst = [...removed];
+    b.disconnect();
+    while (removed.length < 1) await sleep(20);
+    out.added = added; out.removed = removed;
+    out.usersAfter = (await (await api.get({ path: '/channels/presence-lobby/users' })).json()).users.map((u) => u.id);
+    watcher.disconnect();
+  },
+  // Client events: only on private/presence, not echoed to the sender.
+  async clientEvents() {
+    const a = client(); const b = client();
+    await Promise.all([connected(a), connected(b)]);
+    const ca = a.subscribe('private-typing'); const cb = b.subscribe('private-typing');
+    await Promise.all([subscribed(ca), subscribed(cb)]);
+    let echoed = false;
+    ca.bind('client-typing', () => { echoed = true; });
+    const got = nextEvent(cb, 'client-typing');
+    out.triggered = ca.trigger('client-typing', { who: 'a' });
+    out.received = await got;
+    await sleep(200);
+    out.echoed = echoed;
+    a.disconnect(); b.disconnect();
+  },
+  // HTTP API queries through the pusher library.
+  async queries() {
+    const a = client({ user_id: 'u1' });
+    await connected(a);
+    await subscribed(a.subscribe('presence-q'));
+    await subscribed(a.subscribe('news'));
+    const api = server();
+    const get = async (path, params) => { const r = await api.get({ path, params }); return { status: r.status, body: await r.json() }; };
+    out.channels = await get('/channels', {});
+    out.presenceChannels = await get('/channels', { filter_by_prefix: 'presence-', info: 'user_count' });
+    out.news = await get('/channels/news', { info: 'subscription_count' });
+    out.empty = await get('/channels/nobody-here', {});
+    try { await api.get({ path: '/channels/news/users' }); } catch (e) { out.usersOfPublic = e.status; }
+    const batch = await api.triggerBatch([{ channel: 'news', name: 'a', data: '1' }, { channel: 'news', name: 'b', data: '2' }]);
+    out.batchStatus = batch.status;
+    a.disconnect();
+  },
+  // Raw frames: errors for bad input, and the connection keeps working.
+  async badInput() {
+    const ws = raw();
+    const est = await ws.next((m) => m.event === 'pusher:connection_established');
+    out.established = JSON.parse(est.data);
+    ws.send('this is not json');
+    out.notJson = JSON.parse((await ws.next((m) => m.event === 'pusher:error')).data);
+    ws.send(JSON.stringify({ event: 'pusher:frobnicate', data: {} }));
+    out.unknown = JSON.parse((await ws.next((m) => m.event === 'pusher:error')).data);
+    ws.send(JSON.stringify({ event: 'pusher:subscribe', data: { channel: 'private-x' } }));
+    out.noAuth = JSON.parse((await ws.next((m) => m.event === 'pusher:error')).data);
+    ws.send(JSON.stringify({ event: 'pusher:subscribe', data: { channel: 'x', pad: 'y'.repeat(opt.bigBytes || 10 * 1024 * 1024) } }));
+    out.tooLarge = JSON.parse((await ws.next((m) => m.event === 'pusher:error')).data);
+    ws.send(JSON.stringify({ event: 'client-x', channel: 'public', data: {} }));
+    out.clientOnPublic = JSON.parse((await ws.next((m) => m.event === 'pusher:error')).data);
+    ws.send(JSON.stringify({ event: 'pusher:ping', data: {} }));
+    out.pong = (await ws.next((m) => m.event === 'pusher:pong')).event;
+    ws.send(JSON.stringify({ event: 'pusher:subscribe', data: { channel: 'after' } }));
+    out.subscribedAfter = (await ws.next((m) => m.event === 'pusher_internal:subscription_succeeded')).channel;
+    ws.close();
+  },
+  // An unknown app key: the upgrade is accepted, then pusher:error 4001 and close 4001.
+  async badKey() {
+    opt.key = 'no-such-key';
+    const ws = raw();
+    out.error = JSON.parse((await ws.next((m) => m.event === 'pusher:error')).data);
+    out.close = await ws.closed;
+  },
+  // A client that never answers the server's ping: closed with 4201.
+  async pongTimeout() {
+    const ws = raw();
+    ws.on('ping', () => {});
+    const est = await ws.next((m) => m.event === 'pusher:connection_established');
+    out.activityTimeout = JSON.parse(est.data).activity_timeout;
+    out.ping = (await ws.next((m) => m.event === 'pusher:ping')).event;
+    out.close = await ws.closed;
+  },
+  // Client-event rate limit: a burst past it closes with 4301.
+  async rateLimit() {
+    const ws = raw();
+    const est = await ws.next((m) => m.event === 'pusher:connection_established');
+    const socketId = JSON.parse(est.data).socket_id;
+    const auth = server().authorizeChannel(socketId, 'private-burst').auth;
+    ws.send(JSON.stringify({ event: 'pusher:subscribe', data: { channel: 'private-burst', auth } }));
+    await ws.next((m) => m.event === 'pusher_internal:subscription_succeeded');
+    for (let i = 0; i < (opt.burst || 50); i++) ws.send(JSON.stringify({ event: 'client-spam', channel: 'private-burst', data: { i } }));
+    out.close = await ws.closed;
+  },
+  // Cache channel: a subscriber gets pusher:cache_miss first, the last event once there is one.
+  async cache() {
+    const first = raw();
+    await first.next((m) => m.event === 'pusher:connection_established');
+    first.send(JSON.stringify({ event: 'pusher:subscribe', data: { channel: 'cache-prices' } }));
+    out.miss = (await first.next((m) => m.event === 'pusher:cache_miss')).channel;
+    await server().trigger('cache-prices', 'price', { eur: 1 });
+    await server().trigger('cache-prices', 'price', { eur: 2 });
+    await first.next((m) => m.event === 'price' && JSON.parse(m.data).eur === 2);
+    const second = raw();
+    await second.next((m) => m.event === 'pusher:connection_established');
+    second.send(JSON.stringify({ event: 'pusher:subscribe', data: { channel: 'cache-prices' } }));
+    await second.next((m) => m.event === 'pusher_internal:subscription_succeeded');
+    out.replayed = await second.next((m) => m.event === 'price');
+    first.close(); second.close();
+  },
+  // Subscribers spread over many connections (and so over workers); one trigger reaches them all.
+  async fanOut() {
+    const n = opt.connections || 8;
+    const sockets = [];
+    for (let i = 0; i < n; i++) {
+      const ws = raw();
+      await ws.next((m) => m.event === 'pusher:connection_established');
+      ws.send(JSON.stringify({ event: 'pusher:subscribe', data: { channel: 'fan' } }));
+      await ws.next((m) => m.event === 'pusher_internal:subscription_succeeded');
+      sockets.push(ws);
+    }
+    const got = sockets.map((ws) => ws.next((m) => m.event === 'hello'));
+    const triggers = opt.triggers || 1;
+    for (let t = 0; t < triggers; t++) await server().trigger('fan', 'hello', { t });
+    out.received = (await Promise.all(got)).length;
+    out.order = true;
+    for (const ws of sockets) {
+      for (let t = 1; t < triggers; t++) {
+        const m = await ws.next((x) => x.event === 'hello');
+        if (JSON.parse(m.data).t !== t) out.order = false;
+      }
+      ws.close();
+    }
+  },
+  // A trigger with a wrong secret: 401 and nothing delivered.
+  async badSignature() {
+    const ws = raw();
+    await ws.next((m) => m.event === 'pusher:connection_established');
+    ws.send(JSON.stringify({ event: 'pusher:subscribe', data: { channel: 'guarded' } }));
+    await ws.next((m) => m.event === 'pusher_internal:subscription_succeeded');
+    const bad = new PusherServer({ appId: opt.appId, key: opt.key, secret: 'wrong-secret', host: '127.0.0.1', port: String(opt.port), useTLS: false });
+    try { await bad.trigger('guarded', 'nope', {}); out.status = 200; } catch (e) { out.status = e.status; out.body = e.body; }
+    await server().trigger('guarded', 'yes', {});
+    out.first = (await ws.next((m) => m.event === 'yes' || m.event === 'nope')).event;
+    ws.close();
+  },
+};
+
+scenarios[scenario]().then(() => {
+  clearTimeout(deadline);
+  console.log(JSON.stringify(out));
+  setTimeout(() => process.exit(0), 50);
+}, (e) => {
+  console.error(e && e.stack || String(e));
+  console.log(JSON.stringify(out));
+  process.exit(2);
+});
