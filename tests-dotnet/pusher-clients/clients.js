@@ -63,8 +63,8 @@ const scenarios = {
     const pub = p.subscribe('chat');
     const priv = p.subscribe('private-orders.1');
     const pres = p.subscribe('presence-room');
-    await subscribed(pub); await subscribed(priv);
-    const members = await subscribed(pres);
+    // Bound at once: the three answers may come in one read.
+    const [, , members] = await Promise.all([subscribed(pub), subscribed(priv), subscribed(pres)]);
     out.presence = { count: members.count, me: members.me && members.me.id, ids: Object.keys(members.members) };
     const got = Promise.all([nextEvent(pub, 'greet'), nextEvent(priv, 'shipped'), nextEvent(pres, 'note')]);
     const api = server();
@@ -93,7 +93,7 @@ const scenarios = {
     out.privateSucceeded = succeeded;
     p.disconnect();
   },
-  // Presence: user 1 on two connections, user 2 on one; member_added/removed once per user.
+  // Presence: user 1 on `copies` connections (spread over the workers), user 2 on one; member_added/removed once per user.
   async presence() {
     const watcher = client({ user_id: '2', user_info: { name: 'Bob' } });
     await connected(watcher);
@@ -102,22 +102,24 @@ const scenarios = {
     const added = []; const removed = [];
     wch.bind('pusher:member_added', (m) => added.push(m.id));
     wch.bind('pusher:member_removed', (m) => removed.push(m.id));
-    const a = client({ user_id: '1', user_info: { name: 'Ada' } });
-    const b = client({ user_id: '1', user_info: { name: 'Ada' } });
-    await Promise.all([connected(a), connected(b)]);
-    await subscribed(a.subscribe('presence-lobby'));
-    const bMembers = await subscribed(b.subscribe('presence-lobby'));
-    out.countSeenBySecondConnection = bMembers.count;
+    const copies = [];
+    for (let i = 0; i < (opt.copies || 2); i++) copies.push(client({ user_id: '1', user_info: { name: 'Ada' } }));
+    await Promise.all(copies.map(connected));
+    const counts = [];
+    for (const c of copies) counts.push((await subscribed(c.subscribe('presence-lobby'))).count);
+    out.countsSeenByCopies = counts;
     while (added.length < 1) await sleep(20);
     const api = server();
-    out.usersWhileBoth = (await (await api.get({ path: '/channels/presence-lobby/users' })).json()).users.map((u) => u.id).sort();
-    a.disconnect();
+    const users = async () => (await (await api.get({ path: '/channels/presence-lobby/users' })).json()).users.map((u) => u.id).sort();
+    // The HTTP API lands on either worker; poll until both know (the scenario's deadline bounds it).
+    while ((out.usersWhileBoth = await users()).length < 2) await sleep(20);
+    for (const c of copies.slice(0, -1)) c.disconnect();
     await sleep(opt.settleMs || 300);
     out.removedAfterFirst = [...removed];
-    b.disconnect();
+    copies[copies.length - 1].disconnect();
     while (removed.length < 1) await sleep(20);
     out.added = added; out.removed = removed;
-    out.usersAfter = (await (await api.get({ path: '/channels/presence-lobby/users' })).json()).users.map((u) => u.id);
+    while ((out.usersAfter = await users()).includes('1')) await sleep(20);
     watcher.disconnect();
   },
   // Client events: only on private/presence, not echoed to the sender.

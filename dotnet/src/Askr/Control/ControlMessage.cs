@@ -29,6 +29,7 @@ namespace Askr.Control;
 [JsonDerivedType(typeof(TaskResultMessage), "task-result")]
 [JsonDerivedType(typeof(TaskWorkerIdleMessage), "idle")]
 [JsonDerivedType(typeof(Askr.WebSockets.PusherEventMessage), "pusher-event")]
+[JsonDerivedType(typeof(Askr.WebSockets.PresenceMessage), "pusher-presence")]
 public abstract class ControlMessage
 {
     /// <summary>Largest frame body, in bytes (a batch of big task payloads fits; a corrupt length does not).</summary>

@@ -44,9 +44,14 @@ internal static class HttpWorkerHost
             control.OnMessage = message =>
             {
                 if (message is WebSockets.PusherEventMessage relayed) pusher?.Deliver(relayed.ToEvent());
+                else if (message is WebSockets.PresenceMessage presence) pusher?.ApplyPresenceChange(presence.ToDelta(), presence.Snapshot);
                 else tasks!.OnMessage(message);
             };
-            if (pusher is not null) pusher.Relay = e => control.Send(WebSockets.PusherEventMessage.From(e));
+            if (pusher is not null)
+            {
+                pusher.Relay = e => control.Send(WebSockets.PusherEventMessage.From(e));
+                pusher.PresenceRelay = d => control.Send(WebSockets.PresenceMessage.From(d));
+            }
             control.Start();
         }
         var php = new PhpThread(options.WorkerScript, options.Root, options.MaxQueue, options.RequestTimeoutSeconds, options.PhpIni, log)

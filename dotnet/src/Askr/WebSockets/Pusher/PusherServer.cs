@@ -32,6 +32,17 @@ public sealed class PusherServer
     public PusherApps Apps { get; }
     public PusherLimits Limits { get; }
 
+    /// <summary>
+    /// Node-wide presence: when set, a user's first connection on this worker to a presence
+    /// channel and its last one leaving are handed to it (the supervisor counts them over the
+    /// node's workers), and member_added/removed are sent when <see cref="ApplyPresenceChange"/>
+    /// reports the node-wide change. When null, membership is this worker's alone.
+    /// </summary>
+    public Action<PresenceDelta>? PresenceRelay { get; set; }
+
+    // Node-wide members per app and presence channel, as the supervisor reported them (user id → user_info JSON).
+    private readonly Dictionary<(string App, string Channel), Dictionary<string, string?>> _nodeMembers = new();
+
     /// <summary>Called with each event that originated in this worker (HTTP API, native, client event), to carry it to the node's other workers.</summary>
     public Action<PusherEvent>? Relay { get; set; }
 
@@ -192,7 +203,7 @@ public sealed class PusherServer
             if (connection.Channels.Contains(channel))
             {
                 // Subscribing twice answers again, and changes nothing.
-                connection.Send(SucceededLocked(state));
+                connection.Send(SucceededLocked(connection.App.Id, state));
                 return;
             }
             if (connection.Channels.Count >= Limits.MaxChannelsPerConnection)
@@ -213,7 +224,12 @@ public sealed class PusherServer
                     added = true;
                 }
             }
-            connection.Send(SucceededLocked(state));
+            connection.Send(SucceededLocked(connection.App.Id, state));
+            if (added && PresenceRelay is { } relay)
+            {
+                relay(new PresenceDelta(connection.App.Id, channel, userId!, state.Members![userId!].InfoJson, Joined: true));
+                added = false;
+            }
             if (added)
             {
                 var info = state.Members![userId!].InfoJson;
@@ -227,10 +243,11 @@ public sealed class PusherServer
         }
     }
 
-    private static byte[] SucceededLocked(ChannelState state)
+    private byte[] SucceededLocked(string app, ChannelState state)
     {
         if (state.Members is null) return PusherMessages.SubscriptionSucceeded(state.Name);
-        var ids = state.Members.Keys.ToList();
+        var members = MembersLocked(app, state);
+        var ids = members.Keys.ToList();
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream))
         {
@@ -243,7 +260,7 @@ public sealed class PusherServer
             foreach (var id in ids)
             {
                 w.WritePropertyName(id);
-                if (state.Members[id].InfoJson is { } info) w.WriteRawValue(info, skipInputValidation: true);
+                if (members[id] is { } info) w.WriteRawValue(info, skipInputValidation: true);
                 else w.WriteNullValue();
             }
             w.WriteEndObject();
@@ -252,6 +269,48 @@ public sealed class PusherServer
             w.WriteEndObject();
         }
         return PusherMessages.SubscriptionSucceeded(state.Name, System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+    }
+
+    /// <summary>The members of a presence channel: the node's (as last reported) and this worker's own, by user id.</summary>
+    private Dictionary<string, string?> MembersLocked(string app, ChannelState? state)
+    {
+        var members = new Dictionary<string, string?>(StringComparer.Ordinal);
+        if (_nodeMembers.TryGetValue((app, state?.Name ?? ""), out var node))
+            foreach (var (id, info) in node) members[id] = info;
+        if (state?.Members is { } local)
+            foreach (var (id, m) in local) members[id] = m.InfoJson;
+        return members;
+    }
+
+    /// <summary>
+    /// A node-wide presence change (from the supervisor): a user's first connection on the node
+    /// joined (<see cref="PresenceDelta.Joined"/>) or its last one left. Sends member_added or
+    /// member_removed to this worker's subscribers of the channel, except the user's own
+    /// connections; a <paramref name="snapshot"/> entry (a worker that just started) only records the member.
+    /// </summary>
+    public void ApplyPresenceChange(PresenceDelta change, bool snapshot = false)
+    {
+        lock (_lock)
+        {
+            var key = (change.AppId, change.Channel);
+            if (change.Joined)
+            {
+                if (!_nodeMembers.TryGetValue(key, out var members)) _nodeMembers[key] = members = new(StringComparer.Ordinal);
+                members[change.UserId] = change.InfoJson;
+            }
+            else if (_nodeMembers.TryGetValue(key, out var members))
+            {
+                members.Remove(change.UserId);
+                if (members.Count == 0) _nodeMembers.Remove(key);
+            }
+            if (snapshot || !_apps.TryGetValue(change.AppId, out var channels) || !channels.TryGetValue(change.Channel, out var state)) return;
+            var payload = change.Joined
+                ? PusherMessages.EventWithEncodedData("pusher_internal:member_added", change.Channel,
+                    $"{{\"user_id\":{JsonSerializer.Serialize(change.UserId)}{(change.InfoJson is null ? "" : ",\"user_info\":" + change.InfoJson)}}}")
+                : PusherMessages.EventWithEncodedData("pusher_internal:member_removed", change.Channel, $"{{\"user_id\":{JsonSerializer.Serialize(change.UserId)}}}");
+            foreach (var s in state.Subscribers)
+                if (!s.PresenceUsers.TryGetValue(change.Channel, out var own) || own != change.UserId) s.Send(payload);
+        }
     }
 
     private void UnsubscribeLocked(PusherConnection connection, string channel)
@@ -263,8 +322,12 @@ public sealed class PusherServer
         if (connection.PresenceUsers.Remove(channel, out var userId) && state.Members!.TryGetValue(userId, out var member) && --member.Connections == 0)
         {
             state.Members.Remove(userId);
-            var payload = PusherMessages.EventWithEncodedData("pusher_internal:member_removed", channel, $"{{\"user_id\":{JsonSerializer.Serialize(userId)}}}");
-            foreach (var other in state.Subscribers) other.Send(payload);
+            if (PresenceRelay is { } relay) relay(new PresenceDelta(connection.App.Id, channel, userId, null, Joined: false));
+            else
+            {
+                var payload = PusherMessages.EventWithEncodedData("pusher_internal:member_removed", channel, $"{{\"user_id\":{JsonSerializer.Serialize(userId)}}}");
+                foreach (var other in state.Subscribers) other.Send(payload);
+            }
         }
         // A cache channel keeps its last event while it is empty (Pusher keeps it 30 minutes).
         if (state.Subscribers.Count == 0 && !state.IsCache) channels.Remove(channel);
@@ -372,7 +435,7 @@ public sealed class PusherServer
             if (!_apps.TryGetValue(appId, out var channels)) return [];
             return channels.Values
                 .Where(s => s.Subscribers.Count > 0 && (prefix is null || s.Name.StartsWith(prefix, StringComparison.Ordinal)))
-                .Select(s => new ChannelInfo(s.Name, s.Subscribers.Count, s.Members?.Count))
+                .Select(s => new ChannelInfo(s.Name, s.Subscribers.Count, s.Members is null ? null : MembersLocked(appId, s).Count))
                 .ToList();
         }
     }
@@ -382,7 +445,7 @@ public sealed class PusherServer
         lock (_lock)
         {
             if (!_apps.TryGetValue(appId, out var channels) || !channels.TryGetValue(channel, out var s) || s.Subscribers.Count == 0) return null;
-            return new ChannelInfo(s.Name, s.Subscribers.Count, s.Members?.Count);
+            return new ChannelInfo(s.Name, s.Subscribers.Count, s.Members is null ? null : MembersLocked(appId, s).Count);
         }
     }
 
@@ -390,8 +453,9 @@ public sealed class PusherServer
     {
         lock (_lock)
         {
-            if (!_apps.TryGetValue(appId, out var channels) || !channels.TryGetValue(channel, out var s) || s.Members is null) return [];
-            return [.. s.Members.Keys];
+            if (!_apps.TryGetValue(appId, out var channels)) return [];
+            channels.TryGetValue(channel, out var s);
+            return [.. MembersLocked(appId, s ?? new ChannelState(channel)).Keys];
         }
     }
 
