@@ -138,6 +138,13 @@ typedef struct askr_callbacks {
     /* Answers the task take_task returned: status ASKR_TASK_OK (data: the result) or
     " * ASKR_TASK_ERROR (data: why); ASKR_SEND_WRONG_KIND in an HTTP worker. */
     int32_t (*send_task_result)(int32_t status, const char *data, int64_t len);
+
+    /* Pusher events (docs/websockets.md): publishes event with data to count channels of the
+     * server's first Pusher app, on every HTTP worker of the node, except the connection
+     * except_socket_id names (ptr NULL: none). ASKR_BROADCAST_OK, ASKR_BROADCAST_NO_APP without
+     * --pusher-app, ASKR_BROADCAST_INVALID_CHANNEL for a name Pusher does not allow. */
+    int32_t (*broadcast)(const askr_str *channels, int64_t count, const askr_str *event, const askr_str *data,
+                         const askr_str *except_socket_id);
 } askr_callbacks;
 
 /*

@@ -242,6 +242,32 @@ const scenarios = {
       ws.close();
     }
   },
+  // Ephpm\Octane\broadcast() from PHP (the test router's /broadcast) reaches subscribers on every worker, except the given socket.
+  async nativeBroadcast() {
+    const n = opt.connections || 8;
+    const sockets = [];
+    for (let i = 0; i < n; i++) {
+      const ws = raw();
+      ws.socketId = JSON.parse((await ws.next((m) => m.event === 'pusher:connection_established')).data).socket_id;
+      ws.send(JSON.stringify({ event: 'pusher:subscribe', data: { channel: 'native-news' } }));
+      await ws.next((m) => m.event === 'pusher_internal:subscription_succeeded');
+      sockets.push(ws);
+    }
+    let excludedGot = false;
+    sockets[0].on('message', (d) => { if (JSON.parse(d.toString()).event === 'from-php') excludedGot = true; });
+    const got = sockets.slice(1).map((ws) => ws.next((m) => m.event === 'from-php'));
+    const post = async (body) => (await fetch(`http://127.0.0.1:${opt.port}/broadcast`, { method: 'POST', body: JSON.stringify(body) })).json();
+    out.result = await post({ channels: ['native-news', 'other'], event: 'from-php', data: '{"n":1}', except: sockets[0].socketId });
+    const messages = await Promise.all(got);
+    out.received = messages.length;
+    out.data = messages[0].data;
+    out.invalid = await post({ channels: ['bad channel!'], event: 'x', data: '' });
+    out.none = await post({ channels: [], event: 'x', data: '' });
+    // The excluded socket: the others got the event; give its copy, if any, the same moment.
+    await sleep(200);
+    out.excludedGot = excludedGot;
+    for (const ws of sockets) ws.close();
+  },
   // A trigger with a wrong secret: 401 and nothing delivered.
   async badSignature() {
     const ws = raw();

@@ -123,3 +123,10 @@ if (! \function_exists('Ephpm\Octane\dispatch_tasks')) {
         throw outside_askr('send_task_result');
     }
 }
+
+if (! \function_exists('Ephpm\Octane\broadcast')) {
+    function broadcast(array|string $channels, string $event, string $data, ?string $exceptSocketId = null): void
+    {
+        throw outside_askr('broadcast');
+    }
+}

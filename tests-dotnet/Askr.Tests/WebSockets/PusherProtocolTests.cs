@@ -148,3 +148,28 @@ public sealed class PusherPingTests
         Assert.Equal(4201, r.GetProperty("close").GetProperty("code").GetInt32());
     }
 }
+
+/// <summary>Ephpm\Octane\broadcast() called by PHP in a worker (the test router's /broadcast).</summary>
+public sealed class PusherBroadcastNativeTests(PusherServerFixture fixture) : IClassFixture<PusherServerFixture>
+{
+    [PusherFact]
+    public async Task Broadcast_from_php_reaches_subscribers_on_every_worker_except_the_given_socket()
+    {
+        var r = await PusherClients.RunAsync("nativeBroadcast", fixture.Server.Port, new { connections = 16 });
+        Assert.Equal(JsonValueKind.Null, r.GetProperty("result").GetProperty("error").ValueKind);
+        Assert.Equal(15, r.GetProperty("received").GetInt32());
+        Assert.Equal("{\"n\":1}", r.GetProperty("data").GetString());
+        Assert.False(r.GetProperty("excludedGot").GetBoolean());
+        Assert.StartsWith("ValueError: Ephpm\\Octane\\broadcast(): Argument #1 ($channels) must hold valid Pusher channel names", r.GetProperty("invalid").GetProperty("error").GetString());
+        Assert.StartsWith("ValueError: Ephpm\\Octane\\broadcast(): Argument #1 ($channels) must name 1 to 100 channels", r.GetProperty("none").GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task Broadcast_without_a_pusher_app_throws_a_runtime_exception_that_says_so()
+    {
+        await using var server = await AskrServer.StartAsync("router.php", 1);
+        var response = await server.Client.PostAsync("/broadcast", new StringContent("{\"channels\":\"news\",\"event\":\"e\",\"data\":\"d\"}"));
+        var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString();
+        Assert.StartsWith("RuntimeException: Ephpm\\Octane\\broadcast(): this server has no Pusher app", error);
+    }
+}

@@ -267,7 +267,7 @@ internal sealed class Supervisor : IAsyncDisposable
             case TaskWorkerIdleMessage:
                 _hub.Idle();
                 break;
-            case WebSockets.PusherEventMessage or WebSockets.PresenceMessage:
+            case WebSockets.PusherEventMessage or WebSockets.PresenceMessage or WebSockets.ChannelCountMessage or WebSockets.ChannelQueryMessage:
                 _pusher.OnMessage(worker, message);
                 break;
         }

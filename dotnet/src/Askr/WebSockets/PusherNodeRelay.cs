@@ -18,6 +18,8 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
 {
     private readonly object _lock = new();
     private readonly PresenceRegistry _presence = new();
+    // Subscriber counts per app and channel, per worker pid.
+    private readonly Dictionary<(string App, string Channel), Dictionary<int, int>> _counts = new();
 
     /// <summary>Handles a Pusher message from <paramref name="from"/>; false if it is not one.</summary>
     public bool OnMessage(WorkerProcess from, ControlMessage message)
@@ -33,6 +35,30 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
                 {
                     if (_presence.Apply(from.Pid, p.ToDelta()) is { } change) SendToAll(PresenceMessage.From(change));
                 }
+                return true;
+            case ChannelCountMessage c:
+                lock (_lock)
+                {
+                    var key = (c.AppId, c.Channel);
+                    if (c.Count > 0)
+                    {
+                        if (!_counts.TryGetValue(key, out var perWorker)) _counts[key] = perWorker = [];
+                        perWorker[from.Pid] = c.Count;
+                    }
+                    else if (_counts.TryGetValue(key, out var perWorker) && perWorker.Remove(from.Pid) && perWorker.Count == 0)
+                        _counts.Remove(key);
+                }
+                return true;
+            case ChannelQueryMessage q:
+                var answer = new ChannelQueryAnswerMessage { Id = q.Id };
+                lock (_lock)
+                    foreach (var ((app, channel), perWorker) in _counts)
+                        if (app == q.AppId && (q.Channel is null || channel == q.Channel) && (q.Prefix is null || channel.StartsWith(q.Prefix, StringComparison.Ordinal)))
+                        {
+                            answer.Channels.Add(channel);
+                            answer.Counts.Add(perWorker.Values.Sum());
+                        }
+                from.Connection?.TrySend(answer);
                 return true;
             default:
                 return false;
@@ -52,7 +78,11 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
     {
         if (worker.IsTask) return;
         lock (_lock)
+        {
             foreach (var change in _presence.RemoveWorker(worker.Pid)) SendToAll(PresenceMessage.From(change));
+            foreach (var (key, perWorker) in _counts.ToList())
+                if (perWorker.Remove(worker.Pid) && perWorker.Count == 0) _counts.Remove(key);
+        }
     }
 
     private void SendToAll(ControlMessage message)

@@ -41,17 +41,11 @@ internal static class HttpWorkerHost
         var pusher = options.PusherApps.Count == 0 ? null : new WebSockets.Pusher.PusherServer(new WebSockets.Pusher.PusherApps(options.PusherApps), options.PusherLimits);
         if (control is not null)
         {
+            var node = pusher is null ? null : new WebSockets.PusherNodeClient(pusher, control);
             control.OnMessage = message =>
             {
-                if (message is WebSockets.PusherEventMessage relayed) pusher?.Deliver(relayed.ToEvent());
-                else if (message is WebSockets.PresenceMessage presence) pusher?.ApplyPresenceChange(presence.ToDelta(), presence.Snapshot);
-                else tasks!.OnMessage(message);
+                if (node?.OnMessage(message) != true) tasks!.OnMessage(message);
             };
-            if (pusher is not null)
-            {
-                pusher.Relay = e => control.Send(WebSockets.PusherEventMessage.From(e));
-                pusher.PresenceRelay = d => control.Send(WebSockets.PresenceMessage.From(d));
-            }
             control.Start();
         }
         var php = new PhpThread(options.WorkerScript, options.Root, options.MaxQueue, options.RequestTimeoutSeconds, options.PhpIni, log)
@@ -59,6 +53,7 @@ internal static class HttpWorkerHost
             FillEnvelope = (request, arena) => handler!.FillEnvelope(request, arena),
             Store = store,
             Tasks = tasks,
+            Pusher = pusher,
         };
         handler = new PhpRequestHandler(php, options, log);
 

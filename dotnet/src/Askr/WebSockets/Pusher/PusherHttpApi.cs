@@ -11,7 +11,6 @@ namespace Askr.WebSockets.Pusher;
 /// (<see cref="PusherSignature"/>); a bad one gets 401 with the reason and changes nothing.
 /// Success is 200 with a JSON object (<c>{}</c> for events), which Pusher's server libraries expect.
 /// </summary>
-/// <remarks>Queries answer with the channels of the worker that takes the request (see docs/websockets.md, "Limits").</remarks>
 public sealed class PusherHttpApi(PusherServer server)
 {
     /// <summary>Largest request body, in bytes (a batch of 10 events of 10 KB fits).</summary>
@@ -51,8 +50,8 @@ public sealed class PusherHttpApi(PusherServer server)
             {
                 ("POST", ["events"]) => TriggerEvents(app, body),
                 ("POST", ["batch_events"]) => TriggerBatch(app, body),
-                ("GET", ["channels"]) => Channels(app, context.Request.Query),
-                ("GET", ["channels", var name]) => Channel(app, name, context.Request.Query),
+                ("GET", ["channels"]) => await Channels(app, context.Request.Query),
+                ("GET", ["channels", var name]) => await Channel(app, name, context.Request.Query),
                 ("GET", ["channels", var name, "users"]) => Users(app, name),
                 ("POST", ["users", var user, "terminate_connections"]) => Terminate(app, user),
                 _ => (404, Error($"No such endpoint: {method} {path}")),
@@ -62,6 +61,10 @@ public sealed class PusherHttpApi(PusherServer server)
         catch (JsonException e)
         {
             await Reply(context, 400, Error($"Request body is not valid JSON: {e.Message}"));
+        }
+        catch (TimeoutException e)
+        {
+            await Reply(context, 503, Error(e.Message));
         }
         return true;
     }
@@ -140,13 +143,13 @@ public sealed class PusherHttpApi(PusherServer server)
         return null;
     }
 
-    private (int, string) Channels(PusherApp app, IQueryCollection query)
+    private async Task<(int, string)> Channels(PusherApp app, IQueryCollection query)
     {
         var prefix = query["filter_by_prefix"].ToString() is { Length: > 0 } p ? p : null;
         var info = Info(query);
         if (info.Contains("user_count") && prefix?.StartsWith("presence-", StringComparison.Ordinal) != true)
             return (400, Error("info=user_count is only allowed with filter_by_prefix=presence-"));
-        var channels = server.Occupied(app.Id, prefix);
+        var channels = await server.OccupiedAsync(app.Id, prefix);
         return (200, Write(w =>
         {
             w.WriteStartObject("channels");
@@ -161,12 +164,12 @@ public sealed class PusherHttpApi(PusherServer server)
         }));
     }
 
-    private (int, string) Channel(PusherApp app, string name, IQueryCollection query)
+    private async Task<(int, string)> Channel(PusherApp app, string name, IQueryCollection query)
     {
         var info = Info(query);
         if (info.Contains("user_count") && !name.StartsWith("presence-", StringComparison.Ordinal))
             return (400, Error("info=user_count is only allowed for presence channels"));
-        var c = server.Channel(app.Id, name);
+        var c = await server.ChannelAsync(app.Id, name);
         return (200, Write(w =>
         {
             w.WriteBoolean("occupied", c is not null);

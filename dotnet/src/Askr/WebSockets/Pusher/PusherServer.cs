@@ -40,6 +40,12 @@ public sealed class PusherServer
     /// </summary>
     public Action<PresenceDelta>? PresenceRelay { get; set; }
 
+    /// <summary>When set, called (under the lock) with this worker's new subscriber count of a channel each time it changes, for the node-wide counts.</summary>
+    public Action<string, string, int>? OccupancyRelay { get; set; }
+
+    /// <summary>When set, the node-wide subscriber counts of the occupied channels (app, exact channel or null, prefix or null) for the HTTP API; null: this worker's own.</summary>
+    public Func<string, string?, string?, Task<IReadOnlyList<(string Channel, int Subscriptions)>>>? NodeQuery { get; set; }
+
     // Node-wide members per app and presence channel, as the supervisor reported them (user id → user_info JSON).
     private readonly Dictionary<(string App, string Channel), Dictionary<string, string?>> _nodeMembers = new();
 
@@ -213,6 +219,7 @@ public sealed class PusherServer
             }
             connection.Channels.Add(channel);
             state.Subscribers.Add(connection);
+            OccupancyRelay?.Invoke(connection.App.Id, channel, state.Subscribers.Count);
             var added = false;
             if (userId is not null)
             {
@@ -319,6 +326,7 @@ public sealed class PusherServer
         var channels = _apps[connection.App.Id];
         if (!channels.TryGetValue(channel, out var state)) return;
         state.Subscribers.Remove(connection);
+        OccupancyRelay?.Invoke(connection.App.Id, channel, state.Subscribers.Count);
         if (connection.PresenceUsers.Remove(channel, out var userId) && state.Members!.TryGetValue(userId, out var member) && --member.Connections == 0)
         {
             state.Members.Remove(userId);
@@ -428,20 +436,33 @@ public sealed class PusherServer
     /// <summary>One occupied channel as this worker sees it.</summary>
     public readonly record struct ChannelInfo(string Name, int SubscriptionCount, int? UserCount);
 
-    public List<ChannelInfo> Occupied(string appId, string? prefix)
+    /// <summary>The occupied channels of an app (with <paramref name="prefix"/>), node-wide when <see cref="NodeQuery"/> is set.</summary>
+    public async Task<List<ChannelInfo>> OccupiedAsync(string appId, string? prefix)
     {
+        IReadOnlyList<(string Channel, int Subscriptions)> counts;
+        if (NodeQuery is { } query) counts = await query(appId, null, prefix);
+        else
+            lock (_lock)
+                counts = _apps.TryGetValue(appId, out var channels)
+                    ? channels.Values.Where(c => c.Subscribers.Count > 0 && (prefix is null || c.Name.StartsWith(prefix, StringComparison.Ordinal)))
+                        .Select(c => (c.Name, c.Subscribers.Count)).ToList()
+                    : [];
         lock (_lock)
-        {
-            if (!_apps.TryGetValue(appId, out var channels)) return [];
-            return channels.Values
-                .Where(s => s.Subscribers.Count > 0 && (prefix is null || s.Name.StartsWith(prefix, StringComparison.Ordinal)))
-                .Select(s => new ChannelInfo(s.Name, s.Subscribers.Count, s.Members is null ? null : MembersLocked(appId, s).Count))
-                .ToList();
-        }
+            return counts.Select(c => new ChannelInfo(c.Channel, c.Subscriptions,
+                IsPresence(c.Channel) ? MembersLocked(appId, _apps.GetValueOrDefault(appId)?.GetValueOrDefault(c.Channel) ?? new ChannelState(c.Channel)).Count : null)).ToList();
     }
 
-    public ChannelInfo? Channel(string appId, string channel)
+    /// <summary>One channel; null when no connection of the node (or of this worker, without <see cref="NodeQuery"/>) is subscribed.</summary>
+    public async Task<ChannelInfo?> ChannelAsync(string appId, string channel)
     {
+        if (NodeQuery is { } query)
+        {
+            var counts = await query(appId, channel, null);
+            if (counts.Count == 0 || counts[0].Subscriptions == 0) return null;
+            lock (_lock)
+                return new ChannelInfo(channel, counts[0].Subscriptions,
+                    IsPresence(channel) ? MembersLocked(appId, _apps.GetValueOrDefault(appId)?.GetValueOrDefault(channel) ?? new ChannelState(channel)).Count : null);
+        }
         lock (_lock)
         {
             if (!_apps.TryGetValue(appId, out var channels) || !channels.TryGetValue(channel, out var s) || s.Subscribers.Count == 0) return null;
