@@ -268,6 +268,68 @@ const scenarios = {
     out.excludedGot = excludedGot;
     for (const ws of sockets) ws.close();
   },
+  // Laravel Echo against the example Laravel app on octane:start --server=askr: sessions from POST /login,
+  // private and presence channels authorized by Laravel's /broadcasting/auth, events from ShouldBroadcastNow.
+  async echo() {
+    const Echo = require('laravel-echo').default;
+    const base = `http://127.0.0.1:${opt.port}`;
+    const login = async (email) => {
+      const r = await fetch(`${base}/login`, { method: 'POST', headers: { Accept: 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' }, body: `email=${encodeURIComponent(email)}&password=secret` });
+      if (r.status !== 200) throw new Error(`login ${email}: ${r.status} ${await r.text()}`);
+      const jar = {};
+      for (const c of r.headers.getSetCookie()) { const [pair] = c.split(';'); const i = pair.indexOf('='); jar[pair.slice(0, i)] = pair.slice(i + 1); }
+      return jar;
+    };
+    const echoFor = (jar) => new Echo({
+      broadcaster: 'pusher', key: opt.key, wsHost: '127.0.0.1', wsPort: opt.port, forceTLS: false, enabledTransports: ['ws'], cluster: 'mt1', disableStats: true,
+      Pusher: PusherJs,
+      // What a browser's Echo does: POST /broadcasting/auth with the session cookie and the X-XSRF-TOKEN header.
+      channelAuthorization: {
+        customHandler: async ({ socketId, channelName }, cb) => {
+          const r = await fetch(`${base}/broadcasting/auth`, {
+            method: 'POST',
+            headers: { Accept: 'application/json', 'Content-Type': 'application/x-www-form-urlencoded', Cookie: Object.entries(jar).map(([k, v]) => `${k}=${v}`).join('; '), 'X-XSRF-TOKEN': decodeURIComponent(jar['XSRF-TOKEN'] || '') },
+            body: `socket_id=${encodeURIComponent(socketId)}&channel_name=${encodeURIComponent(channelName)}`,
+          });
+          if (r.status !== 200) return cb(new Error(`auth ${channelName}: ${r.status}`), null);
+          cb(null, await r.json());
+        },
+      },
+    });
+    const subscribedTo = (ch) => new Promise((resolve, reject) => { ch.subscribed(resolve); ch.error(reject); });
+    const listen = (ch) => new Promise((resolve) => ch.listen('.example', resolve));
+    const broadcast = async (kind, channel, message) => {
+      const r = await fetch(`${base}/broadcast`, { method: 'POST', headers: { Accept: 'application/json', 'Content-Type': 'application/json' }, body: JSON.stringify({ kind, channel, message }) });
+      if (r.status !== 200) throw new Error(`broadcast: ${r.status} ${await r.text()}`);
+    };
+
+    const ada = echoFor(await login('ada@example.test'));
+    const news = ada.channel('news');
+    const orders = ada.private(`orders.${opt.adaId || 1}`);
+    let here = null;
+    const joining = []; const leaving = [];
+    const room = ada.join('room.1').here((users) => { here = users.map((u) => u.name); }).joining((u) => joining.push(u.name)).leaving((u) => leaving.push(u.name));
+    await Promise.all([subscribedTo(news), subscribedTo(orders), subscribedTo(room)]);
+    out.here = here;
+    const got = Promise.all([listen(news), listen(orders), listen(room)]);
+    await broadcast('public', 'news', 'hello public');
+    await broadcast('private', `orders.${opt.adaId || 1}`, 'hello private');
+    await broadcast('presence', 'room.1', 'hello presence');
+    out.events = await got;
+
+    // Another user's private channel: Laravel answers 403, the subscription fails.
+    try { await subscribedTo(ada.private('orders.999')); out.foreignPrivate = 'subscribed'; } catch (e) { out.foreignPrivate = 'refused'; }
+
+    // Grace joins and leaves the presence channel.
+    const grace = echoFor(await login('grace@example.test'));
+    const graceRoom = grace.join('room.1');
+    await subscribedTo(graceRoom);
+    while (joining.length < 1) await sleep(20);
+    grace.disconnect();
+    while (leaving.length < 1) await sleep(20);
+    out.joining = joining; out.leaving = leaving;
+    ada.disconnect();
+  },
   // A trigger with a wrong secret: 401 and nothing delivered.
   async badSignature() {
     const ws = raw();

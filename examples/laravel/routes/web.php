@@ -180,3 +180,14 @@ Route::get('/download', function () {
 
     return response()->download($path, 'numbers.txt', ['Content-Type' => 'text/plain']);
 });
+
+// Broadcasts App\Events\ExampleBroadcast (ShouldBroadcastNow) to one channel: kind public|private|presence.
+Route::post('/broadcast', function (Request $request) {
+    $event = new \App\Events\ExampleBroadcast($request->input('kind', 'public'), $request->input('channel'), $request->input('message', ''));
+    if ($request->input('socket_id')) {
+        $event->socket = $request->input('socket_id');
+    }
+    event($event);
+
+    return ['broadcast' => true];
+});

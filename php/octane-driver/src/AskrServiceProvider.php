@@ -18,7 +18,9 @@ use Laravel\Octane\PosixExtension;
  * every other server) adds the server without touching Octane.
  *
  * Configuration (all optional), under config('octane.askr'): `binary` (path of the askr
- * executable), `admin_port`, `log_level`, `worker_script`.
+ * executable), `admin_port`, `log_level`, `worker_script`, `pusher` (Pusher apps, docs/websockets.md).
+ *
+ * Also registers the `askr` broadcaster (Broadcast::extend('askr')).
  */
 class AskrServiceProvider extends ServiceProvider
 {
@@ -47,6 +49,13 @@ class AskrServiceProvider extends ServiceProvider
 
     public function boot()
     {
+        // Broadcast::extend('askr'): Laravel broadcasting on askr's Pusher-protocol WebSockets (docs/websockets.md).
+        if (class_exists(\Illuminate\Broadcasting\BroadcastManager::class)) {
+            $this->app->afterResolving(\Illuminate\Broadcasting\BroadcastManager::class, function ($manager) {
+                $manager->extend('askr', fn ($app, array $config) => new Broadcasting\AskrBroadcaster($config));
+            });
+        }
+
         if ($this->app->runningInConsole()) {
             $this->commands([
                 Commands\StartAskrCommand::class,

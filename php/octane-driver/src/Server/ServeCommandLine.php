@@ -24,12 +24,14 @@ class ServeCommandLine
      * @param  array{binary: string, root: string, workerScript: string, host: string, port: int|string,
      *     workers?: int|string|null, maxRequests?: int|string|null, adminPort: int|string, logLevel?: string|null,
      *     tables?: string|null, respPort?: int|string|null, taskWorkers?: int|string|null,
-     *     cluster?: array{port?: int|string|null, host?: string|null, advertise?: string|null, seeds?: string|null}}  $options
+     *     cluster?: array{port?: int|string|null, host?: string|null, advertise?: string|null, seeds?: string|null},
+     *     pusherApps?: list<array{app_id: string|int, key: string, secret: string}>}  $options
      *        `workers` "auto" or empty leaves the count to askr (one per core); `maxRequests` 0 never recycles;
      *        `tables` is the tables JSON file (docs/tables-php.md); `respPort` the RESP endpoint's port (empty: none);
      *        `taskWorkers` the task worker count (docs/tasks.md): a number (0: none), "auto" / empty: one per core;
      *        `cluster` this node's cluster endpoint and seeds (docs/cluster.md; empty port: not clustered). The
-     *        cluster secret is not a command-line argument: askr reads it from ASKR_CLUSTER_SECRET.
+     *        cluster secret is not a command-line argument: askr reads it from ASKR_CLUSTER_SECRET;
+     *        `pusherApps` the Pusher apps askr serves WebSockets and the HTTP API for (docs/websockets.md).
      * @return list<string>
      *
      * @throws InvalidArgumentException for a value askr would reject.
@@ -81,6 +83,10 @@ class ServeCommandLine
             array_push($arguments, '--task-workers', (string) static::taskWorkers($options['taskWorkers']));
         }
 
+        foreach ($options['pusherApps'] ?? [] as $app) {
+            array_push($arguments, '--pusher-app', static::pusherApp($app));
+        }
+
         $cluster = $options['cluster'] ?? [];
 
         if (($clusterPort = $cluster['port'] ?? null) !== null && $clusterPort !== '') {
@@ -94,6 +100,29 @@ class ServeCommandLine
         }
 
         return $arguments;
+    }
+
+    /**
+     * One `--pusher-app id:key:secret` value (docs/websockets.md) from a broadcasting connection's
+     * `app_id`, `key` and `secret`.
+     *
+     * @param  array{app_id?: mixed, key?: mixed, secret?: mixed}  $app
+     *
+     * @throws InvalidArgumentException when one is missing, or the id or key holds a ':'.
+     */
+    public static function pusherApp(array $app): string
+    {
+        foreach (['app_id', 'key', 'secret'] as $name) {
+            if (! isset($app[$name]) || (string) $app[$name] === '') {
+                throw new InvalidArgumentException("A Pusher app for askr needs [{$name}] (config/broadcasting.php or octane.askr.pusher).");
+            }
+        }
+
+        if (str_contains((string) $app['app_id'], ':') || str_contains((string) $app['key'], ':')) {
+            throw new InvalidArgumentException('A Pusher app id or key for askr cannot contain ":".');
+        }
+
+        return $app['app_id'].':'.$app['key'].':'.$app['secret'];
     }
 
     /**
