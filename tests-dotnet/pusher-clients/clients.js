@@ -330,6 +330,28 @@ const scenarios = {
     out.joining = joining; out.leaving = leaving;
     ada.disconnect();
   },
+  // terminate_connections: every connection of the user, on any worker, is closed; others stay.
+  async terminate() {
+    const n = opt.copies || 6;
+    const victims = [];
+    for (let i = 0; i < n; i++) {
+      const ws = raw();
+      const socketId = JSON.parse((await ws.next((m) => m.event === 'pusher:connection_established')).data).socket_id;
+      const channelData = JSON.stringify({ user_id: 'doomed' });
+      const { auth } = server().authorizeChannel(socketId, 'presence-t', { user_id: 'doomed' });
+      ws.send(JSON.stringify({ event: 'pusher:subscribe', data: { channel: 'presence-t', auth, channel_data: channelData } }));
+      await ws.next((m) => m.event === 'pusher_internal:subscription_succeeded');
+      victims.push(ws);
+    }
+    const bystander = raw();
+    await bystander.next((m) => m.event === 'pusher:connection_established');
+    const r = await server().terminateUserConnections('doomed');
+    out.status = r.status;
+    out.closes = (await Promise.all(victims.map((ws) => ws.closed))).map((c) => c.code);
+    bystander.send(JSON.stringify({ event: 'pusher:ping', data: {} }));
+    out.bystander = (await bystander.next((m) => m.event === 'pusher:pong')).event;
+    bystander.close();
+  },
   // A trigger with a wrong secret: 401 and nothing delivered.
   async badSignature() {
     const ws = raw();

@@ -173,3 +173,17 @@ public sealed class PusherBroadcastNativeTests(PusherServerFixture fixture) : IC
         Assert.StartsWith("RuntimeException: Ephpm\\Octane\\broadcast(): this server has no Pusher app", error);
     }
 }
+
+/// <summary>POST /apps/{id}/users/{user}/terminate_connections through the pusher library.</summary>
+public sealed class PusherTerminateTests(PusherServerFixture fixture) : IClassFixture<PusherServerFixture>
+{
+    [PusherFact]
+    public async Task Terminate_connections_closes_every_connection_of_the_user_on_every_worker_and_no_other()
+    {
+        // Six connections of the user over two workers (all on one: odds 2^-5 — the test then proves the local case only).
+        var r = await PusherClients.RunAsync("terminate", fixture.Server.Port, new { copies = 6 });
+        Assert.Equal(200, r.GetProperty("status").GetInt32());
+        Assert.All(r.GetProperty("closes").EnumerateArray(), c => Assert.Equal(4009, c.GetInt32()));
+        Assert.Equal("pusher:pong", r.GetProperty("bystander").GetString());
+    }
+}

@@ -18,11 +18,12 @@ public sealed class PusherEventMessage : ControlMessage
     [JsonPropertyName("data")] public string DataJson { get; init; } = "null";
     [JsonPropertyName("except")] public string? ExceptSocketId { get; init; }
     [JsonPropertyName("user")] public string? UserId { get; init; }
+    [JsonPropertyName("terminate")] public string? TerminateUserId { get; init; }
 
     public static PusherEventMessage From(PusherEvent e) => new()
     {
-        AppId = e.AppId, Channels = [.. e.Channels], Name = e.Name, DataJson = e.DataJson, ExceptSocketId = e.ExceptSocketId, UserId = e.UserId,
+        AppId = e.AppId, Channels = [.. e.Channels], Name = e.Name, DataJson = e.DataJson, ExceptSocketId = e.ExceptSocketId, UserId = e.UserId, TerminateUserId = e.TerminateUserId,
     };
 
-    public PusherEvent ToEvent() => new(AppId, Channels, Name, DataJson, ExceptSocketId, UserId);
+    public PusherEvent ToEvent() => new(AppId, Channels, Name, DataJson, ExceptSocketId, UserId, TerminateUserId);
 }

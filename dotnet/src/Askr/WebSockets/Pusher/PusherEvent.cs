@@ -12,4 +12,6 @@ namespace Askr.WebSockets.Pusher;
 /// <param name="DataJson">The <c>data</c> member as JSON text, written as is.</param>
 /// <param name="ExceptSocketId">A socket id not to deliver to (the sender's, <c>socket_id</c> of the HTTP API).</param>
 /// <param name="UserId">The sender's user id, for a client event on a presence channel.</param>
-public sealed record PusherEvent(string AppId, IReadOnlyList<string> Channels, string Name, string DataJson, string? ExceptSocketId = null, string? UserId = null);
+/// <param name="TerminateUserId">Not an event: close every connection of this user (HTTP API terminate_connections).</param>
+public sealed record PusherEvent(string AppId, IReadOnlyList<string> Channels, string Name, string DataJson, string? ExceptSocketId = null, string? UserId = null,
+    string? TerminateUserId = null);

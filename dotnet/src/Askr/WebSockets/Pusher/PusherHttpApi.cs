@@ -192,7 +192,7 @@ public sealed class PusherHttpApi(PusherServer server)
 
     private (int, string) Terminate(PusherApp app, string user)
     {
-        server.TerminateUser(app.Id, user);
+        server.TerminateUserEverywhere(app.Id, user);
         return (200, "{}");
     }
 

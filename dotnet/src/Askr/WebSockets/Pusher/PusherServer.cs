@@ -383,6 +383,11 @@ public sealed class PusherServer
     /// <summary>Delivers an event to the subscribers this worker holds (a relayed one, or one of its own).</summary>
     public void Deliver(PusherEvent e)
     {
+        if (e.TerminateUserId is { } user)
+        {
+            TerminateUser(e.AppId, user);
+            return;
+        }
         lock (_lock)
         {
             if (!_apps.TryGetValue(e.AppId, out var channels)) return;
@@ -480,7 +485,11 @@ public sealed class PusherServer
         }
     }
 
-    /// <summary>Closes every connection of a user (signed in, or a presence member); returns how many.</summary>
+    /// <summary>Closes every connection of a user (a presence member) on every worker of the node.</summary>
+    public void TerminateUserEverywhere(string appId, string userId) =>
+        Publish(new PusherEvent(appId, [], "", "null", TerminateUserId: userId));
+
+    /// <summary>Closes this worker's connections of a user (a presence member) with 4009; returns how many.</summary>
     public int TerminateUser(string appId, string userId)
     {
         List<PusherConnection> victims;
