@@ -352,6 +352,13 @@ const scenarios = {
     out.bystander = (await bystander.next((m) => m.event === 'pusher:pong')).event;
     bystander.close();
   },
+  // Connects, says so on stdout ({"ready":true} line), and reports the close code the server sends (server shutdown).
+  async awaitClose() {
+    const ws = raw();
+    await ws.next((m) => m.event === 'pusher:connection_established');
+    console.log(JSON.stringify({ ready: true }));
+    out.close = await ws.closed;
+  },
   // A trigger with a wrong secret: 401 and nothing delivered.
   async badSignature() {
     const ws = raw();

@@ -187,3 +187,30 @@ public sealed class PusherTerminateTests(PusherServerFixture fixture) : IClassFi
         Assert.Equal("pusher:pong", r.GetProperty("bystander").GetString());
     }
 }
+
+/// <summary>A server that stops tells its WebSocket clients to reconnect: 4200, never a 40xx code (pusher-js would give up).</summary>
+public sealed class PusherShutdownTests
+{
+    [PusherFact]
+    public async Task A_stopping_server_closes_websockets_with_4200()
+    {
+        await PusherClients.EnsureInstalledAsync();
+        await using var server = await AskrServer.StartAsync("router.php", 1, "--pusher-app", PusherClients.AppArgument);
+        var psi = new System.Diagnostics.ProcessStartInfo("node") { WorkingDirectory = PusherClients.Directory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "clients.js", "awaitClose", JsonSerializer.Serialize(new { appId = PusherClients.AppId, key = PusherClients.Key, secret = PusherClients.Secret, port = server.Port, timeoutMs = 30000 }) })
+            psi.ArgumentList.Add(a);
+        using var node = System.Diagnostics.Process.Start(psi)!;
+        try
+        {
+            var ready = await node.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.Equal("{\"ready\":true}", ready);
+            server.Signal(AskrServer.SigTerm);
+            var last = await node.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(4200, JsonDocument.Parse(last!).RootElement.GetProperty("close").GetProperty("code").GetInt32());
+        }
+        finally
+        {
+            if (!node.HasExited) node.Kill(entireProcessTree: true);
+        }
+    }
+}
