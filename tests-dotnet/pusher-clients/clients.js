@@ -359,6 +359,57 @@ const scenarios = {
     console.log(JSON.stringify({ ready: true }));
     out.close = await ws.closed;
   },
+  // A subscriber that stops reading is closed with 4100 once its queue is full; another subscriber gets every event.
+  async slowReader() {
+    const fast = raw(); const slow = raw();
+    for (const ws of [fast, slow]) {
+      await ws.next((m) => m.event === 'pusher:connection_established');
+      ws.send(JSON.stringify({ event: 'pusher:subscribe', data: { channel: 'flood' } }));
+      await ws.next((m) => m.event === 'pusher_internal:subscription_succeeded');
+    }
+    let fastGot = 0;
+    fast.on('message', (d) => { if (JSON.parse(d.toString()).event === 'big') fastGot++; });
+    slow._socket.pause();
+    const api = server();
+    const data = 'x'.repeat(9000);
+    let sent = 0;
+    out.slowClosedAfter = null;
+    for (let batch = 0; batch < (opt.maxBatches || 600); batch++) {
+      await api.triggerBatch(Array.from({ length: 10 }, () => ({ channel: 'flood', name: 'big', data })));
+      sent += 10;
+      if (batch % 10 === 9) {
+        const info = await (await api.get({ path: '/channels/flood', params: { info: 'subscription_count' } })).json();
+        if (info.subscription_count === 1) { out.slowClosedAfter = sent; break; }
+      }
+    }
+    out.sent = sent;
+    // Dropped at the latest CloseGrace (5 s) after its queue overflowed; the scenario's deadline bounds the poll.
+    while (out.slowClosedAfter === null) {
+      const info = await (await api.get({ path: '/channels/flood', params: { info: 'subscription_count' } })).json();
+      if (info.subscription_count === 1) out.slowClosedAfter = sent; else await sleep(100);
+    }
+    while (fastGot < sent) await sleep(20);
+    out.fastGot = fastGot;
+    slow._socket.resume();
+    out.slowClose = (await slow.closed).code;
+    fast.close();
+  },
+  // 10,000 subscribe messages in one burst: 100 subscriptions (the per-connection limit), errors for the rest (or 4100 if the client cannot read them fast enough).
+  async subscribeBurst() {
+    const ws = raw();
+    await ws.next((m) => m.event === 'pusher:connection_established');
+    let ok = 0; let errors = 0;
+    ws.on('message', (d) => { const m = JSON.parse(d.toString()); if (m.event === 'pusher_internal:subscription_succeeded') ok++; else if (m.event === 'pusher:error') errors++; });
+    let payload = '';
+    for (let i = 0; i < 10000; i++) ws.send(JSON.stringify({ event: 'pusher:subscribe', data: { channel: `burst-${i}` } }));
+    const closed = ws.closed.then((c) => c.code);
+    while (ok + errors < 10000) {
+      const r = await Promise.race([closed, sleep(50).then(() => null)]);
+      if (r !== null) { out.close = r; break; }
+    }
+    out.ok = ok; out.errors = errors;
+    if (out.close === undefined) ws.close();
+  },
   // A trigger with a wrong secret: 401 and nothing delivered.
   async badSignature() {
     const ws = raw();

@@ -102,12 +102,13 @@ public static class Program
         private readonly Option<int> _pusherPong = new("--pusher-pong-timeout") { Description = "Seconds to wait for the pong to the server's ping before closing with 4201.", DefaultValueFactory = _ => 30 };
         private readonly Option<int> _pusherMaxMessage = new("--pusher-max-message-size") { Description = "Largest client message in bytes (larger: pusher:error, dropped).", DefaultValueFactory = _ => 10_000 };
         private readonly Option<int> _pusherClientEvents = new("--pusher-client-events-per-second") { Description = "Client events a connection may send per second (more: closed with 4301).", DefaultValueFactory = _ => 10 };
+        private readonly Option<int> _pusherQueue = new("--pusher-max-queued-frames") { Description = "Frames queued for a client that does not read before it is closed with 4100.", DefaultValueFactory = _ => 1024 };
         private readonly Option<string?> _store = new("--store") { Description = "Table store file (given to workers by the supervisor).", Hidden = true };
         private readonly Option<string?> _taskBoard = new("--task-board") { Description = "Task board file (given to workers by the supervisor).", Hidden = true };
 
         public void AddTo(Command command)
         {
-            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _pusherApps, _pusherActivity, _pusherPong, _pusherMaxMessage, _pusherClientEvents, _store, _taskBoard })
+            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _pusherApps, _pusherActivity, _pusherPong, _pusherMaxMessage, _pusherClientEvents, _pusherQueue, _store, _taskBoard })
                 command.Options.Add(o);
         }
 
@@ -162,6 +163,7 @@ public static class Program
             if (parse.GetValue(_pusherActivity) < 1 || parse.GetValue(_pusherPong) < 1) error ??= "--pusher-activity-timeout and --pusher-pong-timeout must be at least 1 second";
             if (parse.GetValue(_pusherMaxMessage) < 256) error ??= "--pusher-max-message-size must be at least 256 bytes";
             if (parse.GetValue(_pusherClientEvents) < 1) error ??= "--pusher-client-events-per-second must be at least 1";
+            if (parse.GetValue(_pusherQueue) < 16) error ??= "--pusher-max-queued-frames must be at least 16";
             if (error is not null)
             {
                 Console.Error.WriteLine($"askr: {error}");
@@ -206,6 +208,7 @@ public static class Program
                     PongTimeoutSeconds = parse.GetValue(_pusherPong),
                     MaxMessageBytes = parse.GetValue(_pusherMaxMessage),
                     ClientEventsPerSecond = parse.GetValue(_pusherClientEvents),
+                    MaxQueuedFrames = parse.GetValue(_pusherQueue),
                 },
             };
         }

@@ -214,3 +214,29 @@ public sealed class PusherShutdownTests
         }
     }
 }
+
+/// <summary>Clients that cannot keep up: a reader that stops, a burst of subscribes.</summary>
+public sealed class PusherBackpressureTests
+{
+    [PusherFact]
+    public async Task A_subscriber_that_stops_reading_is_closed_with_4100_and_others_get_every_event()
+    {
+        await using var server = await AskrServer.StartAsync("router.php", 1, "--pusher-app", PusherClients.AppArgument, "--pusher-max-queued-frames", "64");
+        var r = await PusherClients.RunAsync("slowReader", server.Port, new { maxBatches = 600 }, timeoutSeconds: 90);
+        Assert.True(r.GetProperty("slowClosedAfter").ValueKind == JsonValueKind.Number, $"the slow subscriber was never dropped: {r}");
+        Assert.Equal(r.GetProperty("sent").GetInt32(), r.GetProperty("fastGot").GetInt32());
+        // Its close frame may not get through before the grace period ends the connection.
+        Assert.Contains(r.GetProperty("slowClose").GetInt32(), new[] { 4100, 1006 });
+    }
+
+    [PusherFact]
+    public async Task A_burst_of_10000_subscribes_gets_100_subscriptions_and_errors_or_4100_for_the_rest()
+    {
+        await using var server = await AskrServer.StartAsync("router.php", 1, "--pusher-app", PusherClients.AppArgument);
+        var r = await PusherClients.RunAsync("subscribeBurst", server.Port, timeoutSeconds: 60);
+        Assert.Equal(100, r.GetProperty("ok").GetInt32());
+        if (r.TryGetProperty("close", out var close)) Assert.Equal(4100, close.GetInt32());
+        else Assert.Equal(9900, r.GetProperty("errors").GetInt32());
+        Assert.True((await server.Client.GetAsync("/")).IsSuccessStatusCode);
+    }
+}

@@ -93,6 +93,7 @@ public sealed record ServeOptions
             yield return "--pusher-pong-timeout"; yield return PusherLimits.PongTimeoutSeconds.ToString();
             yield return "--pusher-max-message-size"; yield return PusherLimits.MaxMessageBytes.ToString();
             yield return "--pusher-client-events-per-second"; yield return PusherLimits.ClientEventsPerSecond.ToString();
+            yield return "--pusher-max-queued-frames"; yield return PusherLimits.MaxQueuedFrames.ToString();
         }
         if (StorePath is not null) { yield return "--store"; yield return StorePath; }
         if (TaskBoardPath is not null) { yield return "--task-board"; yield return TaskBoardPath; }

@@ -20,6 +20,11 @@ internal sealed class PusherWebSocket : PusherConnection
     private readonly TaskCompletionSource _receiveEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     // Cancelled a moment after our close frame went out, so a peer that never answers it cannot hold the receive loop.
     private readonly CancellationTokenSource _receiveCancel = new();
+    // Cancelled CloseGrace after a close is asked: a peer that does not read cannot keep the connection (and its subscriptions) open.
+    private readonly CancellationTokenSource _sendCancel = new();
+
+    /// <summary>How long the frames still queued and the close frame may take to be written once a close is asked; then the connection is dropped.</summary>
+    public static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(5);
 
     public PusherWebSocket(WebSocket socket, PusherApp app, string socketId, int maxQueuedFrames) : base(app, socketId)
     {
@@ -40,6 +45,7 @@ internal sealed class PusherWebSocket : PusherConnection
         if (Interlocked.CompareExchange(ref _closeCode, code, 0) != 0) return;
         _closeReason = reason;
         _queue.Writer.TryComplete();
+        try { _sendCancel.CancelAfter(CloseGrace); } catch (ObjectDisposedException) { }
     }
 
     /// <summary>Runs the connection until either side closes it.</summary>
@@ -106,6 +112,7 @@ internal sealed class PusherWebSocket : PusherConnection
             Close(stopping.IsCancellationRequested ? 4200 : 1000, "");
             await sending;
             _receiveCancel.Dispose();
+            _sendCancel.Dispose();
         }
     }
 
@@ -124,6 +131,7 @@ internal sealed class PusherWebSocket : PusherConnection
         _receiveEnded.TrySetResult();
         await sending;
         _receiveCancel.Dispose();
+        _sendCancel.Dispose();
     }
 
     private async Task SendLoopAsync()
@@ -131,12 +139,9 @@ internal sealed class PusherWebSocket : PusherConnection
         try
         {
             await foreach (var frame in _queue.Reader.ReadAllAsync())
-                await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+                await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, _sendCancel.Token);
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                await _socket.CloseOutputAsync((WebSocketCloseStatus)_closeCode, _closeReason, timeout.Token);
-            }
+                await _socket.CloseOutputAsync((WebSocketCloseStatus)_closeCode, _closeReason, _sendCancel.Token);
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException or TimeoutException) { }
         finally
