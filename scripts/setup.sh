@@ -43,6 +43,13 @@ dotnet build "$repo/tests-dotnet/Askr.Tests/Askr.Tests.csproj" -c Release --nolo
 echo "built tests-dotnet"
 "$repo/build/askr/askr" doctor
 
+# The Pusher-protocol tests' real clients (pusher-js, laravel-echo, pusher, ws; docs/websockets.md), from the npm registry.
+if command -v npm >/dev/null; then
+  (cd "$repo/tests-dotnet/pusher-clients" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) && echo "installed tests-dotnet/pusher-clients"
+else
+  echo "note: npm is not installed; the WebSocket tests (tests-dotnet/pusher-clients) will be skipped"
+fi
+
 octane="${OCTANE_PATH:-$HOME/.cache/askr/octane-1.5.6}"
 if [ -f "$octane/src/Worker.php" ] || [ -n "${ASKR_EXAMPLE_COMPOSER:-}" ]; then
   OCTANE_PATH="$octane" "$repo/examples/laravel/setup.sh"

@@ -143,6 +143,12 @@ typedef struct askr_callbacks {
      * entries carrying any of the count items, _URLS those of the URLs, _FLUSH all (count 0).
      * Returns 0 (also when the server runs no cache), < 0 when C# failed. */
     int32_t (*cache_purge)(int32_t kind, const askr_str *items, int64_t count);
+    /* Pusher events (docs/websockets.md): publishes event with data to count channels of the
+     * server's first Pusher app, on every HTTP worker of the node, except the connection
+     * except_socket_id names (ptr NULL: none). ASKR_BROADCAST_OK, ASKR_BROADCAST_NO_APP without
+     * --pusher-app, ASKR_BROADCAST_INVALID_CHANNEL for a name Pusher does not allow. */
+    int32_t (*broadcast)(const askr_str *channels, int64_t count, const askr_str *event, const askr_str *data,
+                         const askr_str *except_socket_id);
 } askr_callbacks;
 
 /*

@@ -99,6 +99,12 @@ public static class Program
         private readonly Option<string?> _clusterCertificate = new("--cluster-certificate") { Description = "PEM certificate of the cluster (the same on every node): cluster traffic uses TLS." };
         private readonly Option<string?> _clusterKey = new("--cluster-key") { Description = "PEM private key of --cluster-certificate (default: in the certificate file)." };
         private readonly Option<int> _taskWorkers = new("--task-workers") { Description = "Task worker processes for Octane::concurrently() and ticks (0: none).", DefaultValueFactory = _ => 0 };
+        private readonly Option<string[]> _pusherApps = new("--pusher-app") { Description = "A Pusher app served on the HTTP port, id:key:secret (repeatable; docs/websockets.md)." };
+        private readonly Option<int> _pusherActivity = new("--pusher-activity-timeout") { Description = "Seconds of silence before a pusher:ping (sent to clients as activity_timeout).", DefaultValueFactory = _ => 30 };
+        private readonly Option<int> _pusherPong = new("--pusher-pong-timeout") { Description = "Seconds to wait for the pong to the server's ping before closing with 4201.", DefaultValueFactory = _ => 30 };
+        private readonly Option<int> _pusherMaxMessage = new("--pusher-max-message-size") { Description = "Largest client message in bytes (larger: pusher:error, dropped).", DefaultValueFactory = _ => 10_000 };
+        private readonly Option<int> _pusherClientEvents = new("--pusher-client-events-per-second") { Description = "Client events a connection may send per second (more: closed with 4301).", DefaultValueFactory = _ => 10 };
+        private readonly Option<int> _pusherQueue = new("--pusher-max-queued-frames") { Description = "Frames queued for a client that does not read before it is closed with 4100.", DefaultValueFactory = _ => 1024 };
         private readonly Option<string?> _store = new("--store") { Description = "Table store file (given to workers by the supervisor).", Hidden = true };
         private readonly Option<string?> _taskBoard = new("--task-board") { Description = "Task board file (given to workers by the supervisor).", Hidden = true };
 
@@ -121,7 +127,7 @@ public static class Program
 
         public void AddTo(Command command)
         {
-            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _adminToken, _staticSymlinks, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _store, _taskBoard, _responseCache, _responseCacheMaxEntry, _responseCacheIgnoreCookies, _responseCacheFile })
+            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _adminToken, _staticSymlinks, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _pusherApps, _pusherActivity, _pusherPong, _pusherMaxMessage, _pusherClientEvents, _pusherQueue, _store, _taskBoard, _responseCache, _responseCacheMaxEntry, _responseCacheIgnoreCookies, _responseCacheFile })
                 command.Options.Add(o);
         }
 
@@ -182,6 +188,17 @@ public static class Program
                 if (ParseSize(maxEntry) is not { } b || b < 1024) error ??= $"--response-cache-max-entry {maxEntry}: expected a size of at least 1K, such as 8M";
                 else cacheMaxEntry = b;
             }
+            var pusherApps = new List<WebSockets.Pusher.PusherApp>();
+            try
+            {
+                foreach (var text in parse.GetValue(_pusherApps) ?? []) pusherApps.Add(WebSockets.Pusher.PusherApp.Parse(text));
+                _ = new WebSockets.Pusher.PusherApps(pusherApps);
+            }
+            catch (FormatException e) { error ??= e.Message; }
+            if (parse.GetValue(_pusherActivity) < 1 || parse.GetValue(_pusherPong) < 1) error ??= "--pusher-activity-timeout and --pusher-pong-timeout must be at least 1 second";
+            if (parse.GetValue(_pusherMaxMessage) < 256) error ??= "--pusher-max-message-size must be at least 256 bytes";
+            if (parse.GetValue(_pusherClientEvents) < 1) error ??= "--pusher-client-events-per-second must be at least 1";
+            if (parse.GetValue(_pusherQueue) < 16) error ??= "--pusher-max-queued-frames must be at least 16";
             if (error is not null)
             {
                 Console.Error.WriteLine($"askr: {error}");
@@ -225,6 +242,15 @@ public static class Program
                 ResponseCacheMaxEntryBytes = cacheMaxEntry,
                 ResponseCacheIgnoreCookies = (parse.GetValue(_responseCacheIgnoreCookies) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 ResponseCachePath = parse.GetValue(_responseCacheFile),
+                PusherApps = pusherApps,
+                PusherLimits = new WebSockets.Pusher.PusherLimits
+                {
+                    ActivityTimeoutSeconds = parse.GetValue(_pusherActivity),
+                    PongTimeoutSeconds = parse.GetValue(_pusherPong),
+                    MaxMessageBytes = parse.GetValue(_pusherMaxMessage),
+                    ClientEventsPerSecond = parse.GetValue(_pusherClientEvents),
+                    MaxQueuedFrames = parse.GetValue(_pusherQueue),
+                },
             };
         }
     }

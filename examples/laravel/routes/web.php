@@ -185,3 +185,14 @@ Route::get('/download', function () {
 // anonymous request, until the ttl passes or the tag is purged. The id changes with every run of PHP.
 Route::get('/cached/posts', fn () => ['id' => Str::random(16), 'at' => microtime(true)])->middleware('askr.cache:60,tags=posts');
 Route::get('/cached/users', fn () => ['id' => Str::random(16)])->middleware('askr.cache:60,tags=users|people');
+
+// Broadcasts App\Events\ExampleBroadcast (ShouldBroadcastNow) to one channel: kind public|private|presence.
+Route::post('/broadcast', function (Request $request) {
+    $event = new \App\Events\ExampleBroadcast($request->input('kind', 'public'), $request->input('channel'), $request->input('message', ''));
+    if ($request->input('socket_id')) {
+        $event->socket = $request->input('socket_id');
+    }
+    event($event);
+
+    return ['broadcast' => true];
+});

@@ -19,7 +19,10 @@ use Laravel\Octane\PosixExtension;
  *
  * Configuration (all optional), under config('octane.askr'): `binary` (path of the askr
  * executable), `admin_port`, `log_level`, `worker_script`, `response_cache` (size of askr's
- * response cache, e.g. "256M"; docs/response-cache.md), `response_cache_ignore_cookies`.
+ * response cache, e.g. "256M"; docs/response-cache.md), `response_cache_ignore_cookies`,
+ * `pusher` (Pusher apps, docs/websockets.md).
+ *
+ * Also registers the `askr` broadcaster (Broadcast::extend('askr')).
  */
 class AskrServiceProvider extends ServiceProvider
 {
@@ -50,6 +53,12 @@ class AskrServiceProvider extends ServiceProvider
     {
         // Route middleware of askr's response cache: ->middleware('askr.cache:60,tags=posts').
         $this->app['router']->aliasMiddleware('askr.cache', ResponseCache\CacheResponse::class);
+        // Broadcast::extend('askr'): Laravel broadcasting on askr's Pusher-protocol WebSockets (docs/websockets.md).
+        if (class_exists(\Illuminate\Broadcasting\BroadcastManager::class)) {
+            $this->app->afterResolving(\Illuminate\Broadcasting\BroadcastManager::class, function ($manager) {
+                $manager->extend('askr', fn ($app, array $config) => new Broadcasting\AskrBroadcaster($config));
+            });
+        }
 
         if ($this->app->runningInConsole()) {
             $this->commands([

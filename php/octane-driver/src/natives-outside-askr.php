@@ -140,3 +140,10 @@ if (! \function_exists('Ephpm\Octane\cache_forget_tag')) {
         throw outside_askr('cache_flush');
     }
 }
+
+if (! \function_exists('Ephpm\Octane\broadcast')) {
+    function broadcast(array|string $channels, string $event, string $data, ?string $exceptSocketId = null): void
+    {
+        throw outside_askr('broadcast');
+    }
+}

@@ -246,6 +246,23 @@ function cache_forget(string $url): void {}
 function cache_flush(): void {}
 
 /**
+ * Publishes a Pusher event to the WebSocket subscribers of channels (askr serve --pusher-app;
+ * docs/websockets.md) on every HTTP worker of the node, as the HTTP API's POST /apps/{id}/events
+ * does, without an HTTP hop: the driver's `askr` broadcaster (Broadcast::extend('askr')) uses it.
+ * The event goes to the server's first Pusher app.
+ *
+ * @param array<string>|string $channels 1 to 100 channel names (Pusher's limit and alphabet).
+ * @param string $event The event name (1 to 200 bytes).
+ * @param string $data The event's data, delivered as this string (Laravel sends JSON).
+ * @param string|null $exceptSocketId A socket id (digits.digits) not to deliver to: the sender's, for toOthers().
+ *
+ * @throws \ValueError for no channel, more than 100, a name Pusher does not allow, or an empty event name.
+ * @throws \TypeError when the array holds something other than strings.
+ * @throws \RuntimeException when the server has no Pusher app.
+ */
+function broadcast(array|string $channels, string $event, string $data, ?string $exceptSocketId = null): void {}
+
+/**
  * A table of the node's shared store whose row operations are internal methods: a PHP class that
  * extends it runs no PHP frame around the store. Inside askr workers the driver's Swoole\Table
  * extends it, so the table Octane::table() returns inherits these methods. Outside `askr serve`

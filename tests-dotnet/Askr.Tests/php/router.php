@@ -39,6 +39,16 @@ while (($request = take_request()) !== null) {
             require_once __DIR__ . '/../../../tests-php/Support/NativeSignatures.php';
             json(200, Askr\Octane\Tests\Support\NativeSignatures::defined());
             break;
+        case '/broadcast':
+            // Ephpm\Octane\broadcast() (docs/websockets.md): PusherBroadcastNativeTests.
+            try {
+                $b = json_decode($request['body'], true);
+                \Ephpm\Octane\broadcast($b['channels'], $b['event'], $b['data'], $b['except'] ?? null);
+                json(200, ['error' => null]);
+            } catch (\Throwable $e) {
+                json(200, ['error' => get_class($e) . ': ' . $e->getMessage()]);
+            }
+            break;
         case '/echo':
             json(200, $request + ['pid' => getmypid(), 'boot' => $bootId, 'served' => $served]);
             break;

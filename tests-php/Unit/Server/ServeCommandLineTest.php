@@ -111,6 +111,28 @@ class ServeCommandLineTest extends TestCase
         $this->assertNotContains('--seeds', $alone);
     }
 
+    public function test_pusher_apps_are_passed_as_id_key_secret(): void
+    {
+        $arguments = ServeCommandLine::arguments($this->options(['pusherApps' => [
+            ['app_id' => 'app1', 'key' => 'key1', 'secret' => 'se:cret'],
+            ['app_id' => 2, 'key' => 'key2', 'secret' => 's2'],
+        ]]));
+
+        $this->assertSame(['--pusher-app', 'app1:key1:se:cret', '--pusher-app', '2:key2:s2'], array_slice($arguments, -4));
+    }
+
+    public function test_a_pusher_app_without_its_secret_or_with_a_colon_in_its_key_is_refused(): void
+    {
+        foreach ([['app_id' => '1', 'key' => 'k'], ['app_id' => '1', 'key' => 'k:x', 'secret' => 's']] as $app) {
+            try {
+                ServeCommandLine::arguments($this->options(['pusherApps' => [$app]]));
+                $this->fail('accepted '.json_encode($app));
+            } catch (InvalidArgumentException $e) {
+                $this->assertStringContainsString('Pusher app', $e->getMessage());
+            }
+        }
+    }
+
     public function test_a_resp_port_must_be_a_port_number(): void
     {
         $this->expectException(InvalidArgumentException::class);

@@ -80,6 +80,10 @@ public sealed record ServeOptions
     public IReadOnlyList<string> ResponseCacheIgnoreCookies { get; init; } = [];
     /// <summary>The response cache file workers map (set by the supervisor, not by users).</summary>
     public string? ResponseCachePath { get; init; }
+    /// <summary>Pusher apps served on the HTTP port (--pusher-app id:key:secret, docs/websockets.md); none: no WebSocket endpoint.</summary>
+    public IReadOnlyList<WebSockets.Pusher.PusherApp> PusherApps { get; init; } = [];
+    /// <summary>The Pusher protocol's limits and timeouts (--pusher-activity-timeout, --pusher-max-message-size, ...).</summary>
+    public WebSockets.Pusher.PusherLimits PusherLimits { get; init; } = new();
     /// <summary>The store file a worker maps (set by the supervisor, not by users).</summary>
     public string? StorePath { get; init; }
     /// <summary>The task board file (docs/tasks.md) workers map (set by the supervisor, not by users).</summary>
@@ -101,6 +105,15 @@ public sealed record ServeOptions
         if (!AccessLog) yield return "--no-access-log";
         if (!StaticFollowSymlinks) { yield return "--static-follow-symlinks"; yield return "no"; }
         foreach (var ini in PhpIni) { yield return "--php-ini"; yield return ini; }
+        foreach (var app in PusherApps) { yield return "--pusher-app"; yield return app.ToString(); }
+        if (PusherApps.Count > 0)
+        {
+            yield return "--pusher-activity-timeout"; yield return PusherLimits.ActivityTimeoutSeconds.ToString();
+            yield return "--pusher-pong-timeout"; yield return PusherLimits.PongTimeoutSeconds.ToString();
+            yield return "--pusher-max-message-size"; yield return PusherLimits.MaxMessageBytes.ToString();
+            yield return "--pusher-client-events-per-second"; yield return PusherLimits.ClientEventsPerSecond.ToString();
+            yield return "--pusher-max-queued-frames"; yield return PusherLimits.MaxQueuedFrames.ToString();
+        }
         if (StorePath is not null) { yield return "--store"; yield return StorePath; }
         if (TaskBoardPath is not null) { yield return "--task-board"; yield return TaskBoardPath; }
         if (ResponseCachePath is not null)

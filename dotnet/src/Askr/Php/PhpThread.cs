@@ -82,6 +82,9 @@ internal sealed unsafe partial class PhpThread
     /// <summary>Where dispatch_tasks() sends tasks (Askr.Tasks); null when this worker has no control socket.</summary>
     public TaskDispatcher? Tasks { get; init; }
 
+    /// <summary>Where broadcast() publishes Pusher events (docs/websockets.md); null without --pusher-app.</summary>
+    public WebSockets.Pusher.PusherServer? Pusher { get; init; }
+
     /// <summary>The PHP thread of this process (one interpreter per process), for the natives' callbacks.</summary>
     internal static PhpThread Current => s_instance!;
 
@@ -161,6 +164,7 @@ internal sealed unsafe partial class PhpThread
         };
         TaskNatives.Register(&callbacks);
         Askr.ResponseCache.CacheNatives.Register(&callbacks);
+        WebSockets.BroadcastNatives.Register(&callbacks);
         if (ShimInterop.NullCallbacks(callbacks) is { Count: > 0 } missing)
         {
             _log.Error($"the runtime registers no callback for {string.Join(", ", missing)} (ShimInterop.Callbacks): a native calling it would crash the worker");

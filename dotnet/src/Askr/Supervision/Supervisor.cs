@@ -142,6 +142,7 @@ internal sealed class Supervisor : IAsyncDisposable
     {
         var code = await worker.Exited;
         _live.TryRemove(worker.Pid, out _);
+        _pusher.WorkerGone(worker);
         if (worker.IsTask)
         {
             _hub.Gone(worker, $"exited (status {code})");
@@ -259,6 +260,7 @@ internal sealed class Supervisor : IAsyncDisposable
         {
             case ReadyMessage:
                 worker.MarkReady();
+                _pusher.WorkerReady(worker);
                 _failures[worker.Slot] = Math.Min(_failures[worker.Slot], 1);
                 if (worker.IsTask) _hub.Ready(worker);
                 break;
@@ -278,6 +280,9 @@ internal sealed class Supervisor : IAsyncDisposable
             case TaskWorkerIdleMessage:
                 _hub.Idle();
                 break;
+            case WebSockets.PusherEventMessage or WebSockets.PresenceMessage or WebSockets.ChannelCountMessage or WebSockets.ChannelQueryMessage:
+                _pusher.OnMessage(worker, message);
+                break;
         }
     }
 
@@ -287,6 +292,10 @@ internal sealed class Supervisor : IAsyncDisposable
         lock (_lock) current = ReferenceEquals(_slots[worker.Slot], worker);
         if (current) await RecycleAsync(worker.Slot, "max-requests");
     }
+
+    /// <summary>Pusher events and presence across the node's HTTP workers (docs/websockets.md).</summary>
+    private WebSockets.PusherNodeRelay _pusher => _pusherRelay ??= new WebSockets.PusherNodeRelay(() => _live.Values);
+    private WebSockets.PusherNodeRelay? _pusherRelay;
 
     /// <summary>Live worker processes by pid, including replacements not swapped into their slot yet.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, WorkerProcess> _live = new();

@@ -38,9 +38,15 @@ internal static class HttpWorkerHost
         using var responseCache = options.ResponseCachePath is null ? null : ResponseCache.CacheStore.Open(options.ResponseCachePath);
         using var board = control is null || options.TaskBoardPath is null ? null : TaskBoard.Open(options.TaskBoardPath);
         using var tasks = control is null ? null : new TaskDispatcher(control, board);
+        // Pusher-protocol WebSockets and HTTP API (docs/websockets.md): events of other workers come over the control socket.
+        var pusher = options.PusherApps.Count == 0 ? null : new WebSockets.Pusher.PusherServer(new WebSockets.Pusher.PusherApps(options.PusherApps), options.PusherLimits);
         if (control is not null)
         {
-            control.OnMessage = tasks!.OnMessage;
+            var node = pusher is null ? null : new WebSockets.PusherNodeClient(pusher, control);
+            control.OnMessage = message =>
+            {
+                if (node?.OnMessage(message) != true) tasks!.OnMessage(message);
+            };
             control.Start();
         }
         var php = new PhpThread(options.WorkerScript, options.Root, options.MaxQueue, options.RequestTimeoutSeconds, options.PhpIni, log)
@@ -49,6 +55,7 @@ internal static class HttpWorkerHost
             Store = store,
             Tasks = tasks,
             ResponseCache = responseCache,
+            Pusher = pusher,
         };
         handler = new PhpRequestHandler(php, options, log)
         {
@@ -88,6 +95,9 @@ internal static class HttpWorkerHost
             ServeUnknownFileTypes = false,
             ContentTypeProvider = new FileExtensionContentTypeProvider(),
         };
+        using var pusherStopping = new CancellationTokenSource();
+        using var pusherSweep = pusher is null ? null : new Timer(_ => pusher.Sweep(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        if (pusher is not null) WebSockets.PusherEndpoint.Use(app, pusher, pusherStopping.Token);
         app.UseStaticFiles(files);
         app.Run(handler.HandleAsync);
 
@@ -104,6 +114,8 @@ internal static class HttpWorkerHost
             return code == 0 ? 70 : code;
         }
 
+        // WebSocket clients are told to reconnect (4200, never a 40xx code: pusher-js would stop retrying).
+        pusher?.CloseAll();
         await StopQuietly(app, TimeSpan.FromSeconds(Math.Max(30, options.RequestTimeoutSeconds + 10)));
         php.RequestShutdown();
         var exit = await php.Exited.WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : 75);

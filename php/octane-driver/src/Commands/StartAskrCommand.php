@@ -106,6 +106,7 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'accessLog' => ServeCommandLine::showsRequestLines(app()->environment(), $logLevel),
             'responseCache' => config('octane.askr.response_cache') ?: env('ASKR_RESPONSE_CACHE'),
             'responseCacheIgnoreCookies' => config('octane.askr.response_cache_ignore_cookies'),
+            'pusherApps' => static::pusherApps(),
         ]);
 
         // The admin endpoint's POST calls need it: octane:reload and octane:stop read it from the
@@ -131,6 +132,33 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
         $this->server = $server;
 
         return $this->runServer($server, $inspector, 'askr');
+    }
+
+    /**
+     * The Pusher apps askr serves (docs/websockets.md of the askr repository): config('octane.askr.pusher')
+     * (a list of ['app_id', 'key', 'secret']), then every broadcasting connection whose driver is
+     * "askr" or "pusher" (config('broadcasting.connections')), so a standard app needs nothing
+     * beyond pointing its pusher connection at itself. One entry per app id, the first one wins.
+     *
+     * @return list<array{app_id: string|int, key: string, secret: string}>
+     */
+    public static function pusherApps(): array
+    {
+        $candidates = array_values((array) config('octane.askr.pusher', []));
+
+        foreach ((array) config('broadcasting.connections', []) as $connection) {
+            if (in_array($connection['driver'] ?? null, ['askr', 'pusher'], true) && ! empty($connection['key']) && ! empty($connection['secret']) && ! empty($connection['app_id'])) {
+                $candidates[] = ['app_id' => $connection['app_id'], 'key' => $connection['key'], 'secret' => $connection['secret']];
+            }
+        }
+
+        $apps = [];
+
+        foreach ($candidates as $app) {
+            $apps[(string) ($app['app_id'] ?? '')] ??= $app;
+        }
+
+        return array_values($apps);
     }
 
     /**

@@ -26,7 +26,7 @@ class ServeCommandLine
      *     tables?: string|null, respPort?: int|string|null, taskWorkers?: int|string|null,
      *     responseCache?: string|null, responseCacheIgnoreCookies?: list<string>|string|null,
      *     cluster?: array{port?: int|string|null, host?: string|null, advertise?: string|null, seeds?: string|null},
-     *     accessLog?: bool}  $options
+     *     accessLog?: bool, pusherApps?: list<array{app_id: string|int, key: string, secret: string}>}  $options
      *        `workers` "auto" or empty leaves the count to askr (one per core); `maxRequests` 0 never recycles;
      *        `tables` is the tables JSON file (docs/tables-php.md); `respPort` the RESP endpoint's port (empty: none);
      *        `taskWorkers` the task worker count (docs/tasks.md): a number (0: none), "auto" / empty: one per core;
@@ -35,6 +35,7 @@ class ServeCommandLine
      *        `cluster` this node's cluster endpoint and seeds (docs/cluster.md; empty port: not clustered). The
      *        cluster secret is not a command-line argument: askr reads it from ASKR_CLUSTER_SECRET.
      *        `accessLog` false: askr writes no request lines (`--no-access-log`), see showsRequestLines().
+     *        `pusherApps` the Pusher apps askr serves WebSockets and the HTTP API for (docs/websockets.md).
      * @return list<string>
      *
      * @throws InvalidArgumentException for a value askr would reject.
@@ -105,6 +106,10 @@ class ServeCommandLine
             }
         }
 
+        foreach ($options['pusherApps'] ?? [] as $app) {
+            array_push($arguments, '--pusher-app', static::pusherApp($app));
+        }
+
         $cluster = $options['cluster'] ?? [];
 
         if (($clusterPort = $cluster['port'] ?? null) !== null && $clusterPort !== '') {
@@ -132,6 +137,29 @@ class ServeCommandLine
     {
         return in_array($environment, ['local', 'testing'], true)
             || in_array(strtolower((string) $logLevel), ['debug', 'info'], true);
+    }
+
+    /**
+     * One `--pusher-app id:key:secret` value (docs/websockets.md) from a broadcasting connection's
+     * `app_id`, `key` and `secret`.
+     *
+     * @param  array{app_id?: mixed, key?: mixed, secret?: mixed}  $app
+     *
+     * @throws InvalidArgumentException when one is missing, or the id or key holds a ':'.
+     */
+    public static function pusherApp(array $app): string
+    {
+        foreach (['app_id', 'key', 'secret'] as $name) {
+            if (! isset($app[$name]) || (string) $app[$name] === '') {
+                throw new InvalidArgumentException("A Pusher app for askr needs [{$name}] (config/broadcasting.php or octane.askr.pusher).");
+            }
+        }
+
+        if (str_contains((string) $app['app_id'], ':') || str_contains((string) $app['key'], ':')) {
+            throw new InvalidArgumentException('A Pusher app id or key for askr cannot contain ":".');
+        }
+
+        return $app['app_id'].':'.$app['key'].':'.$app['secret'];
     }
 
     /**
