@@ -62,6 +62,24 @@ public sealed record ServeOptions
     public string? ClusterCertificate { get; init; }
     /// <summary>PEM file of its private key (default: the certificate file itself).</summary>
     public string? ClusterKey { get; init; }
+    // ---- TLS, HTTP/2 and the HTTP front (docs/tls.md) ----
+    /// <summary>Port of the HTTPS listener (HTTP/1.1 and HTTP/2 by ALPN); 0 = none.</summary>
+    public int HttpsPort { get; init; }
+    /// <summary>PEM certificate of the HTTPS port (may hold the chain after the leaf); reloaded on SIGHUP.</summary>
+    public string? Certificate { get; init; }
+    /// <summary>PEM private key of <see cref="Certificate"/> (default: in the certificate file).</summary>
+    public string? Key { get; init; }
+    /// <summary>Serve a cached self-signed development certificate (made by the supervisor) when no --certificate is given.</summary>
+    public bool HttpsDev { get; init; }
+    /// <summary>The plain-HTTP listener (--port) is on; --no-http turns it off (HTTPS only).</summary>
+    public bool HttpEnabled { get; init; } = true;
+    /// <summary>The plain port speaks HTTP/2 with prior knowledge (h2c, RFC 9113 §3.3) instead of HTTP/1.1.</summary>
+    public bool Http2Cleartext { get; init; }
+    /// <summary>Answer plain-HTTP requests with 308 to the HTTPS port.</summary>
+    public bool HttpRedirect { get; init; }
+    /// <summary>Strict-Transport-Security max-age in seconds on HTTPS responses (RFC 6797); 0 = no header.</summary>
+    public int HstsMaxAgeSeconds { get; init; }
+
     /// <summary>The store file a worker maps (set by the supervisor, not by users).</summary>
     public string? StorePath { get; init; }
     /// <summary>The task board file (docs/tasks.md) workers map (set by the supervisor, not by users).</summary>
@@ -82,6 +100,13 @@ public sealed record ServeOptions
         yield return "--log-level"; yield return LogLevel.ToString().ToLowerInvariant();
         if (!AccessLog) yield return "--no-access-log";
         foreach (var ini in PhpIni) { yield return "--php-ini"; yield return ini; }
+        if (HttpsPort > 0) { yield return "--https-port"; yield return HttpsPort.ToString(); }
+        if (Certificate is not null) { yield return "--certificate"; yield return Certificate; }
+        if (Key is not null) { yield return "--key"; yield return Key; }
+        if (!HttpEnabled) yield return "--no-http";
+        if (Http2Cleartext) yield return "--http2-cleartext";
+        if (HttpRedirect) yield return "--http-redirect";
+        if (HstsMaxAgeSeconds > 0) { yield return "--hsts-max-age"; yield return HstsMaxAgeSeconds.ToString(); }
         if (StorePath is not null) { yield return "--store"; yield return StorePath; }
         if (TaskBoardPath is not null) { yield return "--task-board"; yield return TaskBoardPath; }
     }
