@@ -80,6 +80,11 @@ public sealed record ServeOptions
     /// <summary>Strict-Transport-Security max-age in seconds on HTTPS responses (RFC 6797); 0 = no header.</summary>
     public int HstsMaxAgeSeconds { get; init; }
 
+    /// <summary>gzip and Brotli for PHP responses and static files, precompressed .br/.gz files (docs/tls.md); --no-compression turns it off.</summary>
+    public bool Compression { get; init; } = true;
+    /// <summary>Responses that declare a smaller Content-Length are sent uncompressed, in bytes.</summary>
+    public long CompressionMinSize { get; init; } = 512;
+
     /// <summary>The store file a worker maps (set by the supervisor, not by users).</summary>
     public string? StorePath { get; init; }
     /// <summary>The task board file (docs/tasks.md) workers map (set by the supervisor, not by users).</summary>
@@ -107,6 +112,8 @@ public sealed record ServeOptions
         if (Http2Cleartext) yield return "--http2-cleartext";
         if (HttpRedirect) yield return "--http-redirect";
         if (HstsMaxAgeSeconds > 0) { yield return "--hsts-max-age"; yield return HstsMaxAgeSeconds.ToString(); }
+        if (!Compression) yield return "--no-compression";
+        yield return "--compression-min-size"; yield return CompressionMinSize.ToString();
         if (StorePath is not null) { yield return "--store"; yield return StorePath; }
         if (TaskBoardPath is not null) { yield return "--task-board"; yield return TaskBoardPath; }
     }

@@ -30,12 +30,21 @@ internal static class HttpFront
             // localhost, 127.0.0.1 and [::1] (a browser would pin HSTS on every local port).
             services.AddHsts(o => o.MaxAge = TimeSpan.FromSeconds(options.HstsMaxAgeSeconds));
         }
+        if (options.Compression) Compression.AddServices(services, options);
     }
 
-    /// <summary>Adds the front's middleware to the pipeline, in order: redirect, HSTS.</summary>
-    public static void Use(WebApplication app, ServeOptions options)
+    /// <summary>
+    /// Adds the front's middleware to the pipeline, in order: redirect, HSTS, compression, then
+    /// precompressed files of <paramref name="files"/> (before the static-file middleware).
+    /// </summary>
+    public static void Use(WebApplication app, ServeOptions options, Microsoft.AspNetCore.Builder.StaticFileOptions files)
     {
         if (options.HttpRedirect) app.UseHttpsRedirection();
         if (options.HstsMaxAgeSeconds > 0) app.UseHsts();
+        if (options.Compression)
+        {
+            app.UseResponseCompression();
+            app.UseMiddleware<PrecompressedFiles>(files.FileProvider!, files.ContentTypeProvider);
+        }
     }
 }

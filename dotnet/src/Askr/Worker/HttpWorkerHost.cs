@@ -98,7 +98,6 @@ internal static class HttpWorkerHost
         });
         Front.HttpFront.AddServices(builder.Services, options);
         var app = builder.Build();
-        Front.HttpFront.Use(app, options);
 
         var files = new StaticFileOptions
         {
@@ -106,6 +105,7 @@ internal static class HttpWorkerHost
             ServeUnknownFileTypes = false,
             ContentTypeProvider = new FileExtensionContentTypeProvider(),
         };
+        Front.HttpFront.Use(app, options, files);
         app.UseStaticFiles(files);
         app.Run(handler.HandleAsync);
 
