@@ -111,13 +111,14 @@ public static class Program
         private readonly Option<int> _hstsMaxAge = new("--hsts-max-age") { Description = "Strict-Transport-Security max-age in seconds (implies --hsts).", DefaultValueFactory = _ => 0 };
         private readonly Option<bool> _noCompression = new("--no-compression") { Description = "Do not compress responses (gzip, Brotli) nor serve precompressed .br/.gz static files." };
         private readonly Option<long> _compressionMinSize = new("--compression-min-size") { Description = "Responses with a smaller Content-Length are not compressed, in bytes.", DefaultValueFactory = _ => 512 };
+        private readonly Option<string[]> _sendfileRoot = new("--sendfile-root") { Description = "Directory X-Sendfile / X-Accel-Redirect responses may send files from (repeatable)." };
         private readonly Option<string?> _store = new("--store") { Description = "Table store file (given to workers by the supervisor).", Hidden = true };
         private readonly Option<string?> _taskBoard = new("--task-board") { Description = "Task board file (given to workers by the supervisor).", Hidden = true };
 
         public void AddTo(Command command)
         {
             foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _store, _taskBoard,
-                         _httpsPort, _certificate, _key, _httpsDev, _noHttp, _h2c, _httpRedirect, _hsts, _hstsMaxAge, _noCompression, _compressionMinSize })
+                         _httpsPort, _certificate, _key, _httpsDev, _noHttp, _h2c, _httpRedirect, _hsts, _hstsMaxAge, _noCompression, _compressionMinSize, _sendfileRoot })
                 command.Options.Add(o);
         }
 
@@ -177,6 +178,9 @@ public static class Program
             if (parse.GetValue(_httpRedirect) && httpsPort == 0) error ??= "--http-redirect redirects to the HTTPS port: give --https-port as well";
             if (parse.GetValue(_httpRedirect) && parse.GetValue(_noHttp)) error ??= "--http-redirect answers on the plain-HTTP port, which --no-http turns off";
             if (parse.GetValue(_httpRedirect) && parse.GetValue(_h2c)) error ??= "--http-redirect and --http2-cleartext: choose one for the plain port";
+            var sendfileRoots = parse.GetValue(_sendfileRoot) ?? [];
+            foreach (var dir in sendfileRoots)
+                if (!Directory.Exists(dir)) error ??= $"--sendfile-root {dir}: no such directory";
             if (parse.GetValue(_compressionMinSize) < 0) error ??= "--compression-min-size must be a number of bytes";
             if (parse.GetValue(_hstsMaxAge) < 0) error ??= "--hsts-max-age must be a number of seconds";
             if (hstsMaxAge > 0 && httpsPort == 0) error ??= "--hsts is sent on HTTPS responses: give --https-port as well";
@@ -227,6 +231,7 @@ public static class Program
                 HstsMaxAgeSeconds = hstsMaxAge,
                 Compression = !parse.GetValue(_noCompression),
                 CompressionMinSize = parse.GetValue(_compressionMinSize),
+                SendfileRoots = sendfileRoots.Select(Path.GetFullPath).ToArray(),
             };
         }
     }

@@ -85,6 +85,9 @@ public sealed record ServeOptions
     /// <summary>Responses that declare a smaller Content-Length are sent uncompressed, in bytes.</summary>
     public long CompressionMinSize { get; init; } = 512;
 
+    /// <summary>Directories X-Sendfile / X-Accel-Redirect may name files in; empty: those headers are passed on as PHP sent them.</summary>
+    public IReadOnlyList<string> SendfileRoots { get; init; } = [];
+
     /// <summary>The store file a worker maps (set by the supervisor, not by users).</summary>
     public string? StorePath { get; init; }
     /// <summary>The task board file (docs/tasks.md) workers map (set by the supervisor, not by users).</summary>
@@ -112,6 +115,7 @@ public sealed record ServeOptions
         if (Http2Cleartext) yield return "--http2-cleartext";
         if (HttpRedirect) yield return "--http-redirect";
         if (HstsMaxAgeSeconds > 0) { yield return "--hsts-max-age"; yield return HstsMaxAgeSeconds.ToString(); }
+        foreach (var root in SendfileRoots) { yield return "--sendfile-root"; yield return root; }
         if (!Compression) yield return "--no-compression";
         yield return "--compression-min-size"; yield return CompressionMinSize.ToString();
         if (StorePath is not null) { yield return "--store"; yield return StorePath; }
