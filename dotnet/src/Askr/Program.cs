@@ -32,6 +32,8 @@ public static class Program
             var options = serveOptions.Bind(parse);
             if (options is null) return 2;
             LogWriter.Current = new LogWriter(options.LogFormat, options.LogLevel);
+            options = Tls.TlsStartup.Prepare(options, LogWriter.Current);
+            if (options is null) { LogWriter.Current.Flush(TimeSpan.FromSeconds(2)); return 1; }
             await using var supervisor = new Supervisor(options, LogWriter.Current);
             var code = await supervisor.RunAsync();
             LogWriter.Current.Flush(TimeSpan.FromSeconds(2));
@@ -51,7 +53,7 @@ public static class Program
             return line.Kind switch
             {
                 WorkerKind.Task => await TaskWorkerHost.RunAsync(options, line.Slot, line.ControlPath!, line.TaskSocket, line.BoardSlot),
-                _ => await HttpWorkerHost.RunAsync(options, line.Slot, line.ListenFd, line.ControlPath),
+                _ => await HttpWorkerHost.RunAsync(options, line.Slot, line.ListenFd, line.ControlPath, line.HttpsListenFd),
             };
         });
         root.Subcommands.Add(worker);
@@ -105,6 +107,19 @@ public static class Program
         private readonly Option<int> _pusherMaxMessage = new("--pusher-max-message-size") { Description = "Largest client message in bytes (larger: pusher:error, dropped).", DefaultValueFactory = _ => 10_000 };
         private readonly Option<int> _pusherClientEvents = new("--pusher-client-events-per-second") { Description = "Client events a connection may send per second (more: closed with 4301).", DefaultValueFactory = _ => 10 };
         private readonly Option<int> _pusherQueue = new("--pusher-max-queued-frames") { Description = "Frames queued for a client that does not read before it is closed with 4100.", DefaultValueFactory = _ => 1024 };
+        // TLS, HTTP/2 and the HTTP front (docs/tls.md)
+        private readonly Option<int> _httpsPort = new("--https-port") { Description = "Port of the HTTPS listener (HTTP/1.1, and HTTP/2 by ALPN); 0: none.", DefaultValueFactory = _ => 0 };
+        private readonly Option<string?> _certificate = new("--certificate") { Description = "PEM certificate of --https-port (the chain may follow the leaf); reloaded on SIGHUP." };
+        private readonly Option<string?> _key = new("--key") { Description = "PEM private key of --certificate (default: in the certificate file)." };
+        private readonly Option<bool> _httpsDev = new("--https-dev") { Description = "Serve --https-port with a self-signed development certificate, made once and cached in ~/.cache/askr." };
+        private readonly Option<bool> _noHttp = new("--no-http") { Description = "No plain-HTTP listener: serve --https-port only." };
+        private readonly Option<bool> _h2c = new("--http2-cleartext") { Description = "The plain port speaks HTTP/2 with prior knowledge (h2c) instead of HTTP/1.1." };
+        private readonly Option<bool> _httpRedirect = new("--http-redirect") { Description = "Answer plain-HTTP requests with 308 to the HTTPS port." };
+        private readonly Option<bool> _hsts = new("--hsts") { Description = "Send Strict-Transport-Security on HTTPS responses (max-age: --hsts-max-age)." };
+        private readonly Option<int> _hstsMaxAge = new("--hsts-max-age") { Description = "Strict-Transport-Security max-age in seconds (implies --hsts).", DefaultValueFactory = _ => 0 };
+        private readonly Option<bool> _noCompression = new("--no-compression") { Description = "Do not compress responses (gzip, Brotli) nor serve precompressed .br/.gz static files." };
+        private readonly Option<long> _compressionMinSize = new("--compression-min-size") { Description = "Responses with a smaller Content-Length are not compressed, in bytes.", DefaultValueFactory = _ => 512 };
+        private readonly Option<string[]> _sendfileRoot = new("--sendfile-root") { Description = "Directory X-Sendfile / X-Accel-Redirect responses may send files from (repeatable)." };
         private readonly Option<string?> _store = new("--store") { Description = "Table store file (given to workers by the supervisor).", Hidden = true };
         private readonly Option<string?> _taskBoard = new("--task-board") { Description = "Task board file (given to workers by the supervisor).", Hidden = true };
 
@@ -127,7 +142,8 @@ public static class Program
 
         public void AddTo(Command command)
         {
-            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _adminToken, _staticSymlinks, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _pusherApps, _pusherActivity, _pusherPong, _pusherMaxMessage, _pusherClientEvents, _pusherQueue, _store, _taskBoard, _responseCache, _responseCacheMaxEntry, _responseCacheIgnoreCookies, _responseCacheFile })
+            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _adminToken, _staticSymlinks, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _pusherApps, _pusherActivity, _pusherPong, _pusherMaxMessage, _pusherClientEvents, _pusherQueue, _store, _taskBoard, _responseCache, _responseCacheMaxEntry, _responseCacheIgnoreCookies, _responseCacheFile,
+                         _httpsPort, _certificate, _key, _httpsDev, _noHttp, _h2c, _httpRedirect, _hsts, _hstsMaxAge, _noCompression, _compressionMinSize, _sendfileRoot })
                 command.Options.Add(o);
         }
 
@@ -199,6 +215,27 @@ public static class Program
             if (parse.GetValue(_pusherMaxMessage) < 256) error ??= "--pusher-max-message-size must be at least 256 bytes";
             if (parse.GetValue(_pusherClientEvents) < 1) error ??= "--pusher-client-events-per-second must be at least 1";
             if (parse.GetValue(_pusherQueue) < 16) error ??= "--pusher-max-queued-frames must be at least 16";
+            var httpsPort = parse.GetValue(_httpsPort);
+            var certificate = parse.GetValue(_certificate);
+            var key = parse.GetValue(_key);
+            var httpsDev = parse.GetValue(_httpsDev);
+            var hstsMaxAge = parse.GetValue(_hstsMaxAge) is > 0 and var age ? age : parse.GetValue(_hsts) ? 31536000 : 0;
+            if (httpsPort < 0) error ??= "--https-port must be a port number";
+            if (httpsPort > 0 && certificate is null && !httpsDev) error ??= "--https-port needs --certificate FILE (and --key FILE), or --https-dev for a development certificate";
+            if (httpsPort == 0 && (certificate is not null || httpsDev)) error ??= "--certificate and --https-dev serve the HTTPS port: give --https-port as well";
+            if (certificate is not null && !File.Exists(certificate)) error ??= $"--certificate {certificate}: no such file";
+            if (key is not null && !File.Exists(key)) error ??= $"--key {key}: no such file";
+            if (key is not null && certificate is null) error ??= "--key needs --certificate";
+            if (parse.GetValue(_noHttp) && httpsPort == 0) error ??= "--no-http leaves nothing to serve without --https-port";
+            if (parse.GetValue(_httpRedirect) && httpsPort == 0) error ??= "--http-redirect redirects to the HTTPS port: give --https-port as well";
+            if (parse.GetValue(_httpRedirect) && parse.GetValue(_noHttp)) error ??= "--http-redirect answers on the plain-HTTP port, which --no-http turns off";
+            if (parse.GetValue(_httpRedirect) && parse.GetValue(_h2c)) error ??= "--http-redirect and --http2-cleartext: choose one for the plain port";
+            var sendfileRoots = parse.GetValue(_sendfileRoot) ?? [];
+            foreach (var dir in sendfileRoots)
+                if (!Directory.Exists(dir)) error ??= $"--sendfile-root {dir}: no such directory";
+            if (parse.GetValue(_compressionMinSize) < 0) error ??= "--compression-min-size must be a number of bytes";
+            if (parse.GetValue(_hstsMaxAge) < 0) error ??= "--hsts-max-age must be a number of seconds";
+            if (hstsMaxAge > 0 && httpsPort == 0) error ??= "--hsts is sent on HTTPS responses: give --https-port as well";
             if (error is not null)
             {
                 Console.Error.WriteLine($"askr: {error}");
@@ -251,6 +288,17 @@ public static class Program
                     ClientEventsPerSecond = parse.GetValue(_pusherClientEvents),
                     MaxQueuedFrames = parse.GetValue(_pusherQueue),
                 },
+                HttpsPort = httpsPort,
+                Certificate = certificate is null ? null : Path.GetFullPath(certificate),
+                Key = key is null ? null : Path.GetFullPath(key),
+                HttpsDev = httpsDev,
+                HttpEnabled = !parse.GetValue(_noHttp),
+                Http2Cleartext = parse.GetValue(_h2c),
+                HttpRedirect = parse.GetValue(_httpRedirect),
+                HstsMaxAgeSeconds = hstsMaxAge,
+                Compression = !parse.GetValue(_noCompression),
+                CompressionMinSize = parse.GetValue(_compressionMinSize),
+                SendfileRoots = sendfileRoots.Select(Path.GetFullPath).ToArray(),
             };
         }
     }

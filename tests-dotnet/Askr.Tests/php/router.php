@@ -132,6 +132,22 @@ while (($request = take_request()) !== null) {
                 json(500, ['error' => $e->getMessage()]);
             }
             break;
+        case '/text':
+            // ?size=N bytes of text/plain (CompressionTests), with any ?encoding= as Content-Encoding.
+            $headers = ['Content-Type' => $query['type'] ?? 'text/plain; charset=utf-8'];
+            if (isset($query['encoding'])) {
+                $headers['Content-Encoding'] = $query['encoding'];
+            }
+            send_response(200, $headers, substr(str_repeat("askr compresses what PHP answers.\n", intdiv((int) ($query['size'] ?? 0), 34) + 1), 0, (int) ($query['size'] ?? 0)));
+            break;
+        case '/sendfile':
+            // X-Sendfile / X-Accel-Redirect (SendfileTests): ?header=, ?path=, optional ?type=.
+            $headers = [$query['header'] ?? 'X-Sendfile' => $query['path'] ?? ''];
+            if (isset($query['type'])) {
+                $headers['Content-Type'] = $query['type'];
+            }
+            send_response((int) ($query['status'] ?? 200), $headers, 'the body PHP sent, which the file replaces');
+            break;
         case '/ticks':
             json(200, ['ticks' => $ticks, 'tick_errors' => $tickErrors, 'ticks_during_request' => $ticksDuringRequest, 'pid' => getmypid()]);
             break;

@@ -193,4 +193,25 @@ class ServeCommandLineTest extends TestCase
 
         ServeCommandLine::arguments($this->options($override));
     }
+
+    public function test_https_serves_the_port_with_tls_and_the_plain_port_only_to_redirect(): void
+    {
+        $https = ServeCommandLine::arguments($this->options(['tls' => ['https' => true, 'certificate' => '/etc/ssl/app.pem', 'key' => '/etc/ssl/app.key']]));
+        $this->assertSame(['--https-port', '8000', '--certificate', '/etc/ssl/app.pem', '--key', '/etc/ssl/app.key', '--no-http'], array_slice($https, 8, 7));
+        $this->assertNotContains('--port', $https);
+
+        $redirect = ServeCommandLine::arguments($this->options(['tls' => ['https' => true, 'httpRedirect' => true, 'httpPort' => '8080', 'hstsMaxAge' => '600']]));
+        $this->assertSame(['--https-port', '8000', '--https-dev', '--port', '8080', '--http-redirect', '--hsts-max-age', '600'], array_slice($redirect, 8, 8));
+
+        $default = ServeCommandLine::arguments($this->options(['tls' => ['https' => true, 'httpRedirect' => true]]));
+        $this->assertSame(['--port', '80', '--http-redirect'], array_slice($default, 11, 3), 'plain HTTP on 80 by default, as Caddy redirects');
+    }
+
+    public function test_http_redirect_without_https_is_refused(): void
+    {
+        $this->expectException(InvalidArgumentException::class);
+        $this->expectExceptionMessage('--http-redirect redirects plain HTTP to HTTPS: give --https as well.');
+
+        ServeCommandLine::arguments($this->options(['tls' => ['https' => false, 'httpRedirect' => true]]));
+    }
 }

@@ -84,6 +84,32 @@ public sealed record ServeOptions
     public IReadOnlyList<WebSockets.Pusher.PusherApp> PusherApps { get; init; } = [];
     /// <summary>The Pusher protocol's limits and timeouts (--pusher-activity-timeout, --pusher-max-message-size, ...).</summary>
     public WebSockets.Pusher.PusherLimits PusherLimits { get; init; } = new();
+    // ---- TLS, HTTP/2 and the HTTP front (docs/tls.md) ----
+    /// <summary>Port of the HTTPS listener (HTTP/1.1 and HTTP/2 by ALPN); 0 = none.</summary>
+    public int HttpsPort { get; init; }
+    /// <summary>PEM certificate of the HTTPS port (may hold the chain after the leaf); reloaded on SIGHUP.</summary>
+    public string? Certificate { get; init; }
+    /// <summary>PEM private key of <see cref="Certificate"/> (default: in the certificate file).</summary>
+    public string? Key { get; init; }
+    /// <summary>Serve a cached self-signed development certificate (made by the supervisor) when no --certificate is given.</summary>
+    public bool HttpsDev { get; init; }
+    /// <summary>The plain-HTTP listener (--port) is on; --no-http turns it off (HTTPS only).</summary>
+    public bool HttpEnabled { get; init; } = true;
+    /// <summary>The plain port speaks HTTP/2 with prior knowledge (h2c, RFC 9113 §3.3) instead of HTTP/1.1.</summary>
+    public bool Http2Cleartext { get; init; }
+    /// <summary>Answer plain-HTTP requests with 308 to the HTTPS port.</summary>
+    public bool HttpRedirect { get; init; }
+    /// <summary>Strict-Transport-Security max-age in seconds on HTTPS responses (RFC 6797); 0 = no header.</summary>
+    public int HstsMaxAgeSeconds { get; init; }
+
+    /// <summary>gzip and Brotli for PHP responses and static files, precompressed .br/.gz files (docs/tls.md); --no-compression turns it off.</summary>
+    public bool Compression { get; init; } = true;
+    /// <summary>Responses that declare a smaller Content-Length are sent uncompressed, in bytes.</summary>
+    public long CompressionMinSize { get; init; } = 512;
+
+    /// <summary>Directories X-Sendfile / X-Accel-Redirect may name files in; empty: those headers are passed on as PHP sent them.</summary>
+    public IReadOnlyList<string> SendfileRoots { get; init; } = [];
+
     /// <summary>The store file a worker maps (set by the supervisor, not by users).</summary>
     public string? StorePath { get; init; }
     /// <summary>The task board file (docs/tasks.md) workers map (set by the supervisor, not by users).</summary>
@@ -114,6 +140,16 @@ public sealed record ServeOptions
             yield return "--pusher-client-events-per-second"; yield return PusherLimits.ClientEventsPerSecond.ToString();
             yield return "--pusher-max-queued-frames"; yield return PusherLimits.MaxQueuedFrames.ToString();
         }
+        if (HttpsPort > 0) { yield return "--https-port"; yield return HttpsPort.ToString(); }
+        if (Certificate is not null) { yield return "--certificate"; yield return Certificate; }
+        if (Key is not null) { yield return "--key"; yield return Key; }
+        if (!HttpEnabled) yield return "--no-http";
+        if (Http2Cleartext) yield return "--http2-cleartext";
+        if (HttpRedirect) yield return "--http-redirect";
+        if (HstsMaxAgeSeconds > 0) { yield return "--hsts-max-age"; yield return HstsMaxAgeSeconds.ToString(); }
+        foreach (var root in SendfileRoots) { yield return "--sendfile-root"; yield return root; }
+        if (!Compression) yield return "--no-compression";
+        yield return "--compression-min-size"; yield return CompressionMinSize.ToString();
         if (StorePath is not null) { yield return "--store"; yield return StorePath; }
         if (TaskBoardPath is not null) { yield return "--task-board"; yield return TaskBoardPath; }
         if (ResponseCachePath is not null)

@@ -18,9 +18,16 @@ namespace Askr.Supervision;
 /// </summary>
 internal sealed class NodeServices : IAsyncDisposable
 {
-    private NodeServices(ListenSockets sockets) => Sockets = sockets;
+    private NodeServices(ListenSockets? sockets, ListenSockets? httpsSockets)
+    {
+        Sockets = sockets;
+        HttpsSockets = httpsSockets;
+    }
 
-    public ListenSockets Sockets { get; }
+    /// <summary>The plain-HTTP sockets, one per HTTP slot; null with --no-http.</summary>
+    public ListenSockets? Sockets { get; }
+    /// <summary>The HTTPS sockets (--https-port), one per HTTP slot; null without.</summary>
+    public ListenSockets? HttpsSockets { get; }
     /// <summary>The node's table store; null without --tables.</summary>
     public TableStore? Store { get; private set; }
     /// <summary>The task board; null without task workers.</summary>
@@ -35,17 +42,29 @@ internal sealed class NodeServices : IAsyncDisposable
 
     public static async Task<NodeServices?> StartAsync(ServeOptions options, LogWriter log)
     {
-        ListenSockets sockets;
+        ListenSockets? sockets = null;
         try
         {
-            sockets = new ListenSockets(HttpWorkerHost.ResolveHost(options.Host), options.Port, options.Workers);
+            if (options.HttpEnabled) sockets = new ListenSockets(HttpWorkerHost.ResolveHost(options.Host), options.Port, options.Workers);
         }
         catch (SocketException e)
         {
             log.Error($"cannot listen on {options.Host}:{options.Port}: {e.Message}");
             return null;
         }
-        var node = new NodeServices(sockets);
+        // The HTTPS port gets the same per-slot treatment (docs/tls.md).
+        ListenSockets? https = null;
+        try
+        {
+            if (options.HttpsPort > 0) https = new ListenSockets(HttpWorkerHost.ResolveHost(options.Host), options.HttpsPort, options.Workers);
+        }
+        catch (SocketException e)
+        {
+            log.Error($"cannot listen on {options.Host}:{options.HttpsPort} (HTTPS): {e.Message}");
+            sockets?.Dispose();
+            return null;
+        }
+        var node = new NodeServices(sockets, https);
         if (await node.StartServicesAsync(options, log)) return node;
         await node.DisposeAsync();
         return null;
@@ -178,7 +197,8 @@ internal sealed class NodeServices : IAsyncDisposable
     {
         try { if (Resp is not null) await Resp.DisposeAsync(); } catch (Exception) { }
         try { if (Cluster is not null) await Cluster.DisposeAsync(); } catch (Exception) { }
-        Sockets.Dispose();
+        Sockets?.Dispose();
+        HttpsSockets?.Dispose();
         Store?.Dispose();
         Board?.Dispose();
         ResponseCache?.Dispose();

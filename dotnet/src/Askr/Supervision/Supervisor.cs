@@ -59,7 +59,7 @@ internal sealed class Supervisor : IAsyncDisposable
             () => _node?.Store?.Tables.Select(t => (t.Schema.Name, t.Count, t.Schema.Rows)) ?? []));
     }
 
-    public int Port => _node?.Sockets.Port ?? _options.Port;
+    public int Port => _node?.Sockets?.Port ?? _options.Port;
 
     public async Task<int> RunAsync()
     {
@@ -88,8 +88,10 @@ internal sealed class Supervisor : IAsyncDisposable
         var allReady = Task.WhenAll(_slots.Select(w => w!.Ready));
         if (_options.TaskWorkers > 0) _log.Info($"{_options.TaskWorkers} task worker(s) for Octane::concurrently() and ticks");
         await Task.WhenAny(allReady, _stopRequested.Task, Task.Delay(ReadyTimeout));
+        if (allReady.IsCompletedSuccessfully && _options.HttpsPort > 0)
+            _log.Info($"HTTPS on https://{_options.Host}:{_options.HttpsPort} (HTTP/1.1, HTTP/2){(_options.HttpEnabled ? "" : "; no plain HTTP")}");
         if (allReady.IsCompletedSuccessfully)
-            _log.Info($"askr listening on http://{_options.Host}:{Port} with {_slots.Length} worker(s) (supervisor pid {Environment.ProcessId}{(_options.AdminPort > 0 ? $", admin on 127.0.0.1:{_options.AdminPort}" : "")})");
+            _log.Info($"askr listening on {(_options.HttpEnabled ? "http" : "https")}://{_options.Host}:{(_options.HttpEnabled ? Port : _options.HttpsPort)} with {_slots.Length} worker(s) (supervisor pid {Environment.ProcessId}{(_options.AdminPort > 0 ? $", admin on 127.0.0.1:{_options.AdminPort}" : "")})");
         else if (!_stopRequested.Task.IsCompleted)
             _log.Warning($"listening on http://{_options.Host}:{Port}, but not every worker is ready yet");
 
@@ -126,7 +128,8 @@ internal sealed class Supervisor : IAsyncDisposable
             Slot = slot,
             WorkerId = id,
             Kind = kind,
-            ListenFd = isTask ? null : _node.Sockets.Descriptor(slot),
+            ListenFd = isTask ? null : _node.Sockets?.Descriptor(slot),
+            HttpsListenFd = isTask ? null : _node.HttpsSockets?.Descriptor(slot),
             ControlPath = _control!.Path,
             TaskSocket = taskSocket,
             BoardSlot = taskSocket is null ? -1 : slot - _options.Workers,
@@ -227,6 +230,7 @@ internal sealed class Supervisor : IAsyncDisposable
         }
         try
         {
+            if (_options.HttpsPort > 0) ReloadCertificates();
             _log.Info("reloading workers one at a time");
             for (var slot = 0; slot < _slots.Length && !_stopping; slot++)
                 await RecycleAsync(slot, "reload");
@@ -236,6 +240,18 @@ internal sealed class Supervisor : IAsyncDisposable
         {
             _reloadLock.Release();
         }
+    }
+
+    /// <summary>
+    /// Tells every ready HTTP worker to read the HTTPS certificate files again (SIGHUP to the worker:
+    /// its next TLS connection gets the new certificate), before the rolling reload replaces it.
+    /// </summary>
+    private void ReloadCertificates()
+    {
+        WorkerProcess?[] workers;
+        lock (_lock) workers = _slots.ToArray();
+        foreach (var w in workers)
+            if (w is { IsTask: false, Ready.IsCompletedSuccessfully: true }) w.Signal(WorkerProcess.SigHup);
     }
 
     private async Task StopAllAsync()

@@ -27,6 +27,8 @@ internal sealed record WorkerCommandLine
     public WorkerKind Kind { get; init; } = WorkerKind.Http;
     /// <summary>An HTTP worker's inherited listening socket; null: it binds --host/--port itself.</summary>
     public int? ListenFd { get; init; }
+    /// <summary>An HTTP worker's inherited HTTPS listening socket (--https-port); null: none, or it binds it itself.</summary>
+    public int? HttpsListenFd { get; init; }
     /// <summary>The supervisor's control socket.</summary>
     public string? ControlPath { get; init; }
     /// <summary>A task worker's own socket, on which HTTP workers send it tasks directly.</summary>
@@ -70,6 +72,7 @@ internal sealed record WorkerCommandLine
         if (TaskSocket is not null) { yield return s_taskSocket.Name; yield return TaskSocket; }
         if (BoardSlot >= 0) { yield return s_boardSlot.Name; yield return BoardSlot.ToString(CultureInfo.InvariantCulture); }
         if (ListenFd is { } fd) { yield return s_listenFd.Name; yield return fd.ToString(CultureInfo.InvariantCulture); }
+        if (HttpsListenFd is { } hfd) { yield return s_httpsListenFd.Name; yield return hfd.ToString(CultureInfo.InvariantCulture); }
         if (ControlPath is not null) { yield return s_control.Name; yield return ControlPath; }
         foreach (var a in Options.ToArguments()) yield return a;
     }
@@ -85,6 +88,7 @@ internal sealed record WorkerCommandLine
 
     private static readonly Option<int> s_slot = new("--slot") { Description = "Worker slot (0-based)." };
     private static readonly Option<int?> s_listenFd = new("--listen-fd") { Description = "Inherited listening socket; without it the worker binds --host/--port itself." };
+    private static readonly Option<int?> s_httpsListenFd = new("--https-listen-fd") { Description = "Inherited HTTPS listening socket (--https-port)." };
     private static readonly Option<string?> s_control = new("--control") { Description = "The supervisor's control socket." };
     private static readonly Option<string> s_kind = new("--kind") { Description = "http (default) or task.", DefaultValueFactory = _ => "http" };
     private static readonly Option<string?> s_taskSocket = new("--task-socket") { Description = "Task worker: the Unix socket HTTP workers send tasks to directly." };
@@ -93,7 +97,7 @@ internal sealed record WorkerCommandLine
     /// <summary>Adds this worker's own options to the <c>worker</c> command.</summary>
     public static void AddTo(Command worker)
     {
-        foreach (var o in new Option[] { s_slot, s_listenFd, s_control, s_kind, s_taskSocket, s_boardSlot }) worker.Options.Add(o);
+        foreach (var o in new Option[] { s_slot, s_listenFd, s_httpsListenFd, s_control, s_kind, s_taskSocket, s_boardSlot }) worker.Options.Add(o);
     }
 
     /// <summary>Reads a worker's command line back (<paramref name="options"/>: the serve options it carried). Null, with the error on stderr, when it is not one.</summary>
@@ -117,6 +121,7 @@ internal sealed record WorkerCommandLine
             WorkerId = int.TryParse(Environment.GetEnvironmentVariable("ASKR_WORKER_ID"), out var id) ? id : -1,
             Kind = kind,
             ListenFd = parse.GetValue(s_listenFd),
+            HttpsListenFd = parse.GetValue(s_httpsListenFd),
             ControlPath = control,
             TaskSocket = parse.GetValue(s_taskSocket),
             BoardSlot = parse.GetValue(s_boardSlot),

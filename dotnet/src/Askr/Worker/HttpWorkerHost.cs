@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.InteropServices;
 using System.Text;
 using Askr.Cli;
 using Askr.Control;
@@ -24,9 +25,27 @@ namespace Askr.Worker;
 /// </summary>
 internal static class HttpWorkerHost
 {
-    public static async Task<int> RunAsync(ServeOptions options, int slot, int? listenFd, string? controlPath)
+    public static async Task<int> RunAsync(ServeOptions options, int slot, int? listenFd, string? controlPath, int? httpsListenFd = null)
     {
         var log = LogWriter.Current;
+        // TLS (docs/tls.md): the certificate is loaded once here, and again on SIGHUP, which the
+        // supervisor sends before a rolling reload; registered first, so no SIGHUP finds it missing.
+        Tls.ServerCertificate? certificate = null;
+        if (options.HttpsPort > 0)
+        {
+            try
+            {
+                certificate = Tls.ServerCertificate.Load(options.Certificate!, options.Key);
+            }
+            catch (Tls.CertificateException e)
+            {
+                log.Error($"--certificate: {e.Message}");
+                log.Flush(TimeSpan.FromSeconds(1));
+                return 78; // EX_CONFIG
+            }
+        }
+        using var certificateReload = certificate is null ? null
+            : PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; certificate.ReloadAndLog(log); });
         ControlClient? control = null;
         if (controlPath is not null)
         {
@@ -82,11 +101,21 @@ internal static class HttpWorkerHost
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = options.MaxBodySize;
             k.ResponseHeaderEncodingSelector = _ => Encoding.Latin1;
-            if (listenFd is { } fd)
-                k.ListenHandle((ulong)fd);
+            // The plain port: HTTP/1.1, or HTTP/2 with prior knowledge only (h2c) when asked: Kestrel
+            // picks between the two only by ALPN, which a cleartext connection has not.
+            Action<ListenOptions> plain = l => l.Protocols = options.Http2Cleartext ? HttpProtocols.Http2 : HttpProtocols.Http1;
+            if (!options.HttpEnabled) { }
+            else if (listenFd is { } fd)
+                k.ListenHandle((ulong)fd, plain);
             else
-                k.Listen(ResolveHost(options.Host), options.Port);
+                k.Listen(ResolveHost(options.Host), options.Port, plain);
+            if (certificate is null) { }
+            else if (httpsListenFd is { } hfd)
+                k.ListenHandle((ulong)hfd, l => Tls.HttpsEndpoint.Configure(l, certificate));
+            else
+                k.Listen(ResolveHost(options.Host), options.HttpsPort, l => Tls.HttpsEndpoint.Configure(l, certificate));
         });
+        Front.HttpFront.AddServices(builder.Services, options);
         var app = builder.Build();
 
         var files = new StaticFileOptions
@@ -98,6 +127,7 @@ internal static class HttpWorkerHost
         using var pusherStopping = new CancellationTokenSource();
         using var pusherSweep = pusher is null ? null : new Timer(_ => pusher.Sweep(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         if (pusher is not null) WebSockets.PusherEndpoint.Use(app, pusher, pusherStopping.Token);
+        Front.HttpFront.Use(app, options, files);
         app.UseStaticFiles(files);
         app.Run(handler.HandleAsync);
 

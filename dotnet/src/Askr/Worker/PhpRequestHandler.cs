@@ -22,6 +22,8 @@ internal sealed class PhpRequestHandler
     private readonly LogWriter _log;
     private readonly string _documentRoot;
     private static readonly TimeSpan StreamAbortGrace = TimeSpan.FromMilliseconds(100);
+    /// <summary>X-Sendfile / X-Accel-Redirect (--sendfile-root); null: those headers are passed on.</summary>
+    private readonly Front.Sendfile? _sendfile;
 
     /// <summary>The node's response cache (--response-cache); null when it is off.</summary>
     public ResponseCache.ResponseCacheHandler? Cache { get; init; }
@@ -32,6 +34,7 @@ internal sealed class PhpRequestHandler
         _options = options;
         _log = log;
         _documentRoot = Path.GetFullPath(options.Root);
+        if (options.SendfileRoots.Count > 0) _sendfile = new Front.Sendfile(options.SendfileRoots, log);
     }
 
     public async Task HandleAsync(HttpContext context)
@@ -92,6 +95,11 @@ internal sealed class PhpRequestHandler
                 }
             }
             else ResponseCache.ResponseCacheHandler.TakeDirective(head.Headers);
+            if (_sendfile is not null && Front.Sendfile.Target(head, out var header) is { } target)
+            {
+                status = await _sendfile.ServeAsync(context, head, header, target);
+                return;
+            }
             await WriteAsync(context, head);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or ConnectionResetException)

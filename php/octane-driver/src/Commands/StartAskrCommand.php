@@ -34,6 +34,8 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
                     {--admin-port= : The port of askr\'s admin endpoint on 127.0.0.1 [default: a free port]}
                     {--log-level= : Log messages at or above the specified log level}
                     {--resp-port= : The port of askr\'s RESP (Redis protocol) endpoint over the tables on 127.0.0.1 [default: none]}
+                    {--https : Serve HTTPS (HTTP/1.1 and HTTP/2) on --port; certificate: config(\'octane.askr.tls\'), else a development one}
+                    {--http-redirect : Redirect plain HTTP (config(\'octane.askr.tls.http_port\'), default 80) to HTTPS}
                     {--watch : Automatically reload the server when the application is modified}
                     {--poll : Use file system polling while watching in order to watch files over a network}';
 
@@ -107,6 +109,7 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'responseCache' => config('octane.askr.response_cache') ?: env('ASKR_RESPONSE_CACHE'),
             'responseCacheIgnoreCookies' => config('octane.askr.response_cache_ignore_cookies'),
             'pusherApps' => static::pusherApps(),
+            'tls' => static::tlsConfig((bool) $this->option('https'), (bool) $this->option('http-redirect')),
         ]);
 
         // The admin endpoint's POST calls need it: octane:reload and octane:stop read it from the
@@ -178,6 +181,29 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'advertise' => $value('advertise', 'ASKR_CLUSTER_ADVERTISE'),
             'seeds' => $value('seeds', 'ASKR_CLUSTER_SEEDS'),
             'secret' => $value('secret', 'ASKR_CLUSTER_SECRET'),
+        ];
+    }
+
+    /**
+     * The TLS settings of `octane:start --https` (docs/tls.md of the askr repository):
+     * config('octane.askr.tls.*'), each falling back to its environment variable (ASKR_TLS_CERTIFICATE,
+     * ASKR_TLS_KEY, ASKR_HTTP_PORT, ASKR_HSTS_MAX_AGE). Without a certificate askr serves its
+     * self-signed development one (--https-dev), as FrankenPHP makes one for local names.
+     *
+     * @return array{https: bool, httpRedirect: bool, certificate: ?string, key: ?string, httpPort: ?string, hstsMaxAge: ?string}
+     */
+    public static function tlsConfig(bool $https, bool $httpRedirect): array
+    {
+        $config = (array) config('octane.askr.tls', []);
+        $value = static fn (string $key, string $env) => ($config[$key] ?? null) ?: (getenv($env) ?: null);
+
+        return [
+            'https' => $https,
+            'httpRedirect' => $httpRedirect,
+            'certificate' => $value('certificate', 'ASKR_TLS_CERTIFICATE'),
+            'key' => $value('key', 'ASKR_TLS_KEY'),
+            'httpPort' => $value('http_port', 'ASKR_HTTP_PORT'),
+            'hstsMaxAge' => $value('hsts_max_age', 'ASKR_HSTS_MAX_AGE'),
         ];
     }
 

@@ -26,7 +26,8 @@ class ServeCommandLine
      *     tables?: string|null, respPort?: int|string|null, taskWorkers?: int|string|null,
      *     responseCache?: string|null, responseCacheIgnoreCookies?: list<string>|string|null,
      *     cluster?: array{port?: int|string|null, host?: string|null, advertise?: string|null, seeds?: string|null},
-     *     accessLog?: bool, pusherApps?: list<array{app_id: string|int, key: string, secret: string}>}  $options
+     *     accessLog?: bool, pusherApps?: list<array{app_id: string|int, key: string, secret: string}>,
+     *     tls?: array{https?: bool, httpRedirect?: bool, certificate?: string|null, key?: string|null, httpPort?: int|string|null, hstsMaxAge?: int|string|null}}  $options
      *        `workers` "auto" or empty leaves the count to askr (one per core); `maxRequests` 0 never recycles;
      *        `tables` is the tables JSON file (docs/tables-php.md); `respPort` the RESP endpoint's port (empty: none);
      *        `taskWorkers` the task worker count (docs/tasks.md): a number (0: none), "auto" / empty: one per core;
@@ -36,6 +37,10 @@ class ServeCommandLine
      *        cluster secret is not a command-line argument: askr reads it from ASKR_CLUSTER_SECRET.
      *        `accessLog` false: askr writes no request lines (`--no-access-log`), see showsRequestLines().
      *        `pusherApps` the Pusher apps askr serves WebSockets and the HTTP API for (docs/websockets.md).
+     *        `tls.https` serves HTTPS on `port` (--https-port) with `tls.certificate`/`tls.key`, else askr's
+     *        development certificate; the plain listener is off unless `tls.httpRedirect`, which
+     *        redirects `tls.httpPort` (default 80, as Caddy's HTTP->HTTPS redirect) to it; `tls.hstsMaxAge`
+     *        sends Strict-Transport-Security (docs/tls.md).
      * @return list<string>
      *
      * @throws InvalidArgumentException for a value askr would reject.
@@ -47,8 +52,37 @@ class ServeCommandLine
             '--root', $options['root'],
             '--worker-script', $options['workerScript'],
             '--host', (string) $options['host'],
-            '--port', (string) static::positive('port', $options['port']),
         ];
+
+        $tls = $options['tls'] ?? [];
+
+        if ($tls['https'] ?? false) {
+            array_push($arguments, '--https-port', (string) static::positive('port', $options['port']));
+
+            if (($certificate = $tls['certificate'] ?? null) !== null && $certificate !== '') {
+                array_push($arguments, '--certificate', $certificate);
+
+                if (($key = $tls['key'] ?? null) !== null && $key !== '') {
+                    array_push($arguments, '--key', $key);
+                }
+            } else {
+                $arguments[] = '--https-dev';
+            }
+
+            if ($tls['httpRedirect'] ?? false) {
+                array_push($arguments, '--port', (string) static::positive('http-port', $tls['httpPort'] ?? 80), '--http-redirect');
+            } else {
+                $arguments[] = '--no-http';
+            }
+
+            if (($hsts = $tls['hstsMaxAge'] ?? null) !== null && $hsts !== '') {
+                array_push($arguments, '--hsts-max-age', (string) static::positive('hsts-max-age', $hsts));
+            }
+        } elseif ($tls['httpRedirect'] ?? false) {
+            throw new InvalidArgumentException('--http-redirect redirects plain HTTP to HTTPS: give --https as well.');
+        } else {
+            array_push($arguments, '--port', (string) static::positive('port', $options['port']));
+        }
 
         $workers = $options['workers'] ?? 'auto';
 
