@@ -138,6 +138,13 @@ typedef struct askr_callbacks {
     /* Answers the task take_task returned: status ASKR_TASK_OK (data: the result) or
     " * ASKR_TASK_ERROR (data: why); ASKR_SEND_WRONG_KIND in an HTTP worker. */
     int32_t (*send_task_result)(int32_t status, const char *data, int64_t len);
+
+    /* Defer after send (docs/lifecycle.md): blocks until the current request's response is
+     * complete on the wire (Kestrel has ended it and the connection is free), up to what is left
+     * of its --request-timeout. ASKR_SEND_OK, also when there is no current request (a task
+     * worker, or between requests); ASKR_SEND_NO_REQUEST when the current request is not
+     * answered yet. */
+    int32_t (*await_sent)(void);
 } askr_callbacks;
 
 /*

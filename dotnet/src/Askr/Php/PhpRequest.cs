@@ -108,6 +108,18 @@ internal sealed class PhpRequest : PhpJob
     public Channel<Chunk>? Stream { get; set; }
 
     public Task<ResponseHead> Head => _head.Task;
+
+    private readonly TaskCompletionSource _sent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Completes once Kestrel has ended the response on the wire (its OnCompleted: the body is
+    /// flushed and the connection is free for the client's next request), or the exchange was
+    /// aborted. Deferred callbacks (defer()) wait for it.
+    /// </summary>
+    public Task Sent => _sent.Task;
+
+    /// <summary>Called from the response's OnCompleted (PhpRequestHandler).</summary>
+    public void MarkSent() => _sent.TrySetResult();
     public override bool Answered => Volatile.Read(ref _answered) != 0;
 
     /// <summary>Answers the request unless it already was; false if someone answered first.</summary>

@@ -58,6 +58,7 @@ internal static unsafe partial class ShimInterop
         public delegate* unmanaged<Str*, long, long, int, TaskResult**, int> Dispatch;
         public delegate* unmanaged<long, TakenTask*, int> TakeTask;
         public delegate* unmanaged<int, byte*, long, int> SendTaskResult;
+        public delegate* unmanaged<int> AwaitSent;
     }
 
     /// <summary>The names of the callbacks left null in <paramref name="callbacks"/>: the shim would jump to address 0.</summary>

@@ -57,6 +57,12 @@ internal sealed class PhpRequestHandler
             }
 
             request = new PhpRequest(context, body, bodyLength);
+            // Deferred callbacks (defer()) start once Kestrel has ended the response on the wire.
+            context.Response.OnCompleted(static state =>
+            {
+                ((PhpRequest)state).MarkSent();
+                return Task.CompletedTask;
+            }, request);
             if (!_php.TryEnqueue(request))
             {
                 status = await AnswerAsync(context, 503, "Service Unavailable: the worker's queue is full");
