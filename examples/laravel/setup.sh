@@ -79,6 +79,7 @@ require_once {$e($illuminate)};
 })();
 
 require_once {$e($driver.'/src/natives-outside-askr.php')};
+require_once {$e($driver.'/src/Lifecycle/functions.php')};
 
 PHP;
 file_put_contents($app.'/vendor/autoload.php', $code);
