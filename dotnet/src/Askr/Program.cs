@@ -62,6 +62,8 @@ public static class Program
         doctor.SetAction(parse => Doctor.Run(parse.GetValue(doctorIni) ?? []));
         root.Subcommands.Add(doctor);
 
+        root.Subcommands.Add(Lifecycle.ReplayCommand.Create());
+
         // Signals are handled by the supervisor and workers themselves (graceful drain), not by the parser.
         return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
@@ -97,12 +99,17 @@ public static class Program
         private readonly Option<string?> _clusterCertificate = new("--cluster-certificate") { Description = "PEM certificate of the cluster (the same on every node): cluster traffic uses TLS." };
         private readonly Option<string?> _clusterKey = new("--cluster-key") { Description = "PEM private key of --cluster-certificate (default: in the certificate file)." };
         private readonly Option<int> _taskWorkers = new("--task-workers") { Description = "Task worker processes for Octane::concurrently() and ticks (0: none).", DefaultValueFactory = _ => 0 };
+        private readonly Option<string?> _recordErrors = new("--record-errors") { Description = "Directory where each 5xx that PHP produced is recorded as one JSON file, for askr replay (docs/lifecycle.md)." };
+        private readonly Option<bool> _recordSensitive = new("--record-sensitive") { Description = "Record Authorization, Cookie and the --record-redact fields unredacted." };
+        private readonly Option<string?> _recordRedact = new("--record-redact") { Description = "Comma-separated header and body field names to redact besides Authorization and Cookie (default: password,password_confirmation,current_password)." };
+        private readonly Option<int> _recordMaxFiles = new("--record-max-files") { Description = "Most record files kept; the oldest are removed first.", DefaultValueFactory = _ => 1000 };
+        private readonly Option<long> _recordMaxBytes = new("--record-max-bytes") { Description = "Most bytes of record files kept; the oldest are removed first.", DefaultValueFactory = _ => 100 * 1024 * 1024 };
         private readonly Option<string?> _store = new("--store") { Description = "Table store file (given to workers by the supervisor).", Hidden = true };
         private readonly Option<string?> _taskBoard = new("--task-board") { Description = "Task board file (given to workers by the supervisor).", Hidden = true };
 
         public void AddTo(Command command)
         {
-            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _store, _taskBoard })
+            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _recordErrors, _recordSensitive, _recordRedact, _recordMaxFiles, _recordMaxBytes, _store, _taskBoard })
                 command.Options.Add(o);
         }
 
@@ -147,6 +154,14 @@ public static class Program
                 if (clusterSecret is null) error ??= "a cluster needs a shared secret: --cluster-secret or ASKR_CLUSTER_SECRET";
                 else if (clusterSecret.Length < 16) error ??= "the cluster secret must have at least 16 characters";
             }
+            var recordErrors = parse.GetValue(_recordErrors);
+            if (recordErrors is not null)
+            {
+                recordErrors = Path.GetFullPath(recordErrors);
+                if (parse.GetValue(_recordMaxFiles) < 1) error ??= "--record-max-files must be at least 1";
+                if (parse.GetValue(_recordMaxBytes) < 1) error ??= "--record-max-bytes must be at least 1";
+                error ??= Lifecycle.ErrorRecorder.Prepare(recordErrors);
+            }
             if (error is not null)
             {
                 Console.Error.WriteLine($"askr: {error}");
@@ -184,6 +199,13 @@ public static class Program
                 ClusterSecret = clusterSecret,
                 ClusterCertificate = parse.GetValue(_clusterCertificate),
                 ClusterKey = parse.GetValue(_clusterKey),
+                RecordErrors = recordErrors,
+                RecordSensitive = parse.GetValue(_recordSensitive),
+                RecordRedact = parse.GetValue(_recordRedact) is { } redact
+                    ? redact.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    : Lifecycle.ErrorRecorder.DefaultFields,
+                RecordMaxFiles = parse.GetValue(_recordMaxFiles),
+                RecordMaxBytes = parse.GetValue(_recordMaxBytes),
             };
         }
     }

@@ -62,6 +62,18 @@ public sealed record ServeOptions
     public string? ClusterCertificate { get; init; }
     /// <summary>PEM file of its private key (default: the certificate file itself).</summary>
     public string? ClusterKey { get; init; }
+    // ---- request lifecycle (docs/lifecycle.md) ----
+    /// <summary>Directory where each 5xx that PHP produced is recorded as one JSON file; null = no recording.</summary>
+    public string? RecordErrors { get; init; }
+    /// <summary>Record Authorization, Cookie and the <see cref="RecordRedact"/> fields as they were (--record-sensitive).</summary>
+    public bool RecordSensitive { get; init; }
+    /// <summary>Header and body field names redacted in records, besides Authorization, Proxy-Authorization and Cookie.</summary>
+    public IReadOnlyList<string> RecordRedact { get; init; } = Lifecycle.ErrorRecorder.DefaultFields;
+    /// <summary>Most record files kept in <see cref="RecordErrors"/>; the oldest go first.</summary>
+    public int RecordMaxFiles { get; init; } = 1000;
+    /// <summary>Most bytes of record files kept in <see cref="RecordErrors"/>; the oldest go first.</summary>
+    public long RecordMaxBytes { get; init; } = 100 * 1024 * 1024;
+
     /// <summary>The store file a worker maps (set by the supervisor, not by users).</summary>
     public string? StorePath { get; init; }
     /// <summary>The task board file (docs/tasks.md) workers map (set by the supervisor, not by users).</summary>
@@ -82,6 +94,14 @@ public sealed record ServeOptions
         yield return "--log-level"; yield return LogLevel.ToString().ToLowerInvariant();
         if (!AccessLog) yield return "--no-access-log";
         foreach (var ini in PhpIni) { yield return "--php-ini"; yield return ini; }
+        if (RecordErrors is not null)
+        {
+            yield return "--record-errors"; yield return RecordErrors;
+            if (RecordSensitive) yield return "--record-sensitive";
+            yield return "--record-redact"; yield return string.Join(',', RecordRedact);
+            yield return "--record-max-files"; yield return RecordMaxFiles.ToString();
+            yield return "--record-max-bytes"; yield return RecordMaxBytes.ToString();
+        }
         if (StorePath is not null) { yield return "--store"; yield return StorePath; }
         if (TaskBoardPath is not null) { yield return "--task-board"; yield return TaskBoardPath; }
     }

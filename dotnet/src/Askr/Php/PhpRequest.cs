@@ -22,6 +22,8 @@ internal sealed class ResponseHead
     public FileStream? File { get; init; }
     public long FileOffset { get; init; }
     public long FileLength { get; init; }
+    /// <summary>True for an answer the runtime gave itself (<see cref="Error"/>), not PHP.</summary>
+    public bool ByRuntime { get; init; }
     /// <summary>PHP's memory_get_usage() when it answered, in bytes.</summary>
     public long Memory { get; init; }
 
@@ -37,6 +39,7 @@ internal sealed class ResponseHead
             Headers = [new("Content-Type", "text/plain; charset=utf-8")],
             Body = buffer,
             BodyLength = length,
+            ByRuntime = true,
         };
     }
 }

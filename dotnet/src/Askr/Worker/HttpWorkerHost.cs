@@ -48,7 +48,7 @@ internal static class HttpWorkerHost
             Store = store,
             Tasks = tasks,
         };
-        handler = new PhpRequestHandler(php, options, log);
+        handler = new PhpRequestHandler(php, options, log, slot);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = Path.GetFullPath(options.Root) });
         builder.Logging.ClearProviders();

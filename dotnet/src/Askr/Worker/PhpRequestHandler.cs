@@ -23,11 +23,16 @@ internal sealed class PhpRequestHandler
     private readonly string _documentRoot;
     private static readonly TimeSpan StreamAbortGrace = TimeSpan.FromMilliseconds(100);
 
-    public PhpRequestHandler(PhpThread php, ServeOptions options, LogWriter log)
+    private readonly Lifecycle.ErrorRecorder? _recorder;
+
+    public PhpRequestHandler(PhpThread php, ServeOptions options, LogWriter log, int slot = -1)
     {
         _php = php;
         _options = options;
         _log = log;
+        if (options.RecordErrors is { } recordDirectory)
+            _recorder = new Lifecycle.ErrorRecorder(recordDirectory, options.RecordRedact, options.RecordSensitive,
+                options.RecordMaxFiles, options.RecordMaxBytes, slot, log);
         _documentRoot = Path.GetFullPath(options.Root);
     }
 
@@ -71,7 +76,10 @@ internal sealed class PhpRequestHandler
             var head = await request.Head;
             status = head.Status;
             memory = head.Memory;
+            // --record-errors: a 5xx that PHP produced (not the runtime's 503s, which never reached it).
+            var record = _recorder is not null && status >= 500 && !(head.ByRuntime && status == 503);
             await WriteAsync(context, head);
+            if (record) Record(request, status);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or ConnectionResetException)
         {
@@ -89,6 +97,14 @@ internal sealed class PhpRequestHandler
                     request?.ElapsedMilliseconds ?? 0, memory);
             }
         }
+    }
+
+    private void Record(PhpRequest request, int status)
+    {
+        var record = new Lifecycle.RequestRecord { Status = status };
+        Fill(request, record);
+        record.Body = request.Body is null ? [] : request.Body.AsSpan(0, request.BodyLength).ToArray();
+        _recorder!.Record(record);
     }
 
     private static async Task<(byte[]?, int)> ReadBodyAsync(PipeReader reader, long? declared)
@@ -249,7 +265,10 @@ internal sealed class PhpRequestHandler
     }
 
     /// <summary>Builds the take_request() envelope on the PHP thread (see the natives stub).</summary>
-    public bool FillEnvelope(PhpRequest request, EnvelopeArena arena)
+    public bool FillEnvelope(PhpRequest request, EnvelopeArena arena) => Fill(request, arena);
+
+    /// <summary>Writes the envelope of <paramref name="request"/> to <paramref name="arena"/>: the PHP thread's arena, or a record (--record-errors).</summary>
+    internal bool Fill<TSink>(PhpRequest request, TSink arena) where TSink : IEnvelopeSink
     {
         var context = request.Context!;
         var r = context.Request;
