@@ -18,7 +18,8 @@ use Laravel\Octane\PosixExtension;
  * every other server) adds the server without touching Octane.
  *
  * Configuration (all optional), under config('octane.askr'): `binary` (path of the askr
- * executable), `admin_port`, `log_level`, `worker_script`.
+ * executable), `admin_port`, `log_level`, `worker_script`, `record_errors` (and `record_sensitive`,
+ * `record_redact`, `record_max_files`, `record_max_bytes`: docs/lifecycle.md).
  */
 class AskrServiceProvider extends ServiceProvider
 {
@@ -50,6 +51,7 @@ class AskrServiceProvider extends ServiceProvider
         if ($this->app->runningInConsole()) {
             $this->commands([
                 Commands\StartAskrCommand::class,
+                Commands\ReplayCommand::class,
             ]);
         }
     }

@@ -103,6 +103,7 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'respPort' => $this->option('resp-port') ?: config('octane.askr.resp_port') ?: env('ASKR_RESP_PORT'),
             'taskWorkers' => $taskWorkers,
             'cluster' => $cluster = static::clusterConfig(),
+            'recordErrors' => static::recordErrorsConfig(),
         ]);
 
         $this->writeServerStateFile($serverStateFile, $adminPort, $taskWorkers);
@@ -131,6 +132,24 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
      *
      * @return array{port: ?string, host: ?string, advertise: ?string, seeds: ?string, secret: ?string}
      */
+    /**
+     * Recording of 5xx requests (docs/lifecycle.md): `octane.askr.record_errors` (a directory, or
+     * env ASKR_RECORD_ERRORS; relative to the app's base path), `record_sensitive` (bool),
+     * `record_redact` (list of header and body field names), `record_max_files`, `record_max_bytes`.
+     *
+     * @return array{directory: ?string, sensitive: bool, redact: ?array, max_files: mixed, max_bytes: mixed}
+     */
+    public static function recordErrorsConfig(): array
+    {
+        return [
+            'directory' => config('octane.askr.record_errors') ?: (getenv('ASKR_RECORD_ERRORS') ?: null),
+            'sensitive' => (bool) config('octane.askr.record_sensitive', false),
+            'redact' => config('octane.askr.record_redact'),
+            'max_files' => config('octane.askr.record_max_files'),
+            'max_bytes' => config('octane.askr.record_max_bytes'),
+        ];
+    }
+
     public static function clusterConfig(): array
     {
         $config = (array) config('octane.askr.cluster', []);
