@@ -26,6 +26,8 @@ internal static class HttpWorkerHost
 {
     public static async Task<int> RunAsync(ServeOptions options, int slot, int? listenFd, string? controlPath)
     {
+        // One release for the process's whole life (symlink deploys, docs/lifecycle.md).
+        options = Lifecycle.ReleasePaths.Pin(options);
         var log = LogWriter.Current;
         ControlClient? control = null;
         if (controlPath is not null)

@@ -3,6 +3,7 @@
 namespace Askr\Octane\Commands;
 
 use Askr\Octane\Server\AskrBinary;
+use Askr\Octane\Server\ReleasePaths;
 use Askr\Octane\Server\ServeCommandLine;
 use Askr\Octane\Server\ServerProcessInspector;
 use Askr\Octane\Server\ServerStateFile;
@@ -87,10 +88,13 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             return 1;
         }
 
+        // Through the release link, if the app is deployed as current -> releases/N (docs/lifecycle.md).
+        $basePath = static::basePath();
+
         $arguments = ServeCommandLine::arguments([
             'binary' => $binary,
-            'root' => public_path(),
-            'workerScript' => static::workerScript(),
+            'root' => ReleasePaths::map(public_path(), base_path(), $basePath),
+            'workerScript' => ReleasePaths::map(static::workerScript(), base_path(), $basePath),
             'host' => $this->getHost(),
             'port' => $this->getPort(),
             'workers' => $this->option('workers'),
@@ -112,7 +116,7 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
 
         $server = tap(new Process($arguments, base_path(), [
             'APP_ENV' => app()->environment(),
-            'APP_BASE_PATH' => base_path(),
+            'APP_BASE_PATH' => $basePath,
             'LARAVEL_OCTANE' => 1,
             'ASKR_TASK_WORKERS' => $taskWorkers,
             'MAX_REQUESTS' => (string) (int) $this->option('max-requests'),
@@ -148,6 +152,12 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'max_files' => config('octane.askr.record_max_files'),
             'max_bytes' => config('octane.askr.record_max_bytes'),
         ];
+    }
+
+    /** The app's base path through its release link, if any (ReleasePaths): `octane.askr.base_path` or env ASKR_APP_PATH override it. */
+    public static function basePath(): string
+    {
+        return ReleasePaths::basePath(base_path(), $_SERVER, config('octane.askr.base_path') ?: (getenv('ASKR_APP_PATH') ?: null));
     }
 
     public static function clusterConfig(): array
