@@ -61,6 +61,7 @@ require_once {$e($illuminate)};
         'Askr\\\\Octane\\\\' => {$e($driver.'/src/')},
         'App\\\\' => {$e($app.'/app/')},
         'Database\\\\Seeders\\\\' => {$e($app.'/database/seeders/')},
+        'Tests\\\\' => {$e($app.'/tests/')},
     ];
 
     spl_autoload_register(static function (string \$class) use (\$prefixes): void {

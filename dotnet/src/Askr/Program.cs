@@ -63,6 +63,7 @@ public static class Program
         root.Subcommands.Add(doctor);
 
         root.Subcommands.Add(Lifecycle.ReplayCommand.Create());
+        root.Subcommands.Add(Lifecycle.TestCommand.Create());
 
         // Signals are handled by the supervisor and workers themselves (graceful drain), not by the parser.
         return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
