@@ -149,6 +149,12 @@ typedef struct askr_callbacks {
      * --pusher-app, ASKR_BROADCAST_INVALID_CHANNEL for a name Pusher does not allow. */
     int32_t (*broadcast)(const askr_str *channels, int64_t count, const askr_str *event, const askr_str *data,
                          const askr_str *except_socket_id);
+    /* Defer after send (docs/lifecycle.md): blocks until the current request's response is
+     * complete on the wire (Kestrel has ended it and the connection is free), up to what is left
+     * of its --request-timeout. ASKR_SEND_OK, also when there is no current request (a task
+     * worker, or between requests); ASKR_SEND_NO_REQUEST when the current request is not
+     * answered yet. */
+    int32_t (*await_sent)(void);
 } askr_callbacks;
 
 /*

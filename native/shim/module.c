@@ -14,6 +14,7 @@
 static PHP_RSHUTDOWN_FUNCTION(askr)
 {
     askr_ticks_release();
+    askr_deferred_release();
     askr_tables_release();
     return SUCCESS;
 }

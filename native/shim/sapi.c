@@ -16,6 +16,7 @@
 #include <php_variables.h>
 #include <php_ini.h>
 #include <SAPI.h>
+#include <zend_exceptions.h>
 
 #include "askr_layout.h"
 
@@ -226,6 +227,14 @@ int32_t askr_php_run(const char *script_path, int32_t *exit_status)
     zend_stream_init_filename(&fh, script_path);
     zend_first_try {
         php_execute_script(&fh);
+        /* A script that ended normally still runs what it deferred (defer.c). */
+        if (EG(exit_status) == 0 && !EG(exception)) {
+            int64_t ran;
+            askr_deferred_run(false, &ran);
+            if (EG(exception)) {
+                zend_exception_error(EG(exception), E_WARNING);
+            }
+        }
     } zend_catch {
         result = ASKR_RUN_BAILOUT;
     } zend_end_try();

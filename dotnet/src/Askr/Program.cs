@@ -64,6 +64,9 @@ public static class Program
         doctor.SetAction(parse => Doctor.Run(parse.GetValue(doctorIni) ?? []));
         root.Subcommands.Add(doctor);
 
+        root.Subcommands.Add(Lifecycle.ReplayCommand.Create());
+        root.Subcommands.Add(Lifecycle.TestCommand.Create());
+
         // Signals are handled by the supervisor and workers themselves (graceful drain), not by the parser.
         return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
@@ -120,6 +123,11 @@ public static class Program
         private readonly Option<bool> _noCompression = new("--no-compression") { Description = "Do not compress responses (gzip, Brotli) nor serve precompressed .br/.gz static files." };
         private readonly Option<long> _compressionMinSize = new("--compression-min-size") { Description = "Responses with a smaller Content-Length are not compressed, in bytes.", DefaultValueFactory = _ => 512 };
         private readonly Option<string[]> _sendfileRoot = new("--sendfile-root") { Description = "Directory X-Sendfile / X-Accel-Redirect responses may send files from (repeatable)." };
+        private readonly Option<string?> _recordErrors = new("--record-errors") { Description = "Directory where each 5xx that PHP produced is recorded as one JSON file, for askr replay (docs/lifecycle.md)." };
+        private readonly Option<bool> _recordSensitive = new("--record-sensitive") { Description = "Record Authorization, Cookie and the --record-redact fields unredacted." };
+        private readonly Option<string?> _recordRedact = new("--record-redact") { Description = "Comma-separated header and body field names to redact besides Authorization and Cookie (default: password,password_confirmation,current_password)." };
+        private readonly Option<int> _recordMaxFiles = new("--record-max-files") { Description = "Most record files kept; the oldest are removed first.", DefaultValueFactory = _ => 1000 };
+        private readonly Option<long> _recordMaxBytes = new("--record-max-bytes") { Description = "Most bytes of record files kept; the oldest are removed first.", DefaultValueFactory = _ => 100 * 1024 * 1024 };
         private readonly Option<string?> _store = new("--store") { Description = "Table store file (given to workers by the supervisor).", Hidden = true };
         private readonly Option<string?> _taskBoard = new("--task-board") { Description = "Task board file (given to workers by the supervisor).", Hidden = true };
 
@@ -143,7 +151,8 @@ public static class Program
         public void AddTo(Command command)
         {
             foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _adminToken, _staticSymlinks, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _pusherApps, _pusherActivity, _pusherPong, _pusherMaxMessage, _pusherClientEvents, _pusherQueue, _store, _taskBoard, _responseCache, _responseCacheMaxEntry, _responseCacheIgnoreCookies, _responseCacheFile,
-                         _httpsPort, _certificate, _key, _httpsDev, _noHttp, _h2c, _httpRedirect, _hsts, _hstsMaxAge, _noCompression, _compressionMinSize, _sendfileRoot })
+                         _httpsPort, _certificate, _key, _httpsDev, _noHttp, _h2c, _httpRedirect, _hsts, _hstsMaxAge, _noCompression, _compressionMinSize, _sendfileRoot,
+                         _recordErrors, _recordSensitive, _recordRedact, _recordMaxFiles, _recordMaxBytes })
                 command.Options.Add(o);
         }
 
@@ -236,6 +245,14 @@ public static class Program
             if (parse.GetValue(_compressionMinSize) < 0) error ??= "--compression-min-size must be a number of bytes";
             if (parse.GetValue(_hstsMaxAge) < 0) error ??= "--hsts-max-age must be a number of seconds";
             if (hstsMaxAge > 0 && httpsPort == 0) error ??= "--hsts is sent on HTTPS responses: give --https-port as well";
+            var recordErrors = parse.GetValue(_recordErrors);
+            if (recordErrors is not null)
+            {
+                recordErrors = Path.GetFullPath(recordErrors);
+                if (parse.GetValue(_recordMaxFiles) < 1) error ??= "--record-max-files must be at least 1";
+                if (parse.GetValue(_recordMaxBytes) < 1) error ??= "--record-max-bytes must be at least 1";
+                error ??= Lifecycle.ErrorRecorder.Prepare(recordErrors);
+            }
             if (error is not null)
             {
                 Console.Error.WriteLine($"askr: {error}");
@@ -299,6 +316,13 @@ public static class Program
                 Compression = !parse.GetValue(_noCompression),
                 CompressionMinSize = parse.GetValue(_compressionMinSize),
                 SendfileRoots = sendfileRoots.Select(Path.GetFullPath).ToArray(),
+                RecordErrors = recordErrors,
+                RecordSensitive = parse.GetValue(_recordSensitive),
+                RecordRedact = parse.GetValue(_recordRedact) is { } redact
+                    ? redact.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    : Lifecycle.ErrorRecorder.DefaultFields,
+                RecordMaxFiles = parse.GetValue(_recordMaxFiles),
+                RecordMaxBytes = parse.GetValue(_recordMaxBytes),
             };
         }
     }

@@ -63,3 +63,15 @@ Route::post('/response-cache/forget', function (Request $request) {
 
     return ['forgotten' => $request->input('url')];
 });
+
+// Record and replay of 5xx (docs/lifecycle.md): fails, for one body only, with an exception that
+// the handler reports and renders as a 500; tests-php/Feature/RecordReplayTest records and replays it.
+Route::post('/orders', function (Request $request) {
+    $qty = (int) $request->input('qty');
+
+    if ($qty < 1) {
+        throw new RuntimeException("order rejected: qty={$qty}");
+    }
+
+    return ['accepted' => $qty];
+});

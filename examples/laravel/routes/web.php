@@ -196,3 +196,24 @@ Route::post('/broadcast', function (Request $request) {
 
     return ['broadcast' => true];
 });
+
+// Defer after send (docs/lifecycle.md): the response goes out first; then, in order, a slow
+// callback that still sees this request (request()->query('tag')), one that throws (reported
+// through the exception handler), and one more that runs all the same. The tests read the file.
+Route::get('/defer', function (Request $request) {
+    $tag = (string) $request->query('tag');
+    abort_unless(ctype_alnum($tag), 422, 'tag: letters and digits only');
+    $file = storage_path("framework/defer-{$tag}.log");
+    $note = static fn (string $what) => file_put_contents($file, json_encode([
+        'what' => $what, 'tag' => request()->query('tag'), 'at' => microtime(true),
+    ])."\n", FILE_APPEND);
+
+    Askr\Octane\defer(function () use ($note) {
+        usleep(300_000);
+        $note('slow');
+    });
+    Askr\Octane\defer(fn () => throw new RuntimeException("deferred failure {$tag}"));
+    Askr\Octane\defer(fn () => $note('after-failure'));
+
+    return ['answered_at' => microtime(true)];
+});

@@ -20,7 +20,8 @@ use Laravel\Octane\PosixExtension;
  * Configuration (all optional), under config('octane.askr'): `binary` (path of the askr
  * executable), `admin_port`, `log_level`, `worker_script`, `response_cache` (size of askr's
  * response cache, e.g. "256M"; docs/response-cache.md), `response_cache_ignore_cookies`,
- * `pusher` (Pusher apps, docs/websockets.md).
+ * `pusher` (Pusher apps, docs/websockets.md), `record_errors` (and `record_sensitive`,
+ * `record_redact`, `record_max_files`, `record_max_bytes`: docs/lifecycle.md).
  *
  * Also registers the `askr` broadcaster (Broadcast::extend('askr')).
  */
@@ -64,6 +65,7 @@ class AskrServiceProvider extends ServiceProvider
             $this->commands([
                 Commands\StartAskrCommand::class,
                 Commands\PurgeResponseCacheCommand::class,
+                Commands\ReplayCommand::class,
             ]);
         }
     }

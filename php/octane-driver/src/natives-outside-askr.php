@@ -58,6 +58,16 @@ if (! \function_exists('Ephpm\Octane\take_request')) {
     {
         throw outside_askr('on_tick');
     }
+
+    function defer(callable $callback): void
+    {
+        throw outside_askr('defer');
+    }
+
+    function run_deferred(): int
+    {
+        throw outside_askr('run_deferred');
+    }
 }
 
 if (! \function_exists('Ephpm\Octane\table_open')) {

@@ -98,6 +98,32 @@ function send_file(int $status, array $headers, string $path, int $offset = 0, i
 function on_tick(int $intervalMs, callable $callback): void {}
 
 /**
+ * Runs $callback after the current response is complete on the wire: the body is flushed and
+ * the client's keep-alive connection is free for its next request before the callback starts.
+ * The worker runs the deferred callbacks in the order they were deferred, before it takes its
+ * next request: take_request() runs them first (and run_deferred() runs them earlier, for a
+ * framework that must run them before it resets its state). They count against the request's
+ * `--request-timeout`: a callback still running at the deadline is interrupted as the request
+ * would be (and a worker blocked in a system call is replaced). A callback that throws has its
+ * exception logged as a warning and the other callbacks still run. Deferred outside a request
+ * (while the worker boots), a callback runs at the next take_request() without waiting.
+ *
+ * @param callable(): void $callback
+ */
+function defer(callable $callback): void {}
+
+/**
+ * Runs the callbacks deferred with defer() now, in order, once the current response is
+ * complete on the wire (waiting for it up to the request's remaining `--request-timeout`).
+ * take_request() calls it itself; a driver calls it when its framework resets state before the
+ * next take_request(), so the callbacks still see the request's state (askr's Octane driver
+ * calls it on Octane's RequestTerminated event).
+ *
+ * @return int How many callbacks ran (0 when none was deferred).
+ */
+function run_deferred(): int {}
+
+/**
  * The names of the tables of the node's shared store, as the runtime parsed them from
  * `askr serve --tables` (the octane cache table "octane_cache" included when declared), so a
  * worker opens exactly what the runtime holds without reading the tables file itself.

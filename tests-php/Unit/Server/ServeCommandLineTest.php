@@ -55,6 +55,25 @@ class ServeCommandLineTest extends TestCase
         $this->assertNotContains('--no-access-log', ServeCommandLine::arguments($this->options(['accessLog' => true])));
     }
 
+    public function test_recording_of_errors_is_passed_with_its_options_when_a_directory_is_configured(): void
+    {
+        $arguments = ServeCommandLine::arguments($this->options(['recordErrors' => [
+            'directory' => 'storage/askr-errors', 'sensitive' => true, 'redact' => ['ssn', 'card_number'], 'max_files' => '50', 'max_bytes' => null,
+        ]]));
+
+        $this->assertSame(['--record-errors', 'storage/askr-errors', '--record-sensitive', '--record-redact', 'ssn,card_number', '--record-max-files', '50'],
+            array_slice($arguments, array_search('--record-errors', $arguments, true), 7));
+        $this->assertNotContains('--record-errors', ServeCommandLine::arguments($this->options(['recordErrors' => ['directory' => null, 'sensitive' => true]])));
+    }
+
+    public function test_a_record_cap_that_is_not_a_positive_number_is_refused(): void
+    {
+        $this->expectException(InvalidArgumentException::class);
+        $this->expectExceptionMessage('--record-max-files must be a positive number');
+
+        ServeCommandLine::arguments($this->options(['recordErrors' => ['directory' => '/tmp/x', 'max_files' => '0']]));
+    }
+
     public function test_task_workers_are_passed_when_given(): void
     {
         $this->assertSame(['--task-workers', '3'], array_slice(ServeCommandLine::arguments($this->options(['taskWorkers' => 3])), -2));

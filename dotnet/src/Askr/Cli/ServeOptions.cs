@@ -109,6 +109,17 @@ public sealed record ServeOptions
 
     /// <summary>Directories X-Sendfile / X-Accel-Redirect may name files in; empty: those headers are passed on as PHP sent them.</summary>
     public IReadOnlyList<string> SendfileRoots { get; init; } = [];
+    // ---- request lifecycle (docs/lifecycle.md) ----
+    /// <summary>Directory where each 5xx that PHP produced is recorded as one JSON file; null = no recording.</summary>
+    public string? RecordErrors { get; init; }
+    /// <summary>Record Authorization, Cookie and the <see cref="RecordRedact"/> fields as they were (--record-sensitive).</summary>
+    public bool RecordSensitive { get; init; }
+    /// <summary>Header and body field names redacted in records, besides Authorization, Proxy-Authorization and Cookie.</summary>
+    public IReadOnlyList<string> RecordRedact { get; init; } = Lifecycle.ErrorRecorder.DefaultFields;
+    /// <summary>Most record files kept in <see cref="RecordErrors"/>; the oldest go first.</summary>
+    public int RecordMaxFiles { get; init; } = 1000;
+    /// <summary>Most bytes of record files kept in <see cref="RecordErrors"/>; the oldest go first.</summary>
+    public long RecordMaxBytes { get; init; } = 100 * 1024 * 1024;
 
     /// <summary>The store file a worker maps (set by the supervisor, not by users).</summary>
     public string? StorePath { get; init; }
@@ -150,6 +161,14 @@ public sealed record ServeOptions
         foreach (var root in SendfileRoots) { yield return "--sendfile-root"; yield return root; }
         if (!Compression) yield return "--no-compression";
         yield return "--compression-min-size"; yield return CompressionMinSize.ToString();
+        if (RecordErrors is not null)
+        {
+            yield return "--record-errors"; yield return RecordErrors;
+            if (RecordSensitive) yield return "--record-sensitive";
+            yield return "--record-redact"; yield return string.Join(',', RecordRedact);
+            yield return "--record-max-files"; yield return RecordMaxFiles.ToString();
+            yield return "--record-max-bytes"; yield return RecordMaxBytes.ToString();
+        }
         if (StorePath is not null) { yield return "--store"; yield return StorePath; }
         if (TaskBoardPath is not null) { yield return "--task-board"; yield return TaskBoardPath; }
         if (ResponseCachePath is not null)

@@ -161,6 +161,7 @@ internal sealed unsafe partial class PhpThread
             TableCount = &OnTableCount,
             TableScan = &OnTableScan,
             TableNames = &OnTableNames,
+            AwaitSent = &OnAwaitSent,
         };
         TaskNatives.Register(&callbacks);
         Askr.ResponseCache.CacheNatives.Register(&callbacks);
@@ -261,15 +262,20 @@ internal sealed unsafe partial class PhpThread
             if (elapsed < _timeoutSeconds) return;
             if (!r.TimedOut)
             {
+                bool answered;
                 lock (_currentLock)
                 {
                     if (!ReferenceEquals(_current, r)) return;
                     r.TimedOut = true;
-                    if (!r.TryFail(504, $"Gateway Timeout: the {r.Noun} ran longer than {_timeoutSeconds} s") && r is PhpRequest { Stream: { } stream })
+                    answered = !r.TryFail(504, $"Gateway Timeout: the {r.Noun} ran longer than {_timeoutSeconds} s");
+                    if (answered && r is PhpRequest { Stream: { } stream })
                         stream.Writer.TryComplete(new TimeoutException("request timeout"));
                     ShimInterop.Interrupt(_timeoutSeconds);
                 }
-                _log.Error($"{r.Description}: ran past --request-timeout ({_timeoutSeconds} s); answered 504 and interrupted PHP");
+                // Answered already: what runs after the response (deferred callbacks, terminate) is cut.
+                _log.Error(answered
+                    ? $"{r.Description}: ran past --request-timeout ({_timeoutSeconds} s) after its response (deferred callbacks?); interrupted PHP"
+                    : $"{r.Description}: ran past --request-timeout ({_timeoutSeconds} s); answered 504 and interrupted PHP");
             }
             else if (elapsed > _timeoutSeconds + 5)
             {

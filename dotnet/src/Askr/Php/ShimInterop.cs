@@ -60,6 +60,7 @@ internal static unsafe partial class ShimInterop
         public delegate* unmanaged<int, byte*, long, int> SendTaskResult;
         public delegate* unmanaged<int, Str*, long, int> CachePurge;
         public delegate* unmanaged<Str*, long, Str*, Str*, Str*, int> Broadcast;
+        public delegate* unmanaged<int> AwaitSent;
     }
 
     /// <summary>The names of the callbacks left null in <paramref name="callbacks"/>: the shim would jump to address 0.</summary>

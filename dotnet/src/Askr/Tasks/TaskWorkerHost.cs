@@ -23,6 +23,7 @@ internal static class TaskWorkerHost
 
     public static async Task<int> RunAsync(ServeOptions options, int slot, string controlPath, string? taskSocket = null, int boardSlot = -1)
     {
+        options = Lifecycle.ReleasePaths.Pin(options);
         var log = LogWriter.Current;
         var control = await ControlClient.ConnectAsync(controlPath, slot, WorkerKind.Task);
         using var store = options.StorePath is null ? null : Tables.TableStore.Open(options.StorePath);

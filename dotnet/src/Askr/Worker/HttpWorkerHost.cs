@@ -27,6 +27,8 @@ internal static class HttpWorkerHost
 {
     public static async Task<int> RunAsync(ServeOptions options, int slot, int? listenFd, string? controlPath, int? httpsListenFd = null)
     {
+        // One release for the process's whole life (symlink deploys, docs/lifecycle.md).
+        options = Lifecycle.ReleasePaths.Pin(options);
         var log = LogWriter.Current;
         // TLS (docs/tls.md): the certificate is loaded once here, and again on SIGHUP, which the
         // supervisor sends before a rolling reload; registered first, so no SIGHUP finds it missing.
@@ -76,7 +78,7 @@ internal static class HttpWorkerHost
             ResponseCache = responseCache,
             Pusher = pusher,
         };
-        handler = new PhpRequestHandler(php, options, log)
+        handler = new PhpRequestHandler(php, options, log, slot)
         {
             Cache = responseCache is null ? null : new ResponseCache.ResponseCacheHandler(responseCache, options.ResponseCacheIgnoreCookies, options.RequestTimeoutSeconds, log)
             {

@@ -28,11 +28,16 @@ internal sealed class PhpRequestHandler
     /// <summary>The node's response cache (--response-cache); null when it is off.</summary>
     public ResponseCache.ResponseCacheHandler? Cache { get; init; }
 
-    public PhpRequestHandler(PhpThread php, ServeOptions options, LogWriter log)
+    private readonly Lifecycle.ErrorRecorder? _recorder;
+
+    public PhpRequestHandler(PhpThread php, ServeOptions options, LogWriter log, int slot = -1)
     {
         _php = php;
         _options = options;
         _log = log;
+        if (options.RecordErrors is { } recordDirectory)
+            _recorder = new Lifecycle.ErrorRecorder(recordDirectory, options.RecordRedact, options.RecordSensitive,
+                options.RecordMaxFiles, options.RecordMaxBytes, slot, log);
         _documentRoot = Path.GetFullPath(options.Root);
         if (options.SendfileRoots.Count > 0) _sendfile = new Front.Sendfile(options.SendfileRoots, log);
     }
@@ -75,6 +80,12 @@ internal sealed class PhpRequestHandler
             }
 
             request = new PhpRequest(context, body, bodyLength);
+            // Deferred callbacks (defer()) start once Kestrel has ended the response on the wire.
+            context.Response.OnCompleted(static state =>
+            {
+                ((PhpRequest)state).MarkSent();
+                return Task.CompletedTask;
+            }, request);
             if (!_php.TryEnqueue(request))
             {
                 status = await AnswerAsync(context, 503, "Service Unavailable: the worker's queue is full");
@@ -83,6 +94,8 @@ internal sealed class PhpRequestHandler
             var head = await request.Head;
             status = head.Status;
             memory = head.Memory;
+            // --record-errors: a 5xx that PHP produced (not the runtime's 503s, which never reached it).
+            var record = _recorder is not null && status >= 500 && !(head.ByRuntime && status == 503);
             if (Cache is not null)
             {
                 var answer = Cache.After(context, ticket, head);
@@ -101,6 +114,7 @@ internal sealed class PhpRequestHandler
                 return;
             }
             await WriteAsync(context, head);
+            if (record) Record(request, status);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or ConnectionResetException)
         {
@@ -129,6 +143,14 @@ internal sealed class PhpRequestHandler
                     request?.ElapsedMilliseconds ?? 0, memory);
             }
         }
+    }
+
+    private void Record(PhpRequest request, int status)
+    {
+        var record = new Lifecycle.RequestRecord { Status = status };
+        Fill(request, record);
+        record.Body = request.Body is null ? [] : request.Body.AsSpan(0, request.BodyLength).ToArray();
+        _recorder!.Record(record);
     }
 
     private static async Task<(byte[]?, int)> ReadBodyAsync(PipeReader reader, long? declared)
@@ -312,7 +334,10 @@ internal sealed class PhpRequestHandler
     }
 
     /// <summary>Builds the take_request() envelope on the PHP thread (see the natives stub).</summary>
-    public bool FillEnvelope(PhpRequest request, EnvelopeArena arena)
+    public bool FillEnvelope(PhpRequest request, EnvelopeArena arena) => Fill(request, arena);
+
+    /// <summary>Writes the envelope of <paramref name="request"/> to <paramref name="arena"/>: the PHP thread's arena, or a record (--record-errors).</summary>
+    internal bool Fill<TSink>(PhpRequest request, TSink arena) where TSink : IEnvelopeSink
     {
         var context = request.Context!;
         var r = context.Request;

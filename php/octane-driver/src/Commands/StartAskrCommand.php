@@ -3,6 +3,7 @@
 namespace Askr\Octane\Commands;
 
 use Askr\Octane\Server\AskrBinary;
+use Askr\Octane\Server\ReleasePaths;
 use Askr\Octane\Server\ServeCommandLine;
 use Askr\Octane\Server\ServerProcessInspector;
 use Askr\Octane\Server\ServerStateFile;
@@ -89,10 +90,13 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             return 1;
         }
 
+        // Through the release link, if the app is deployed as current -> releases/N (docs/lifecycle.md).
+        $basePath = static::basePath();
+
         $arguments = ServeCommandLine::arguments([
             'binary' => $binary,
-            'root' => public_path(),
-            'workerScript' => static::workerScript(),
+            'root' => ReleasePaths::map(public_path(), base_path(), $basePath),
+            'workerScript' => ReleasePaths::map(static::workerScript(), base_path(), $basePath),
             'host' => $this->getHost(),
             'port' => $this->getPort(),
             'workers' => $this->option('workers'),
@@ -110,6 +114,7 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'responseCacheIgnoreCookies' => config('octane.askr.response_cache_ignore_cookies'),
             'pusherApps' => static::pusherApps(),
             'tls' => static::tlsConfig((bool) $this->option('https'), (bool) $this->option('http-redirect')),
+            'recordErrors' => static::recordErrorsConfig(),
         ]);
 
         // The admin endpoint's POST calls need it: octane:reload and octane:stop read it from the
@@ -122,7 +127,7 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
 
         $server = tap(new Process($arguments, base_path(), [
             'APP_ENV' => app()->environment(),
-            'APP_BASE_PATH' => base_path(),
+            'APP_BASE_PATH' => $basePath,
             'LARAVEL_OCTANE' => 1,
             'ASKR_TASK_WORKERS' => $taskWorkers,
             'MAX_REQUESTS' => (string) (int) $this->option('max-requests'),
@@ -170,6 +175,30 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
      *
      * @return array{port: ?string, host: ?string, advertise: ?string, seeds: ?string, secret: ?string}
      */
+    /**
+     * Recording of 5xx requests (docs/lifecycle.md): `octane.askr.record_errors` (a directory, or
+     * env ASKR_RECORD_ERRORS; relative to the app's base path), `record_sensitive` (bool),
+     * `record_redact` (list of header and body field names), `record_max_files`, `record_max_bytes`.
+     *
+     * @return array{directory: ?string, sensitive: bool, redact: ?array, max_files: mixed, max_bytes: mixed}
+     */
+    public static function recordErrorsConfig(): array
+    {
+        return [
+            'directory' => config('octane.askr.record_errors') ?: (getenv('ASKR_RECORD_ERRORS') ?: null),
+            'sensitive' => (bool) config('octane.askr.record_sensitive', false),
+            'redact' => config('octane.askr.record_redact'),
+            'max_files' => config('octane.askr.record_max_files'),
+            'max_bytes' => config('octane.askr.record_max_bytes'),
+        ];
+    }
+
+    /** The app's base path through its release link, if any (ReleasePaths): `octane.askr.base_path` or env ASKR_APP_PATH override it. */
+    public static function basePath(): string
+    {
+        return ReleasePaths::basePath(base_path(), $_SERVER, config('octane.askr.base_path') ?: (getenv('ASKR_APP_PATH') ?: null));
+    }
+
     public static function clusterConfig(): array
     {
         $config = (array) config('octane.askr.cluster', []);

@@ -144,6 +144,27 @@ class ServeCommandLine
             array_push($arguments, '--pusher-app', static::pusherApp($app));
         }
 
+        // Record 5xx for replay (docs/lifecycle.md): config('octane.askr.record_errors') and its siblings.
+        $record = $options['recordErrors'] ?? [];
+
+        if (($recordDirectory = $record['directory'] ?? null) !== null && $recordDirectory !== '') {
+            array_push($arguments, '--record-errors', (string) $recordDirectory);
+
+            if ($record['sensitive'] ?? false) {
+                $arguments[] = '--record-sensitive';
+            }
+
+            if (($redact = $record['redact'] ?? null) !== null) {
+                array_push($arguments, '--record-redact', implode(',', (array) $redact));
+            }
+
+            foreach (['max_files' => '--record-max-files', 'max_bytes' => '--record-max-bytes'] as $key => $flag) {
+                if (($value = $record[$key] ?? null) !== null && $value !== '') {
+                    array_push($arguments, $flag, (string) static::positive(ltrim($flag, '-'), $value));
+                }
+            }
+        }
+
         $cluster = $options['cluster'] ?? [];
 
         if (($clusterPort = $cluster['port'] ?? null) !== null && $clusterPort !== '') {
