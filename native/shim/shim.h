@@ -8,6 +8,8 @@
  *              send_file, and on_tick with the ticks that run while take_request() waits
  *   tables.c   the table natives (table_*) and the class Ephpm\Octane\Table
  *   tasks.c    the task natives: dispatch_tasks, and take_task / send_task_result in task workers
+ *   background.c  the background-worker natives: set_vars, get_vars, should_stop,
+ *              get_worker_handle, ensure_background_worker
  *   module.c   the module entry: the function table and class entries generated from the stub,
  *              start-up of the classes, per-request cleanup
  *
@@ -51,6 +53,9 @@ void askr_ticks_release(void);
  * tables the PHP request that ends opened. */
 void askr_tables_minit(zend_class_entry *table_class);
 void askr_tables_release(void);
+
+/* background.c: the snapshots get_vars() unserialized in the PHP request that ends. */
+void askr_background_release(void);
 
 /* module.c */
 extern zend_module_entry askr_module_entry;

@@ -28,6 +28,7 @@ namespace Askr.Control;
 [JsonDerivedType(typeof(RunTaskMessage), "task")]
 [JsonDerivedType(typeof(TaskResultMessage), "task-result")]
 [JsonDerivedType(typeof(TaskWorkerIdleMessage), "idle")]
+[JsonDerivedType(typeof(Askr.Background.EnsureBackgroundMessage), "ensure-background")]
 public abstract class ControlMessage
 {
     /// <summary>Largest frame body, in bytes (a batch of big task payloads fits; a corrupt length does not).</summary>

@@ -21,6 +21,8 @@ public sealed class SupervisorStatus
     [JsonPropertyName("restarts")] public long Restarts { get; init; }
     /// <summary>This node's view of its cluster; null when it is not in one.</summary>
     [JsonPropertyName("cluster")] public ClusterStatus? Cluster { get; init; }
+    /// <summary>The background workers (docs/background-workers.md); null when askr serve declares none.</summary>
+    [JsonPropertyName("background_workers")] public List<Background.BackgroundWorkerStatus>? Background { get; init; }
 }
 
 public sealed class ClusterStatus

@@ -35,6 +35,7 @@ internal static class HttpWorkerHost
 
         PhpRequestHandler? handler = null;
         using var store = options.StorePath is null ? null : Tables.TableStore.Open(options.StorePath);
+        using var vars = options.VarsPath is null ? null : Background.VarsStore.Open(options.VarsPath);
         using var board = control is null || options.TaskBoardPath is null ? null : TaskBoard.Open(options.TaskBoardPath);
         using var tasks = control is null ? null : new TaskDispatcher(control, board);
         if (control is not null)
@@ -47,6 +48,8 @@ internal static class HttpWorkerHost
             FillEnvelope = (request, arena) => handler!.FillEnvelope(request, arena),
             Store = store,
             Tasks = tasks,
+            Vars = vars,
+            Control = control,
         };
         handler = new PhpRequestHandler(php, options, log);
 
