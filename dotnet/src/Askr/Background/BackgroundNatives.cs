@@ -198,6 +198,8 @@ internal static unsafe partial class BackgroundNatives
         var attempts = vars.Attempts(slot);
         if (attempts == 0) return "not started yet";
         var (msg, file, line) = vars.LastError(slot);
+        // An uncaught exception's message goes on with its stack trace: the first line says it.
+        if (msg.IndexOf("\nStack trace:", StringComparison.Ordinal) is var cut and >= 0) msg = msg[..cut];
         var failures = vars.Failures(slot);
         var error = msg.Length > 0 ? $"PHP error \"{msg}\"{(file.Length > 0 ? $" in {file} on line {line}" : "")}" : "no PHP error";
         return failures > 0

@@ -55,9 +55,11 @@ switch ($base) {
         exit(3);
     case 'stuck':
         // Ignores the stop handle: the supervisor must kill it after --background-grace.
+        // A signal ends a sleep() early (EINTR): sleep again, forever.
         set_vars(identity($name));
-        sleep(60);
-        break;
+        for (;;) {
+            sleep(60);
+        }
     case 'slow':
         usleep(700_000);
         set_vars(identity($name) + ['slow' => true]);
