@@ -39,6 +39,12 @@ return [
         'log_level' => env('ASKR_LOG_LEVEL'),
         // Port of askr's RESP (Redis protocol) endpoint over the tables, on 127.0.0.1; null: none.
         'resp_port' => env('ASKR_RESP_PORT'),
+        // Background workers (docs/background-workers.md of the askr repository): name => Artisan command
+        // (or a .php script, or ['command' => ..., 'num' => N, 'lazy' => true]). Only when
+        // ASKR_EXAMPLE_BACKGROUND is set, so the other tests do not pay for the extra process.
+        'background_workers' => env('ASKR_EXAMPLE_BACKGROUND') ? [
+            'flags' => 'flags:watch',
+        ] : [],
         // Replicate the tables with other nodes (docs/cluster.md of the askr repository); port null: alone.
         'cluster' => [
             'port' => env('ASKR_CLUSTER_PORT'),

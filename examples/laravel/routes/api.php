@@ -51,3 +51,9 @@ Route::controller(\App\Http\Controllers\TasksController::class)->prefix('tasks')
     Route::get('/ticks', 'ticks');
     Route::get('/interval', 'interval');
 });
+
+// A background worker's vars (app/Console/Commands/WatchFeatureFlags.php): docs/background-workers.md.
+Route::get('/background/flags', fn () => response()->json([
+    'pid' => getmypid(),
+    'vars' => \Askr\Octane\BackgroundWorkers::vars('flags'),
+]));

@@ -3,6 +3,7 @@
 namespace Askr\Octane\Commands;
 
 use Askr\Octane\Server\AskrBinary;
+use Askr\Octane\Background\BackgroundWorkerDeclarations;
 use Askr\Octane\Server\ServeCommandLine;
 use Askr\Octane\Server\ServerProcessInspector;
 use Askr\Octane\Server\ServerStateFile;
@@ -80,6 +81,14 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
         }
 
         try {
+            $backgroundWorkers = BackgroundWorkerDeclarations::arguments(config('octane.askr.background_workers'), static::backgroundScript());
+        } catch (InvalidArgumentException $e) {
+            $this->error($e->getMessage());
+
+            return 1;
+        }
+
+        try {
             $taskWorkers = ServeCommandLine::taskWorkers($this->option('task-workers'));
         } catch (InvalidArgumentException $e) {
             $this->error($e->getMessage());
@@ -103,6 +112,7 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'respPort' => $this->option('resp-port') ?: config('octane.askr.resp_port') ?: env('ASKR_RESP_PORT'),
             'taskWorkers' => $taskWorkers,
             'cluster' => $cluster = static::clusterConfig(),
+            'backgroundWorkers' => $backgroundWorkers,
         ]);
 
         $this->writeServerStateFile($serverStateFile, $adminPort, $taskWorkers);
@@ -192,6 +202,14 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
     public static function workerScript(): string
     {
         return config('octane.askr.worker_script') ?: realpath(__DIR__.'/../../bin/askr-worker.php');
+    }
+
+    /**
+     * The script askr runs for a background worker that is an Artisan command: this package's.
+     */
+    public static function backgroundScript(): string
+    {
+        return realpath(__DIR__.'/../../bin/askr-background.php');
     }
 
     /**

@@ -24,12 +24,14 @@ class ServeCommandLine
      * @param  array{binary: string, root: string, workerScript: string, host: string, port: int|string,
      *     workers?: int|string|null, maxRequests?: int|string|null, adminPort: int|string, logLevel?: string|null,
      *     tables?: string|null, respPort?: int|string|null, taskWorkers?: int|string|null,
-     *     cluster?: array{port?: int|string|null, host?: string|null, advertise?: string|null, seeds?: string|null}}  $options
+     *     cluster?: array{port?: int|string|null, host?: string|null, advertise?: string|null, seeds?: string|null},
+     *     backgroundWorkers?: list<string>}  $options
      *        `workers` "auto" or empty leaves the count to askr (one per core); `maxRequests` 0 never recycles;
      *        `tables` is the tables JSON file (docs/tables-php.md); `respPort` the RESP endpoint's port (empty: none);
      *        `taskWorkers` the task worker count (docs/tasks.md): a number (0: none), "auto" / empty: one per core;
      *        `cluster` this node's cluster endpoint and seeds (docs/cluster.md; empty port: not clustered). The
      *        cluster secret is not a command-line argument: askr reads it from ASKR_CLUSTER_SECRET.
+     *        `backgroundWorkers` the --background-worker values (BackgroundWorkerDeclarations, docs/background-workers.md).
      * @return list<string>
      *
      * @throws InvalidArgumentException for a value askr would reject.
@@ -91,6 +93,10 @@ class ServeCommandLine
                     array_push($arguments, $flag, (string) $value);
                 }
             }
+        }
+
+        foreach ($options['backgroundWorkers'] ?? [] as $backgroundWorker) {
+            array_push($arguments, '--background-worker', $backgroundWorker);
         }
 
         return $arguments;
