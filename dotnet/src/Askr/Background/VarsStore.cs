@@ -265,5 +265,22 @@ public sealed unsafe class VarsStore : IDisposable
         }
     }
 
+    /// <summary>As <see cref="Read(int, long, out long, ref byte*, ref long, out long)"/>, into a new managed array (tests, tools; not the natives' path).</summary>
+    public VarsRead Read(int slot, long known, out long generation, out byte[] snapshot)
+    {
+        byte* buffer = null;
+        long bytes = 0;
+        try
+        {
+            var read = Read(slot, known, out generation, ref buffer, ref bytes, out var length);
+            snapshot = new ReadOnlySpan<byte>(buffer, (int)length).ToArray();
+            return read;
+        }
+        finally
+        {
+            System.Runtime.InteropServices.NativeMemory.Free(buffer);
+        }
+    }
+
     public void Dispose() => _file.Dispose();
 }
