@@ -155,6 +155,20 @@ typedef struct askr_callbacks {
      * worker, or between requests); ASKR_SEND_NO_REQUEST when the current request is not
      * answered yet. */
     int32_t (*await_sent)(void);
+    /* Background workers (docs/background-workers.md). Each returns an ASKR_VARS_*; a negative
+     * result fills *message (valid until the next background callback). */
+    /* Publishes the serialized snapshot of this background worker (ASKR_VARS_WRONG_KIND elsewhere). */
+    int32_t (*set_vars)(const char *blob, int64_t len, askr_str *message);
+    /* The latest snapshot of name: ASKR_VARS_UNCHANGED when it is still known_generation, else
+     * ASKR_VARS_OK with *generation and *blob (a copy, valid until the next background callback). */
+    int32_t (*get_vars)(const char *name, int64_t name_len, int64_t known_generation, int64_t *generation,
+                        askr_str *blob, askr_str *message);
+    /* 1 when this background worker must stop, 0 when not; ASKR_VARS_WRONG_KIND elsewhere. */
+    int32_t (*should_stop)(askr_str *message);
+    /* A new descriptor (the caller owns it) that becomes readable when this background worker must stop. */
+    int32_t (*worker_handle)(int32_t *fd, askr_str *message);
+    /* Starts what is not running of count names and waits up to timeout_ms for each to publish once. */
+    int32_t (*ensure_background)(const askr_str *names, int64_t count, int64_t timeout_ms, askr_str *message);
 } askr_callbacks;
 
 /*
@@ -199,6 +213,10 @@ ASKR_API void askr_php_shutdown(void);
  * check. Has no effect on a script blocked in a system call.
  */
 ASKR_API void askr_php_interrupt(int64_t seconds);
+
+/* The last PHP error of the last askr_php_run (PG(last_error_*) before its request shutdown):
+ * its type (0: none), message, file and line; the strings are the shim's, valid until the next run. */
+ASKR_API int32_t askr_php_last_error(askr_str *message, askr_str *file, int64_t *line);
 
 /* zend_memory_usage(0) of the PHP thread, in bytes. PHP thread only. */
 ASKR_API int64_t askr_php_memory_usage(void);

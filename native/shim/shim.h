@@ -9,6 +9,8 @@
  *   tables.c   the table natives (table_*) and the class Ephpm\Octane\Table
  *   defer.c    defer() and run_deferred(): callbacks run after the response is on the wire
  *   tasks.c    the task natives: dispatch_tasks, and take_task / send_task_result in task workers
+ *   background.c  the background-worker natives: set_vars, get_vars, should_stop,
+ *              get_worker_handle, ensure_background_worker
  *   module.c   the module entry: the function table and class entries generated from the stub,
  *              start-up of the classes, per-request cleanup
  *
@@ -59,6 +61,9 @@ void askr_deferred_release(void);
  * tables the PHP request that ends opened. */
 void askr_tables_minit(zend_class_entry *table_class);
 void askr_tables_release(void);
+
+/* background.c: the snapshots get_vars() unserialized in the PHP request that ends. */
+void askr_background_release(void);
 
 /* module.c */
 extern zend_module_entry askr_module_entry;

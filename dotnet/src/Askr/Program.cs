@@ -53,6 +53,7 @@ public static class Program
             return line.Kind switch
             {
                 WorkerKind.Task => await TaskWorkerHost.RunAsync(options, line.Slot, line.ControlPath!, line.TaskSocket, line.BoardSlot),
+                WorkerKind.Background => await Background.BackgroundWorkerHost.RunAsync(options, line.Slot, line.ControlPath!),
                 _ => await HttpWorkerHost.RunAsync(options, line.Slot, line.ListenFd, line.ControlPath, line.HttpsListenFd),
             };
         });
@@ -128,6 +129,13 @@ public static class Program
         private readonly Option<string?> _recordRedact = new("--record-redact") { Description = "Comma-separated header and body field names to redact besides Authorization and Cookie (default: password,password_confirmation,current_password)." };
         private readonly Option<int> _recordMaxFiles = new("--record-max-files") { Description = "Most record files kept; the oldest are removed first.", DefaultValueFactory = _ => 1000 };
         private readonly Option<long> _recordMaxBytes = new("--record-max-bytes") { Description = "Most bytes of record files kept; the oldest are removed first.", DefaultValueFactory = _ => 100 * 1024 * 1024 };
+        private readonly Option<string[]> _backgroundWorker = new("--background-worker") { Description = "A background worker NAME=SCRIPT[:num=N][:lazy] (repeatable; docs/background-workers.md)." };
+        private readonly Option<string?> _backgroundEntrypoint = new("--background-entrypoint") { Description = "A catch-all script that runs any background worker name ensure_background_worker() asks for." };
+        private readonly Option<int> _backgroundCap = new("--background-entrypoint-cap") { Description = "Most distinct names the catch-all runs.", DefaultValueFactory = _ => 16 };
+        private readonly Option<double> _backgroundGrace = new("--background-grace") { Description = "Seconds a stopping background worker has before it is killed.", DefaultValueFactory = _ => 5 };
+        private readonly Option<long> _backgroundLimit = new("--background-vars-limit") { Description = "Largest serialized snapshot set_vars() takes, in bytes.", DefaultValueFactory = _ => 16 * 1024 * 1024 };
+        private readonly Option<int> _backgroundMaxFailures = new("--background-max-failures") { Description = "Failed attempts in a row of a background worker that never published that stop askr serve (0: never).", DefaultValueFactory = _ => 6 };
+        private readonly Option<string?> _vars = new("--vars") { Description = "Background-worker vars file (given to workers by the supervisor).", Hidden = true };
         private readonly Option<string?> _store = new("--store") { Description = "Table store file (given to workers by the supervisor).", Hidden = true };
         private readonly Option<string?> _taskBoard = new("--task-board") { Description = "Task board file (given to workers by the supervisor).", Hidden = true };
 
@@ -152,7 +160,8 @@ public static class Program
         {
             foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _adminToken, _staticSymlinks, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _pusherApps, _pusherActivity, _pusherPong, _pusherMaxMessage, _pusherClientEvents, _pusherQueue, _store, _taskBoard, _responseCache, _responseCacheMaxEntry, _responseCacheIgnoreCookies, _responseCacheFile,
                          _httpsPort, _certificate, _key, _httpsDev, _noHttp, _h2c, _httpRedirect, _hsts, _hstsMaxAge, _noCompression, _compressionMinSize, _sendfileRoot,
-                         _recordErrors, _recordSensitive, _recordRedact, _recordMaxFiles, _recordMaxBytes })
+                         _recordErrors, _recordSensitive, _recordRedact, _recordMaxFiles, _recordMaxBytes,
+                         _backgroundWorker, _backgroundEntrypoint, _backgroundCap, _backgroundGrace, _backgroundLimit, _backgroundMaxFailures, _vars })
                 command.Options.Add(o);
         }
 
@@ -253,6 +262,26 @@ public static class Program
                 if (parse.GetValue(_recordMaxBytes) < 1) error ??= "--record-max-bytes must be at least 1";
                 error ??= Lifecycle.ErrorRecorder.Prepare(recordErrors);
             }
+            var background = new List<Background.BackgroundWorkerSpec>();
+            foreach (var value in parse.GetValue(_backgroundWorker) ?? [])
+            {
+                try
+                {
+                    var spec = Background.BackgroundWorkerSpec.Parse(value);
+                    if (!File.Exists(spec.Script)) error ??= $"--background-worker {value}: no such file {spec.Script}";
+                    else if (background.Any(b => b.Name == spec.Name)) error ??= $"--background-worker {value}: \"{spec.Name}\" is declared twice";
+                    background.Add(spec with { Script = Path.GetFullPath(spec.Script) });
+                }
+                catch (FormatException e)
+                {
+                    error ??= e.Message;
+                }
+            }
+            var entrypoint = parse.GetValue(_backgroundEntrypoint);
+            if (entrypoint is not null && !File.Exists(entrypoint)) error ??= $"--background-entrypoint {entrypoint}: no such file";
+            if (parse.GetValue(_backgroundCap) < 1) error ??= "--background-entrypoint-cap must be at least 1";
+            if (parse.GetValue(_backgroundGrace) < 0) error ??= "--background-grace must be at least 0 (seconds)";
+            if (parse.GetValue(_backgroundLimit) < 1) error ??= "--background-vars-limit must be at least 1 (bytes)";
             if (error is not null)
             {
                 Console.Error.WriteLine($"askr: {error}");
@@ -323,6 +352,13 @@ public static class Program
                     : Lifecycle.ErrorRecorder.DefaultFields,
                 RecordMaxFiles = parse.GetValue(_recordMaxFiles),
                 RecordMaxBytes = parse.GetValue(_recordMaxBytes),
+                BackgroundWorkers = background,
+                BackgroundEntrypoint = entrypoint is null ? null : Path.GetFullPath(entrypoint),
+                BackgroundEntrypointCap = parse.GetValue(_backgroundCap),
+                BackgroundGraceSeconds = parse.GetValue(_backgroundGrace),
+                BackgroundVarsLimit = parse.GetValue(_backgroundLimit),
+                BackgroundMaxFailures = Math.Max(0, parse.GetValue(_backgroundMaxFailures)),
+                VarsPath = parse.GetValue(_vars),
             };
         }
     }

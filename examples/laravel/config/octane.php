@@ -43,6 +43,12 @@ return [
         'response_cache' => env('ASKR_RESPONSE_CACHE'),
         // Cookies that do not make a request personal for the response cache (name* for a prefix).
         'response_cache_ignore_cookies' => ['_ga*'],
+        // Background workers (docs/background-workers.md of the askr repository): name => Artisan command
+        // (or a .php script, or ['command' => ..., 'num' => N, 'lazy' => true]). Only when
+        // ASKR_EXAMPLE_BACKGROUND is set, so the other tests do not pay for the extra process.
+        'background_workers' => env('ASKR_EXAMPLE_BACKGROUND') ? [
+            'flags' => 'flags:watch',
+        ] : [],
         // Replicate the tables with other nodes (docs/cluster.md of the askr repository); port null: alone.
         'cluster' => [
             'port' => env('ASKR_CLUSTER_PORT'),

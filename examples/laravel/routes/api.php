@@ -75,3 +75,8 @@ Route::post('/orders', function (Request $request) {
 
     return ['accepted' => $qty];
 });
+// A background worker's vars (app/Console/Commands/WatchFeatureFlags.php): docs/background-workers.md.
+Route::get('/background/flags', fn () => response()->json([
+    'pid' => getmypid(),
+    'vars' => \Askr\Octane\BackgroundWorkers::vars('flags'),
+]));

@@ -132,6 +132,31 @@ if (! \function_exists('Ephpm\Octane\dispatch_tasks')) {
     {
         throw outside_askr('send_task_result');
     }
+
+    function set_vars(array $vars): void
+    {
+        throw outside_askr('set_vars');
+    }
+
+    function get_vars(string|array $name): array
+    {
+        throw outside_askr('get_vars');
+    }
+
+    function should_stop(): bool
+    {
+        throw outside_askr('should_stop');
+    }
+
+    function get_worker_handle(): mixed
+    {
+        throw outside_askr('get_worker_handle');
+    }
+
+    function ensure_background_worker(string|array $name, ?float $timeout = null): void
+    {
+        throw outside_askr('ensure_background_worker');
+    }
 }
 
 if (! \function_exists('Ephpm\Octane\cache_forget_tag')) {

@@ -289,6 +289,69 @@ function cache_flush(): void {}
 function broadcast(array|string $channels, string $event, string $data, ?string $exceptSocketId = null): void {}
 
 /**
+ * In a background worker (askr serve --background-worker, docs/background-workers.md): replaces
+ * this worker's whole snapshot of variables, atomically, in the node's shared memory. Every
+ * worker's next get_vars() of this name sees the new snapshot. Nothing is written (and the
+ * generation does not change) when the snapshot is identical to the current one.
+ *
+ * @param array<array-key, mixed> $vars Values: null, bool, int, float, string (binary safe),
+ *        arrays of these (nested), backed enums.
+ *
+ * @throws \Error outside a background worker.
+ * @throws \TypeError for a closure, a resource or an object other than a backed enum, naming
+ *         where it is ($vars['a']['b']).
+ * @throws \ValueError when the serialized snapshot is larger than --background-vars-limit
+ *         (default 16 MiB), with both sizes in bytes.
+ */
+function set_vars(array $vars): void {}
+
+/**
+ * The latest snapshot a background worker published with set_vars(): a pure read. In one
+ * process the same snapshot generation gives the same array (unserialized once, then shared:
+ * `===` is cheap).
+ *
+ * @param string|string[] $name A background worker's name, or a list of names.
+ * @return array<array-key, mixed> The snapshot; for a list of names, name => snapshot.
+ *
+ * @throws \RuntimeException when a name is not declared, its worker was never started (lazy:
+ *         call ensure_background_worker() first), or it has not published yet.
+ */
+function get_vars(string|array $name): array {}
+
+/**
+ * In a background worker: true once the worker must stop (shutdown, reload); the script should
+ * return soon after. The supervisor kills it after --background-grace seconds.
+ *
+ * @throws \Error outside a background worker.
+ */
+function should_stop(): bool {}
+
+/**
+ * In a background worker: a read-only stream that becomes readable when the worker must stop,
+ * for stream_select() loops (the readiness of should_stop() as a file descriptor).
+ *
+ * @return resource
+ *
+ * @throws \Error outside a background worker.
+ */
+function get_worker_handle(): mixed {}
+
+/**
+ * Starts the named background workers that are not running yet (lazy ones, or names a
+ * --background-entrypoint catch-all runs), at most once on the node, then blocks until each has
+ * published with set_vars() once, or the deadline passes (one deadline for the whole list).
+ *
+ * @param string|string[] $name A name or a list of names.
+ * @param float|null $timeout Seconds; null: 30.
+ *
+ * @throws \RuntimeException when a name is not declared (and no catch-all runs it), or at the
+ *         deadline: naming the worker, its start attempts and its last attempt's PHP error
+ *         (message, file, line, exit status). While the app boots (before the first request)
+ *         a worker whose attempt already failed throws at once (fail-fast).
+ */
+function ensure_background_worker(string|array $name, ?float $timeout = null): void {}
+
+/**
  * A table of the node's shared store whose row operations are internal methods: a PHP class that
  * extends it runs no PHP frame around the store. Inside askr workers the driver's Swoole\Table
  * extends it, so the table Octane::table() returns inherits these methods. Outside `askr serve`

@@ -126,6 +126,24 @@ public sealed record ServeOptions
     /// <summary>The task board file (docs/tasks.md) workers map (set by the supervisor, not by users).</summary>
     public string? TaskBoardPath { get; init; }
 
+    // ---- background workers (docs/background-workers.md) ----
+    /// <summary>--background-worker NAME=SCRIPT[:num=N][:lazy], each.</summary>
+    public IReadOnlyList<Background.BackgroundWorkerSpec> BackgroundWorkers { get; init; } = [];
+    /// <summary>--background-entrypoint: a script that runs any name ensure_background_worker() asks for; null = none.</summary>
+    public string? BackgroundEntrypoint { get; init; }
+    /// <summary>How many distinct names the catch-all may run (--background-entrypoint-cap).</summary>
+    public int BackgroundEntrypointCap { get; init; } = 16;
+    /// <summary>Seconds a stopping background worker has before it is killed (--background-grace).</summary>
+    public double BackgroundGraceSeconds { get; init; } = 5;
+    /// <summary>Largest serialized snapshot set_vars() takes, in bytes (--background-vars-limit).</summary>
+    public long BackgroundVarsLimit { get; init; } = 16 * 1024 * 1024;
+    /// <summary>Failed attempts in a row, before a background worker first published, that stop askr serve's start-up (--background-max-failures; 0: never).</summary>
+    public int BackgroundMaxFailures { get; init; } = 6;
+    /// <summary>The vars file workers map (set by the supervisor, not by users).</summary>
+    public string? VarsPath { get; init; }
+    /// <summary>Whether askr serve runs background workers at all.</summary>
+    public bool HasBackgroundWorkers => BackgroundWorkers.Count > 0 || BackgroundEntrypoint is not null;
+
     /// <summary>The options as command-line arguments, for a worker process.</summary>
     public IEnumerable<string> ToArguments()
     {
@@ -176,5 +194,6 @@ public sealed record ServeOptions
             yield return "--response-cache-file"; yield return ResponseCachePath;
             if (ResponseCacheIgnoreCookies.Count > 0) { yield return "--response-cache-ignore-cookies"; yield return string.Join(",", ResponseCacheIgnoreCookies); }
         }
+        if (VarsPath is not null) { yield return "--vars"; yield return VarsPath; }
     }
 }

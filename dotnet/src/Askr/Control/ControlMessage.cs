@@ -33,6 +33,7 @@ namespace Askr.Control;
 [JsonDerivedType(typeof(Askr.WebSockets.ChannelCountMessage), "pusher-channel-count")]
 [JsonDerivedType(typeof(Askr.WebSockets.ChannelQueryMessage), "pusher-channel-query")]
 [JsonDerivedType(typeof(Askr.WebSockets.ChannelQueryAnswerMessage), "pusher-channel-answer")]
+[JsonDerivedType(typeof(Askr.Background.EnsureBackgroundMessage), "ensure-background")]
 public abstract class ControlMessage
 {
     /// <summary>Largest frame body, in bytes (a batch of big task payloads fits; a corrupt length does not).</summary>

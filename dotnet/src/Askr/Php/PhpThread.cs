@@ -84,6 +84,14 @@ internal sealed unsafe partial class PhpThread
 
     /// <summary>Where broadcast() publishes Pusher events (docs/websockets.md); null without --pusher-app.</summary>
     public WebSockets.Pusher.PusherServer? Pusher { get; init; }
+    /// <summary>The node's background-worker snapshots (get_vars(), ensure_background_worker()); null when askr serve declares none.</summary>
+    public Background.VarsStore? Vars { get; init; }
+
+    /// <summary>This worker's end of the supervisor's control socket (ensure_background_worker() asks it to start workers); null when run alone.</summary>
+    public Control.ControlClient? Control { get; init; }
+
+    /// <summary>In a background worker: called on the PHP thread when its script ended, with the exit status and PHP's last error (message, file, line).</summary>
+    public Action<int, string, string, long>? BackgroundRunEnded { get; init; }
 
     /// <summary>The PHP thread of this process (one interpreter per process), for the natives' callbacks.</summary>
     internal static PhpThread Current => s_instance!;
@@ -166,6 +174,7 @@ internal sealed unsafe partial class PhpThread
         TaskNatives.Register(&callbacks);
         Askr.ResponseCache.CacheNatives.Register(&callbacks);
         WebSockets.BroadcastNatives.Register(&callbacks);
+        Background.BackgroundNatives.Register(&callbacks);
         if (ShimInterop.NullCallbacks(callbacks) is { Count: > 0 } missing)
         {
             _log.Error($"the runtime registers no callback for {string.Join(", ", missing)} (ShimInterop.Callbacks): a native calling it would crash the worker");
@@ -187,6 +196,7 @@ internal sealed unsafe partial class PhpThread
                 // An uncaught exception ends the script without a bailout, with PHP's fatal exit status.
                 if (result == ShimInterop.RunOk && status == FatalExitStatus) result = ShimInterop.RunBailout;
                 var request = EndRun(result, status);
+                if (Kind == WorkerKind.Background) return EndBackgroundRun(result, status);
                 if (_shutdown && _queue.IsEmpty) return 0;
                 if (result == ShimInterop.RunStartupFailed)
                 {
@@ -214,6 +224,15 @@ internal sealed unsafe partial class PhpThread
         {
             ShimInterop.Shutdown();
         }
+    }
+
+    /// <summary>A background worker's script runs once: its end is the process's (the supervisor restarts it).</summary>
+    private int EndBackgroundRun(int result, int status)
+    {
+        var code = result == ShimInterop.RunOk ? status : status != 0 ? status : FatalExitStatus;
+        ShimInterop.LastError(out var message, out var file, out var line);
+        BackgroundRunEnded?.Invoke(code, Encoding.UTF8.GetString(message.Ptr, (int)message.Len), Encoding.UTF8.GetString(file.Ptr, (int)file.Len), line);
+        return code;
     }
 
     /// <summary>Answers what the finished run left open. Returns true if a request was in flight.</summary>

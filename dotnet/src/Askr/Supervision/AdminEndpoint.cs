@@ -25,6 +25,8 @@ public sealed class SupervisorStatus
     [JsonPropertyName("cluster")] public ClusterStatus? Cluster { get; init; }
     /// <summary>The node's response cache counters; null when it runs none (docs/response-cache.md).</summary>
     [JsonPropertyName("response_cache")] public ResponseCache.CacheStatus? ResponseCache { get; init; }
+    /// <summary>The background workers (docs/background-workers.md); null when askr serve declares none.</summary>
+    [JsonPropertyName("background_workers")] public List<Background.BackgroundWorkerStatus>? Background { get; init; }
 }
 
 public sealed class ClusterStatus

@@ -36,6 +36,8 @@ internal sealed class NodeServices : IAsyncDisposable
     public Resp.RespServer? Resp { get; private set; }
     /// <summary>The node's response cache (--response-cache); null when it is off.</summary>
     public ResponseCache.CacheStore? ResponseCache { get; private set; }
+    /// <summary>The background workers' snapshots; null when askr serve declares none.</summary>
+    public Background.VarsStore? Vars { get; private set; }
 
     /// <summary>Where the node's shared files go (the table store, the task board and its sockets).</summary>
     public static string SharedMemoryDir => Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
@@ -142,6 +144,13 @@ internal sealed class NodeServices : IAsyncDisposable
             RemoveStaleFiles(SharedMemoryDir, "askr-*.tasks*", log);
             Board = TaskBoard.Create(Path.Combine(SharedMemoryDir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.tasks"), options.TaskWorkers);
         }
+        if (options.HasBackgroundWorkers)
+        {
+            RemoveStaleFiles(SharedMemoryDir, "askr-*.vars", log);
+            Vars = Background.VarsStore.Create(Path.Combine(SharedMemoryDir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.vars"),
+                options.BackgroundWorkers.Select(b => (b.Name, b.Lazy ? Background.VarsStore.FlagLazy : 0)).ToList(),
+                options.BackgroundEntrypoint is null ? 0 : options.BackgroundEntrypointCap, options.BackgroundVarsLimit);
+        }
         if (options.RespPort > 0)
         {
             if (Store is null)
@@ -202,5 +211,6 @@ internal sealed class NodeServices : IAsyncDisposable
         Store?.Dispose();
         Board?.Dispose();
         ResponseCache?.Dispose();
+        Vars?.Dispose();
     }
 }

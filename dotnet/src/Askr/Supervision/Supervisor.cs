@@ -40,6 +40,8 @@ internal sealed class Supervisor : IAsyncDisposable
     private int _nextWorkerId;
     private long _restarts;
     private volatile bool _stopping;
+    private Background.BackgroundSupervisor? _background;
+    private string? _abortReason;
 
     /// <summary>The node's table store (null without --tables).</summary>
     public TableStore? Store => _node?.Store;
@@ -85,6 +87,11 @@ internal sealed class Supervisor : IAsyncDisposable
         using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; _ = ReloadAsync(); });
 
         for (var slot = 0; slot < _slots.Length; slot++) _slots[slot] = Spawn(slot);
+        if (_node.Vars is { } vars)
+        {
+            _background = new Background.BackgroundSupervisor(_options, _log, vars, SpawnBackground, reason => { _abortReason = reason; RequestStop(); });
+            _background.StartEager();
+        }
         var allReady = Task.WhenAll(_slots.Select(w => w!.Ready));
         if (_options.TaskWorkers > 0) _log.Info($"{_options.TaskWorkers} task worker(s) for Octane::concurrently() and ticks");
         await Task.WhenAny(allReady, _stopRequested.Task, Task.Delay(ReadyTimeout));
@@ -97,7 +104,7 @@ internal sealed class Supervisor : IAsyncDisposable
 
         await _stopRequested.Task;
         await StopAllAsync();
-        return 0;
+        return _abortReason is null ? 0 : 1;
     }
 
     public void RequestStop()
@@ -124,6 +131,7 @@ internal sealed class Supervisor : IAsyncDisposable
                 StorePath = _node.Store?.Path,
                 TaskBoardPath = board?.Path,
                 ResponseCachePath = _node.ResponseCache?.Path,
+                VarsPath = _node.Vars?.Path,
             },
             Slot = slot,
             WorkerId = id,
@@ -138,6 +146,28 @@ internal sealed class Supervisor : IAsyncDisposable
         var worker = new WorkerProcess(slot, id, process) { Kind = kind, TaskIndex = slot - _options.Workers, TaskSocket = taskSocket };
         _live[worker.Pid] = worker;
         _ = MonitorAsync(worker);
+        return worker;
+    }
+
+    /// <summary>Starts a process of a background worker (Background.BackgroundSupervisor restarts it).</summary>
+    private WorkerProcess SpawnBackground(Background.BackgroundInstance instance)
+    {
+        var id = Interlocked.Increment(ref _nextWorkerId);
+        // Background workers' slots come after the HTTP and task workers'; they are not in _slots.
+        var slot = _slots.Length + instance.Slot * 64 + instance.Index;
+        var line = new WorkerCommandLine
+        {
+            Options = _options with { WorkerScript = instance.Script, StorePath = _node!.Store?.Path, VarsPath = _node.Vars?.Path },
+            Slot = slot,
+            WorkerId = id,
+            Kind = WorkerKind.Background,
+            ControlPath = _control!.Path,
+            BackgroundName = instance.Name,
+        };
+        var process = Process.Start(line.ToStartInfo()) ?? throw new InvalidOperationException("could not start a background worker process");
+        var worker = new WorkerProcess(slot, id, process) { Kind = WorkerKind.Background };
+        _live[worker.Pid] = worker;
+        _ = worker.Exited.ContinueWith(_ => _live.TryRemove(worker.Pid, out WorkerProcess? _), TaskScheduler.Default);
         return worker;
     }
 
@@ -234,6 +264,7 @@ internal sealed class Supervisor : IAsyncDisposable
             _log.Info("reloading workers one at a time");
             for (var slot = 0; slot < _slots.Length && !_stopping; slot++)
                 await RecycleAsync(slot, "reload");
+            if (_background is not null && !_stopping) await _background.ReloadAsync();
             if (!_stopping) _log.Info("reload complete");
         }
         finally
@@ -257,13 +288,13 @@ internal sealed class Supervisor : IAsyncDisposable
     private async Task StopAllAsync()
     {
         var grace = TimeSpan.FromSeconds(Math.Max(30, _options.RequestTimeoutSeconds + 15));
-        var workers = _live.Values.ToArray();
+        var workers = _live.Values.Where(w => w.Kind != WorkerKind.Background).ToArray();
         foreach (var w in workers.Where(w => w.IsTask)) _hub.Retire(w);
         await Task.WhenAll(workers.Select(async w =>
         {
             try { await w!.StopAsync(grace); }
             catch (Exception e) { _log.Error($"stopping worker {w!.Pid}: {e.Message}"); }
-        }));
+        }).Append(_background?.StopAllAsync() ?? Task.CompletedTask));
         _log.Info("stopped");
     }
 
@@ -272,6 +303,12 @@ internal sealed class Supervisor : IAsyncDisposable
     /// <summary>A message of <paramref name="worker"/>'s (ControlServer); task messages go to the task hub.</summary>
     private void OnControlMessage(WorkerProcess worker, ControlMessage message)
     {
+        if (worker.Kind == WorkerKind.Background)
+        {
+            if (message is ReadyMessage) worker.MarkReady();
+            else if (message is Background.EnsureBackgroundMessage ensure) _background?.Ensure(ensure.Names);
+            return;
+        }
         switch (message)
         {
             case ReadyMessage:
@@ -298,6 +335,8 @@ internal sealed class Supervisor : IAsyncDisposable
                 break;
             case WebSockets.PusherEventMessage or WebSockets.PresenceMessage or WebSockets.ChannelCountMessage or WebSockets.ChannelQueryMessage:
                 _pusher.OnMessage(worker, message);
+            case Background.EnsureBackgroundMessage ensure:
+                _background?.Ensure(ensure.Names);
                 break;
         }
     }
@@ -342,6 +381,7 @@ internal sealed class Supervisor : IAsyncDisposable
                 NodeId = cluster.NodeId.ToString("x16"),
                 Members = cluster.Members().Select(m => new MemberStatus { NodeId = m.Id.ToString("x16"), Address = m.Address, Status = m.Status.ToString().ToLowerInvariant(), Incarnation = m.Incarnation }).ToList(),
             },
+            Background = _background?.Status(),
             Workers = workers.Where(w => w is not null).Select(w => new WorkerStatus
             {
                 Slot = w!.Slot,

@@ -33,6 +33,8 @@ internal sealed record WorkerCommandLine
     public string? ControlPath { get; init; }
     /// <summary>A task worker's own socket, on which HTTP workers send it tasks directly.</summary>
     public string? TaskSocket { get; init; }
+    /// <summary>A background worker's name (ASKR_BACKGROUND_WORKER, and its script's argv[1]); null for other kinds.</summary>
+    public string? BackgroundName { get; init; }
     /// <summary>A task worker's record on the task board; -1: none.</summary>
     public int BoardSlot { get; init; } = -1;
 
@@ -60,6 +62,8 @@ internal sealed record WorkerCommandLine
         psi.Environment["ASKR_WORKER_ID"] = WorkerId.ToString(CultureInfo.InvariantCulture);
         psi.Environment["ASKR_WORKER_KIND"] = Kind.Name();
         psi.Environment["ASKR_TASK_WORKERS"] = Options.TaskWorkers.ToString(CultureInfo.InvariantCulture);
+        if (BackgroundName is not null) psi.Environment["ASKR_BACKGROUND_WORKER"] = BackgroundName;
+        else psi.Environment.Remove("ASKR_BACKGROUND_WORKER");
         return psi;
     }
 
@@ -90,7 +94,7 @@ internal sealed record WorkerCommandLine
     private static readonly Option<int?> s_listenFd = new("--listen-fd") { Description = "Inherited listening socket; without it the worker binds --host/--port itself." };
     private static readonly Option<int?> s_httpsListenFd = new("--https-listen-fd") { Description = "Inherited HTTPS listening socket (--https-port)." };
     private static readonly Option<string?> s_control = new("--control") { Description = "The supervisor's control socket." };
-    private static readonly Option<string> s_kind = new("--kind") { Description = "http (default) or task.", DefaultValueFactory = _ => "http" };
+    private static readonly Option<string> s_kind = new("--kind") { Description = "http (default), task or background.", DefaultValueFactory = _ => "http" };
     private static readonly Option<string?> s_taskSocket = new("--task-socket") { Description = "Task worker: the Unix socket HTTP workers send tasks to directly." };
     private static readonly Option<int> s_boardSlot = new("--board-slot") { Description = "Task worker: its record on the task board.", DefaultValueFactory = _ => -1 };
 

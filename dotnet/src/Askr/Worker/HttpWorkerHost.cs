@@ -57,6 +57,7 @@ internal static class HttpWorkerHost
         PhpRequestHandler? handler = null;
         using var store = options.StorePath is null ? null : Tables.TableStore.Open(options.StorePath);
         using var responseCache = options.ResponseCachePath is null ? null : ResponseCache.CacheStore.Open(options.ResponseCachePath);
+        using var vars = options.VarsPath is null ? null : Background.VarsStore.Open(options.VarsPath);
         using var board = control is null || options.TaskBoardPath is null ? null : TaskBoard.Open(options.TaskBoardPath);
         using var tasks = control is null ? null : new TaskDispatcher(control, board);
         // Pusher-protocol WebSockets and HTTP API (docs/websockets.md): events of other workers come over the control socket.
@@ -77,6 +78,8 @@ internal static class HttpWorkerHost
             Tasks = tasks,
             ResponseCache = responseCache,
             Pusher = pusher,
+            Vars = vars,
+            Control = control,
         };
         handler = new PhpRequestHandler(php, options, log, slot)
         {

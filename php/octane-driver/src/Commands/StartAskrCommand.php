@@ -4,6 +4,7 @@ namespace Askr\Octane\Commands;
 
 use Askr\Octane\Server\AskrBinary;
 use Askr\Octane\Server\ReleasePaths;
+use Askr\Octane\Background\BackgroundWorkerDeclarations;
 use Askr\Octane\Server\ServeCommandLine;
 use Askr\Octane\Server\ServerProcessInspector;
 use Askr\Octane\Server\ServerStateFile;
@@ -83,6 +84,14 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
         }
 
         try {
+            $backgroundWorkers = BackgroundWorkerDeclarations::arguments(config('octane.askr.background_workers'), static::backgroundScript());
+        } catch (InvalidArgumentException $e) {
+            $this->error($e->getMessage());
+
+            return 1;
+        }
+
+        try {
             $taskWorkers = ServeCommandLine::taskWorkers($this->option('task-workers'));
         } catch (InvalidArgumentException $e) {
             $this->error($e->getMessage());
@@ -115,6 +124,7 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'pusherApps' => static::pusherApps(),
             'tls' => static::tlsConfig((bool) $this->option('https'), (bool) $this->option('http-redirect')),
             'recordErrors' => static::recordErrorsConfig(),
+            'backgroundWorkers' => $backgroundWorkers,
         ]);
 
         // The admin endpoint's POST calls need it: octane:reload and octane:stop read it from the
@@ -283,6 +293,14 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
     public static function workerScript(): string
     {
         return config('octane.askr.worker_script') ?: realpath(__DIR__.'/../../bin/askr-worker.php');
+    }
+
+    /**
+     * The script askr runs for a background worker that is an Artisan command: this package's.
+     */
+    public static function backgroundScript(): string
+    {
+        return realpath(__DIR__.'/../../bin/askr-background.php');
     }
 
     /**

@@ -27,7 +27,8 @@ class ServeCommandLine
      *     responseCache?: string|null, responseCacheIgnoreCookies?: list<string>|string|null,
      *     cluster?: array{port?: int|string|null, host?: string|null, advertise?: string|null, seeds?: string|null},
      *     accessLog?: bool, pusherApps?: list<array{app_id: string|int, key: string, secret: string}>,
-     *     tls?: array{https?: bool, httpRedirect?: bool, certificate?: string|null, key?: string|null, httpPort?: int|string|null, hstsMaxAge?: int|string|null}}  $options
+     *     tls?: array{https?: bool, httpRedirect?: bool, certificate?: string|null, key?: string|null, httpPort?: int|string|null, hstsMaxAge?: int|string|null},
+     *     backgroundWorkers?: list<string>}  $options
      *        `workers` "auto" or empty leaves the count to askr (one per core); `maxRequests` 0 never recycles;
      *        `tables` is the tables JSON file (docs/tables-php.md); `respPort` the RESP endpoint's port (empty: none);
      *        `taskWorkers` the task worker count (docs/tasks.md): a number (0: none), "auto" / empty: one per core;
@@ -41,6 +42,7 @@ class ServeCommandLine
      *        development certificate; the plain listener is off unless `tls.httpRedirect`, which
      *        redirects `tls.httpPort` (default 80, as Caddy's HTTP->HTTPS redirect) to it; `tls.hstsMaxAge`
      *        sends Strict-Transport-Security (docs/tls.md).
+     *        `backgroundWorkers` the --background-worker values (BackgroundWorkerDeclarations, docs/background-workers.md).
      * @return list<string>
      *
      * @throws InvalidArgumentException for a value askr would reject.
@@ -175,6 +177,10 @@ class ServeCommandLine
                     array_push($arguments, $flag, (string) $value);
                 }
             }
+        }
+
+        foreach ($options['backgroundWorkers'] ?? [] as $backgroundWorker) {
+            array_push($arguments, '--background-worker', $backgroundWorker);
         }
 
         return $arguments;
