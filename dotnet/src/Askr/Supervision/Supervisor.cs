@@ -335,6 +335,7 @@ internal sealed class Supervisor : IAsyncDisposable
                 break;
             case WebSockets.PusherEventMessage or WebSockets.PresenceMessage or WebSockets.ChannelCountMessage or WebSockets.ChannelQueryMessage:
                 _pusher.OnMessage(worker, message);
+                break;
             case Background.EnsureBackgroundMessage ensure:
                 _background?.Ensure(ensure.Names);
                 break;
