@@ -31,7 +31,7 @@ class SymlinkReleaseDeployTest extends TestCase
         foreach ([1, 2] as $release) {
             $dir = $this->deploy."/releases/{$release}";
             mkdir($dir, 0777, true);
-            foreach (['app', 'artisan', 'bootstrap', 'config', 'database', 'public', 'resources', 'routes', 'vendor', '.env'] as $entry) {
+            foreach (['app', 'artisan', 'bootstrap', 'config', 'database', 'public', 'resources', 'routes', 'vendor', '.env', 'composer.json'] as $entry) {
                 self::shell(['cp', '-a', "{$app}/{$entry}", "{$dir}/{$entry}"]);
             }
             symlink('../../shared/storage', "{$dir}/storage");
