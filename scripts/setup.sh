@@ -17,6 +17,8 @@ packages=(
   php-laravel-framework php-laravel-serializable-closure php-opis-closure phpunit php-mockery composer
   # real clients and benchmark peers
   curl redis-tools redis-server nginx php8.2-fpm wrk
+  # the response cache benchmark compares with Varnish in front of nginx + php-fpm (bench/response-cache)
+  varnish
   # the cluster tests put each node in its own network namespace
   iproute2
 )
@@ -40,6 +42,13 @@ fi
 dotnet build "$repo/tests-dotnet/Askr.Tests/Askr.Tests.csproj" -c Release --nologo -v quiet >/dev/null
 echo "built tests-dotnet"
 "$repo/build/askr/askr" doctor
+
+# The Pusher-protocol tests' real clients (pusher-js, laravel-echo, pusher, ws; docs/websockets.md), from the npm registry.
+if command -v npm >/dev/null; then
+  (cd "$repo/tests-dotnet/pusher-clients" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) && echo "installed tests-dotnet/pusher-clients"
+else
+  echo "note: npm is not installed; the WebSocket tests (tests-dotnet/pusher-clients) will be skipped"
+fi
 
 octane="${OCTANE_PATH:-$HOME/.cache/askr/octane-1.5.6}"
 if [ -f "$octane/src/Worker.php" ] || [ -n "${ASKR_EXAMPLE_COMPOSER:-}" ]; then

@@ -64,3 +64,4 @@ spl_autoload_register(static function (string $class) use ($driver): void {
 });
 
 require_once $driver.'/src/natives-outside-askr.php';
+require_once $driver.'/src/Lifecycle/functions.php';

@@ -3,6 +3,8 @@
 #   fpm      nginx + php-fpm 8.2 (pm=static, W children, OPcache on, no timestamp checks) -> hello.php
 #   askr     askr serve --workers W                                                     -> hello-worker.php
 #   kestrel  bare Kestrel hello-world (bench/KestrelHello), the ceiling for askr's HTTP path
+#   askr-tls askr serve --https-port with its development certificate, wrk over TLS (HTTP/1.1);
+#            opt-in (BENCH_TARGETS=askr,askr-tls): prints askr TLS / askr plain
 # Prints a table and the ratios askr/php-fpm (target >= 4) and askr/Kestrel (target >= 0.8),
 # and writes the same as JSON to bench/results/http-<date>.json. See bench/README.md.
 #
@@ -122,6 +124,28 @@ run_askr() { # run_askr [askr-log]: the target name; askr-log keeps the access l
     fi
 }
 
+run_askr_tls() {
+    if [[ ! -x $ASKR_BINARY ]]; then
+        STATUS[askr-tls]="skipped: no askr binary at $ASKR_BINARY"
+        return 0
+    fi
+    local dir=$BENCH_TMP/askr-tls port https
+    mkdir -p "$dir/cache"
+    port=$(free_port "$PORT_BASE") || { STATUS[askr-tls]="failed: no free port"; return 1; }
+    https=$(free_port $((port + 1))) || { STATUS[askr-tls]="failed: no free port"; return 1; }
+    # The development certificate goes to this run's temp dir; curl checks it against itself.
+    start_server "$dir/askr.out" env XDG_CACHE_HOME="$dir/cache" "$ASKR_BINARY" serve --root "$HERE" \
+        --worker-script "$HERE/hello-worker.php" --workers "$WORKERS" --host 127.0.0.1 --port "$port" \
+        --https-port "$https" --https-dev --no-access-log
+    local pid=$SERVER_PID
+    if ! CURL_CA_BUNDLE="$dir/cache/askr/dev-certificate/certificate.pem" wait_http "$pid" "https://127.0.0.1:$https/" "$EXPECTED" "$STARTUP_TIMEOUT"; then
+        startup_failed askr-tls "$dir/askr.out"; stop_server "$pid"; return 1
+    fi
+    log "askr-tls: $ASKR_BINARY, $WORKERS workers, HTTPS port $https (wrk: HTTP/1.1 over TLS, keep-alive)"
+    measure askr-tls "https://127.0.0.1:$https/" "$pid" || true
+    stop_server "$pid" 15
+}
+
 run_kestrel() {
     need dotnet dotnet-sdk-10.0
     local dir=$BENCH_TMP/kestrel out=$BENCH/build/KestrelHello port
@@ -157,7 +181,7 @@ STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 log "http bench: W=$WORKERS workers, wrk -t$THREADS -c$CONNECTIONS, ${WARMUP}s warm-up + ${DURATION}s per server, targets: $TARGETS"
 IFS=, read -r -a target_list <<<"$TARGETS"
 for t in "${target_list[@]}"; do
-    [[ $t == fpm || $t == askr || $t == kestrel || $t == askr-log ]] || die "unknown target '$t' (fpm, askr, kestrel, askr-log)"
+    [[ $t == fpm || $t == askr || $t == kestrel || $t == askr-log || $t == askr-tls ]] || die "unknown target '$t' (fpm, askr, kestrel, askr-log, askr-tls)"
 done
 
 # Rounds go round-robin over the servers (each started afresh), so that a burst of load from
@@ -174,6 +198,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
             askr) run_askr || true ;;
             askr-log) run_askr askr-log || true ;;
             kestrel) run_kestrel || true ;;
+            askr-tls) run_askr_tls || true ;;
         esac
         for f in "${FIELDS[@]}"; do
             v="${f}[$t]"; ROUND[$f:$t:$round]=${!v:-}
@@ -213,8 +238,9 @@ done
 ASKR_FPM=$(ratio askr fpm)
 ASKR_KESTREL=$(ratio askr kestrel)
 ASKR_LOG=$(ratio askr-log askr)
+ASKR_TLS=$(ratio askr-tls askr)
 
-label() { case $1 in fpm) echo "nginx + php-fpm";; askr) echo "askr";; askr-log) echo "askr access log";; kestrel) echo "Kestrel (bare)";; esac; }
+label() { case $1 in fpm) echo "nginx + php-fpm";; askr) echo "askr";; askr-log) echo "askr access log";; kestrel) echo "Kestrel (bare)";; askr-tls) echo "askr (TLS)";; esac; }
 {
     echo
     printf '%-16s %12s %10s %10s %8s %8s  %s\n' server 'req/s' 'p50 ms' 'p99 ms' 'bg idle' 'bg run' status
@@ -244,6 +270,7 @@ label() { case $1 in fpm) echo "nginx + php-fpm";; askr) echo "askr";; askr-log)
     printf 'askr / php-fpm : %-6s %s\n' "${ASKR_FPM:--}" "$(verdict "$ASKR_FPM" 4)"
     printf 'askr / Kestrel : %-6s %s\n' "${ASKR_KESTREL:--}" "$(verdict "$ASKR_KESTREL" 0.8)"
     [[ -n $ASKR_LOG ]] && printf 'askr access log on / off : %-6s %s\n' "$ASKR_LOG" "$(verdict "$ASKR_LOG" 0.9)"
+    [[ -n $ASKR_TLS ]] && printf 'askr TLS / askr: %-6s (the cost of TLS, HTTP/1.1 keep-alive)\n' "$ASKR_TLS"
     echo "(W=$WORKERS, $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s on the same machine, $ROUNDS round(s), median shown;"
     echo " bg idle = CPUs busy in the 1 s before the server's run, while it sat idle;"
     echo " bg run  = CPUs used by processes other than the server and wrk during the measurement)"
@@ -287,7 +314,7 @@ RESULT_FILE=$RESULTS_DIR/http-$(date +%Y-%m-%dT%H%M%S).json
         printf ']}'
         sep=','
     done
-    printf '\n  },\n  "ratios": {"askr_over_fpm": %s, "askr_over_kestrel": %s, "askr_log_over_askr": %s},\n' "${ASKR_FPM:-null}" "${ASKR_KESTREL:-null}" "${ASKR_LOG:-null}"
+    printf '\n  },\n  "ratios": {"askr_over_fpm": %s, "askr_over_kestrel": %s, "askr_log_over_askr": %s, "askr_tls_over_askr": %s},\n' "${ASKR_FPM:-null}" "${ASKR_KESTREL:-null}" "${ASKR_LOG:-null}" "${ASKR_TLS:-null}"
     printf '  "targets": {"askr_over_fpm_min": 4, "askr_over_kestrel_min": 0.8}\n}\n'
 } >"$RESULT_FILE"
 if command -v jq >/dev/null 2>&1 && ! jq empty "$RESULT_FILE" 2>/dev/null; then

@@ -61,6 +61,7 @@ require_once {$e($illuminate)};
         'Askr\\\\Octane\\\\' => {$e($driver.'/src/')},
         'App\\\\' => {$e($app.'/app/')},
         'Database\\\\Seeders\\\\' => {$e($app.'/database/seeders/')},
+        'Tests\\\\' => {$e($app.'/tests/')},
     ];
 
     spl_autoload_register(static function (string \$class) use (\$prefixes): void {
@@ -79,6 +80,7 @@ require_once {$e($illuminate)};
 })();
 
 require_once {$e($driver.'/src/natives-outside-askr.php')};
+require_once {$e($driver.'/src/Lifecycle/functions.php')};
 
 PHP;
 file_put_contents($app.'/vendor/autoload.php', $code);

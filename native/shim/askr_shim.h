@@ -138,6 +138,37 @@ typedef struct askr_callbacks {
     /* Answers the task take_task returned: status ASKR_TASK_OK (data: the result) or
     " * ASKR_TASK_ERROR (data: why); ASKR_SEND_WRONG_KIND in an HTTP worker. */
     int32_t (*send_task_result)(int32_t status, const char *data, int64_t len);
+
+    /* The response cache (docs/response-cache.md): kind ASKR_CACHE_PURGE_TAGS invalidates the
+     * entries carrying any of the count items, _URLS those of the URLs, _FLUSH all (count 0).
+     * Returns 0 (also when the server runs no cache), < 0 when C# failed. */
+    int32_t (*cache_purge)(int32_t kind, const askr_str *items, int64_t count);
+    /* Pusher events (docs/websockets.md): publishes event with data to count channels of the
+     * server's first Pusher app, on every HTTP worker of the node, except the connection
+     * except_socket_id names (ptr NULL: none). ASKR_BROADCAST_OK, ASKR_BROADCAST_NO_APP without
+     * --pusher-app, ASKR_BROADCAST_INVALID_CHANNEL for a name Pusher does not allow. */
+    int32_t (*broadcast)(const askr_str *channels, int64_t count, const askr_str *event, const askr_str *data,
+                         const askr_str *except_socket_id);
+    /* Defer after send (docs/lifecycle.md): blocks until the current request's response is
+     * complete on the wire (Kestrel has ended it and the connection is free), up to what is left
+     * of its --request-timeout. ASKR_SEND_OK, also when there is no current request (a task
+     * worker, or between requests); ASKR_SEND_NO_REQUEST when the current request is not
+     * answered yet. */
+    int32_t (*await_sent)(void);
+    /* Background workers (docs/background-workers.md). Each returns an ASKR_VARS_*; a negative
+     * result fills *message (valid until the next background callback). */
+    /* Publishes the serialized snapshot of this background worker (ASKR_VARS_WRONG_KIND elsewhere). */
+    int32_t (*set_vars)(const char *blob, int64_t len, askr_str *message);
+    /* The latest snapshot of name: ASKR_VARS_UNCHANGED when it is still known_generation, else
+     * ASKR_VARS_OK with *generation and *blob (a copy, valid until the next background callback). */
+    int32_t (*get_vars)(const char *name, int64_t name_len, int64_t known_generation, int64_t *generation,
+                        askr_str *blob, askr_str *message);
+    /* 1 when this background worker must stop, 0 when not; ASKR_VARS_WRONG_KIND elsewhere. */
+    int32_t (*should_stop)(askr_str *message);
+    /* A new descriptor (the caller owns it) that becomes readable when this background worker must stop. */
+    int32_t (*worker_handle)(int32_t *fd, askr_str *message);
+    /* Starts what is not running of count names and waits up to timeout_ms for each to publish once. */
+    int32_t (*ensure_background)(const askr_str *names, int64_t count, int64_t timeout_ms, askr_str *message);
 } askr_callbacks;
 
 /*
@@ -182,6 +213,10 @@ ASKR_API void askr_php_shutdown(void);
  * check. Has no effect on a script blocked in a system call.
  */
 ASKR_API void askr_php_interrupt(int64_t seconds);
+
+/* The last PHP error of the last askr_php_run (PG(last_error_*) before its request shutdown):
+ * its type (0: none), message, file and line; the strings are the shim's, valid until the next run. */
+ASKR_API int32_t askr_php_last_error(askr_str *message, askr_str *file, int64_t *line);
 
 /* zend_memory_usage(0) of the PHP thread, in bytes. PHP thread only. */
 ASKR_API int64_t askr_php_memory_usage(void);

@@ -14,7 +14,9 @@
 static PHP_RSHUTDOWN_FUNCTION(askr)
 {
     askr_ticks_release();
+    askr_deferred_release();
     askr_tables_release();
+    askr_background_release();
     return SUCCESS;
 }
 

@@ -189,6 +189,10 @@ ZEND_FUNCTION(Ephpm_Octane_take_request)
         finish_streaming();
     }
     askr_request = ASKR_NONE;
+    int64_t deferred_ran;
+    if (!askr_deferred_run(false, &deferred_ran)) {
+        RETURN_THROWS();
+    }
     for (;;) {
         askr_envelope env;
         memset(&env, 0, sizeof(env));

@@ -16,6 +16,7 @@
 #include <php_variables.h>
 #include <php_ini.h>
 #include <SAPI.h>
+#include <zend_exceptions.h>
 
 #include "askr_layout.h"
 
@@ -202,14 +203,46 @@ static void register_std_streams(void)
     register_std_stream("STDERR", STDERR_FILENO, "wb");
 }
 
+/* The last error of the last run, kept past its request shutdown (askr_php_last_error). */
+static struct {
+    int32_t type;
+    char message[2048];
+    char file[1024];
+    int64_t line;
+} last_error;
+
+static void keep_last_error(void)
+{
+    last_error.type = PG(last_error_type);
+    last_error.line = PG(last_error_lineno);
+    snprintf(last_error.message, sizeof last_error.message, "%s", PG(last_error_message) ? ZSTR_VAL(PG(last_error_message)) : "");
+    snprintf(last_error.file, sizeof last_error.file, "%s", PG(last_error_file) ? ZSTR_VAL(PG(last_error_file)) : "");
+    if (!PG(last_error_message)) last_error.type = 0;
+}
+
+int32_t askr_php_last_error(askr_str *message, askr_str *file, int64_t *line)
+{
+    message->ptr = last_error.message;
+    message->len = (int64_t)strlen(last_error.message);
+    file->ptr = last_error.file;
+    file->len = (int64_t)strlen(last_error.file);
+    *line = last_error.line;
+    return last_error.type;
+}
+
 int32_t askr_php_run(const char *script_path, int32_t *exit_status)
 {
     volatile int32_t result = ASKR_RUN_OK;
-    static char *argv[2];
+    static char *argv[3];
     argv[0] = (char *)script_path;
     argv[1] = NULL;
+    argv[2] = NULL;
+    /* A background worker's name is its argv[1] (docs/background-workers.md), as in FrankenPHP. */
+    char *background = getenv("ASKR_BACKGROUND_WORKER");
+    if (background && *background) argv[1] = background;
+    memset(&last_error, 0, sizeof last_error);
     SG(options) |= SAPI_OPTION_NO_CHDIR;
-    SG(request_info).argc = 1;
+    SG(request_info).argc = argv[1] ? 2 : 1;
     SG(request_info).argv = argv;
     SG(request_info).path_translated = (char *)script_path;
     SG(request_info).request_method = NULL;
@@ -226,6 +259,14 @@ int32_t askr_php_run(const char *script_path, int32_t *exit_status)
     zend_stream_init_filename(&fh, script_path);
     zend_first_try {
         php_execute_script(&fh);
+        /* A script that ended normally still runs what it deferred (defer.c). */
+        if (EG(exit_status) == 0 && !EG(exception)) {
+            int64_t ran;
+            askr_deferred_run(false, &ran);
+            if (EG(exception)) {
+                zend_exception_error(EG(exception), E_WARNING);
+            }
+        }
     } zend_catch {
         result = ASKR_RUN_BAILOUT;
     } zend_end_try();
@@ -237,6 +278,7 @@ int32_t askr_php_run(const char *script_path, int32_t *exit_status)
         askr_cb.chunk(NULL, 0, 1);
     }
     askr_request = ASKR_NONE;
+    keep_last_error();
     php_request_shutdown(NULL);
     SG(request_info).path_translated = NULL;
     return result;

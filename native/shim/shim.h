@@ -7,7 +7,10 @@
  *   request.c  the request natives: take_request, send_response, send_chunk, finish_response,
  *              send_file, and on_tick with the ticks that run while take_request() waits
  *   tables.c   the table natives (table_*) and the class Ephpm\Octane\Table
+ *   defer.c    defer() and run_deferred(): callbacks run after the response is on the wire
  *   tasks.c    the task natives: dispatch_tasks, and take_task / send_task_result in task workers
+ *   background.c  the background-worker natives: set_vars, get_vars, should_stop,
+ *              get_worker_handle, ensure_background_worker
  *   module.c   the module entry: the function table and class entries generated from the stub,
  *              start-up of the classes, per-request cleanup
  *
@@ -47,10 +50,20 @@ int64_t askr_ticks_timeout_ms(void);
 bool askr_ticks_run_due(void);
 void askr_ticks_release(void);
 
+/* defer.c: runs the callbacks queued with defer() once the current response is on the wire
+ * (wait_for_answer: leave them queued while the request is not answered yet). *ran: how many
+ * ran. False when exit() was called in one (its unwind exception is left to propagate). And the
+ * queue's release when the PHP request ends. */
+bool askr_deferred_run(bool wait_for_answer, int64_t *ran);
+void askr_deferred_release(void);
+
 /* tables.c: sets up Ephpm\Octane\Table (its class entry comes from the stub), and releases the
  * tables the PHP request that ends opened. */
 void askr_tables_minit(zend_class_entry *table_class);
 void askr_tables_release(void);
+
+/* background.c: the snapshots get_vars() unserialized in the PHP request that ends. */
+void askr_background_release(void);
 
 /* module.c */
 extern zend_module_entry askr_module_entry;

@@ -81,6 +81,10 @@ ZEND_FUNCTION(Ephpm_Octane_dispatch_tasks)
 ZEND_FUNCTION(Ephpm_Octane_take_task)
 {
     ZEND_PARSE_PARAMETERS_NONE();
+    int64_t deferred_ran;
+    if (!askr_deferred_run(false, &deferred_ran)) {
+        RETURN_THROWS();
+    }
     for (;;) {
         askr_taken_task task;
         memset(&task, 0, sizeof task);

@@ -112,10 +112,10 @@ class DriverOnThisOctaneSourceTest extends TestCase
     {
         $app = $this->app();
         $definition = $app->make(Octane\StartCommand::class)->getDefinition();
-        $expected = ['server', 'host', 'port', 'workers', 'task-workers', 'max-requests', 'watch', 'poll', 'rr-config', 'admin-port', 'log-level', 'resp-port'];
+        $expected = ['server', 'host', 'port', 'workers', 'task-workers', 'max-requests', 'watch', 'poll', 'rr-config', 'admin-port', 'log-level', 'resp-port', 'https', 'http-redirect'];
 
         if (self::isOctane2()) {
-            $expected = array_merge($expected, ['caddyfile', 'https']); // FrankenPHP's, from Octane 2.2
+            $expected[] = 'caddyfile'; // FrankenPHP's, from Octane 2.2
         }
 
         // Symfony refuses an option declared twice when the command is built: built, so each is there once.
@@ -125,25 +125,20 @@ class DriverOnThisOctaneSourceTest extends TestCase
 
         $this->assertSame("The port of the server's admin endpoint (askr, FrankenPHP)", $definition->getOption('admin-port')->getDescription());
         $this->assertNull($definition->getOption('admin-port')->getDefault());
+        $this->assertSame('Serve HTTPS (HTTP/1.1 and HTTP/2) on the port (askr, FrankenPHP)', $definition->getOption('https')->getDescription());
         $this->assertSame(self::isOctane2() ? null : '127.0.0.1', $definition->getOption('host')->getDefault(), 'Octane 2.x leaves --host to config(\'octane.host\')');
     }
 
-    public function test_https_is_refused_for_askr_where_this_octane_offers_it(): void
+    public function test_http_redirect_without_https_is_refused_for_askr(): void
     {
         $app = $this->app();
         $command = $app->make(Octane\StartCommand::class);
         $command->setLaravel($app);
 
-        if (! self::isOctane2()) {
-            $this->assertFalse($command->getDefinition()->hasOption('https'), 'Octane 1.5 has no --https');
-
-            return;
-        }
-
-        $exitCode = $command->run(new ArrayInput(['--server' => 'askr', '--https' => true]), $output = new BufferedOutput);
+        $exitCode = $command->run(new ArrayInput(['--server' => 'askr', '--http-redirect' => true]), $output = new BufferedOutput);
 
         $this->assertSame(1, $exitCode);
-        $this->assertStringContainsString('askr does not terminate TLS: --https is FrankenPHP\'s.', $output->fetch());
+        $this->assertStringContainsString('--http-redirect redirects plain HTTP to HTTPS: give --https as well.', $output->fetch());
     }
 
     public function test_status_reload_and_stop_keep_octanes_options(): void

@@ -32,6 +32,8 @@ public static class Program
             var options = serveOptions.Bind(parse);
             if (options is null) return 2;
             LogWriter.Current = new LogWriter(options.LogFormat, options.LogLevel);
+            options = Tls.TlsStartup.Prepare(options, LogWriter.Current);
+            if (options is null) { LogWriter.Current.Flush(TimeSpan.FromSeconds(2)); return 1; }
             await using var supervisor = new Supervisor(options, LogWriter.Current);
             var code = await supervisor.RunAsync();
             LogWriter.Current.Flush(TimeSpan.FromSeconds(2));
@@ -51,7 +53,8 @@ public static class Program
             return line.Kind switch
             {
                 WorkerKind.Task => await TaskWorkerHost.RunAsync(options, line.Slot, line.ControlPath!, line.TaskSocket, line.BoardSlot),
-                _ => await HttpWorkerHost.RunAsync(options, line.Slot, line.ListenFd, line.ControlPath),
+                WorkerKind.Background => await Background.BackgroundWorkerHost.RunAsync(options, line.Slot, line.ControlPath!),
+                _ => await HttpWorkerHost.RunAsync(options, line.Slot, line.ListenFd, line.ControlPath, line.HttpsListenFd),
             };
         });
         root.Subcommands.Add(worker);
@@ -61,6 +64,9 @@ public static class Program
         doctor.Options.Add(doctorIni);
         doctor.SetAction(parse => Doctor.Run(parse.GetValue(doctorIni) ?? []));
         root.Subcommands.Add(doctor);
+
+        root.Subcommands.Add(Lifecycle.ReplayCommand.Create());
+        root.Subcommands.Add(Lifecycle.TestCommand.Create());
 
         // Signals are handled by the supervisor and workers themselves (graceful drain), not by the parser.
         return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
@@ -99,12 +105,63 @@ public static class Program
         private readonly Option<string?> _clusterCertificate = new("--cluster-certificate") { Description = "PEM certificate of the cluster (the same on every node): cluster traffic uses TLS." };
         private readonly Option<string?> _clusterKey = new("--cluster-key") { Description = "PEM private key of --cluster-certificate (default: in the certificate file)." };
         private readonly Option<int> _taskWorkers = new("--task-workers") { Description = "Task worker processes for Octane::concurrently() and ticks (0: none).", DefaultValueFactory = _ => 0 };
+        private readonly Option<string[]> _pusherApps = new("--pusher-app") { Description = "A Pusher app served on the HTTP port, id:key:secret (repeatable; docs/websockets.md)." };
+        private readonly Option<int> _pusherActivity = new("--pusher-activity-timeout") { Description = "Seconds of silence before a pusher:ping (sent to clients as activity_timeout).", DefaultValueFactory = _ => 30 };
+        private readonly Option<int> _pusherPong = new("--pusher-pong-timeout") { Description = "Seconds to wait for the pong to the server's ping before closing with 4201.", DefaultValueFactory = _ => 30 };
+        private readonly Option<int> _pusherMaxMessage = new("--pusher-max-message-size") { Description = "Largest client message in bytes (larger: pusher:error, dropped).", DefaultValueFactory = _ => 10_000 };
+        private readonly Option<int> _pusherClientEvents = new("--pusher-client-events-per-second") { Description = "Client events a connection may send per second (more: closed with 4301).", DefaultValueFactory = _ => 10 };
+        private readonly Option<int> _pusherQueue = new("--pusher-max-queued-frames") { Description = "Frames queued for a client that does not read before it is closed with 4100.", DefaultValueFactory = _ => 1024 };
+        // TLS, HTTP/2 and the HTTP front (docs/tls.md)
+        private readonly Option<int> _httpsPort = new("--https-port") { Description = "Port of the HTTPS listener (HTTP/1.1, and HTTP/2 by ALPN); 0: none.", DefaultValueFactory = _ => 0 };
+        private readonly Option<string?> _certificate = new("--certificate") { Description = "PEM certificate of --https-port (the chain may follow the leaf); reloaded on SIGHUP." };
+        private readonly Option<string?> _key = new("--key") { Description = "PEM private key of --certificate (default: in the certificate file)." };
+        private readonly Option<bool> _httpsDev = new("--https-dev") { Description = "Serve --https-port with a self-signed development certificate, made once and cached in ~/.cache/askr." };
+        private readonly Option<bool> _noHttp = new("--no-http") { Description = "No plain-HTTP listener: serve --https-port only." };
+        private readonly Option<bool> _h2c = new("--http2-cleartext") { Description = "The plain port speaks HTTP/2 with prior knowledge (h2c) instead of HTTP/1.1." };
+        private readonly Option<bool> _httpRedirect = new("--http-redirect") { Description = "Answer plain-HTTP requests with 308 to the HTTPS port." };
+        private readonly Option<bool> _hsts = new("--hsts") { Description = "Send Strict-Transport-Security on HTTPS responses (max-age: --hsts-max-age)." };
+        private readonly Option<int> _hstsMaxAge = new("--hsts-max-age") { Description = "Strict-Transport-Security max-age in seconds (implies --hsts).", DefaultValueFactory = _ => 0 };
+        private readonly Option<bool> _noCompression = new("--no-compression") { Description = "Do not compress responses (gzip, Brotli) nor serve precompressed .br/.gz static files." };
+        private readonly Option<long> _compressionMinSize = new("--compression-min-size") { Description = "Responses with a smaller Content-Length are not compressed, in bytes.", DefaultValueFactory = _ => 512 };
+        private readonly Option<string[]> _sendfileRoot = new("--sendfile-root") { Description = "Directory X-Sendfile / X-Accel-Redirect responses may send files from (repeatable)." };
+        private readonly Option<string?> _recordErrors = new("--record-errors") { Description = "Directory where each 5xx that PHP produced is recorded as one JSON file, for askr replay (docs/lifecycle.md)." };
+        private readonly Option<bool> _recordSensitive = new("--record-sensitive") { Description = "Record Authorization, Cookie and the --record-redact fields unredacted." };
+        private readonly Option<string?> _recordRedact = new("--record-redact") { Description = "Comma-separated header and body field names to redact besides Authorization and Cookie (default: password,password_confirmation,current_password)." };
+        private readonly Option<int> _recordMaxFiles = new("--record-max-files") { Description = "Most record files kept; the oldest are removed first.", DefaultValueFactory = _ => 1000 };
+        private readonly Option<long> _recordMaxBytes = new("--record-max-bytes") { Description = "Most bytes of record files kept; the oldest are removed first.", DefaultValueFactory = _ => 100 * 1024 * 1024 };
+        private readonly Option<string[]> _backgroundWorker = new("--background-worker") { Description = "A background worker NAME=SCRIPT[:num=N][:lazy] (repeatable; docs/background-workers.md)." };
+        private readonly Option<string?> _backgroundEntrypoint = new("--background-entrypoint") { Description = "A catch-all script that runs any background worker name ensure_background_worker() asks for." };
+        private readonly Option<int> _backgroundCap = new("--background-entrypoint-cap") { Description = "Most distinct names the catch-all runs.", DefaultValueFactory = _ => 16 };
+        private readonly Option<double> _backgroundGrace = new("--background-grace") { Description = "Seconds a stopping background worker has before it is killed.", DefaultValueFactory = _ => 5 };
+        private readonly Option<long> _backgroundLimit = new("--background-vars-limit") { Description = "Largest serialized snapshot set_vars() takes, in bytes.", DefaultValueFactory = _ => 16 * 1024 * 1024 };
+        private readonly Option<int> _backgroundMaxFailures = new("--background-max-failures") { Description = "Failed attempts in a row of a background worker that never published that stop askr serve (0: never).", DefaultValueFactory = _ => 6 };
+        private readonly Option<string?> _vars = new("--vars") { Description = "Background-worker vars file (given to workers by the supervisor).", Hidden = true };
         private readonly Option<string?> _store = new("--store") { Description = "Table store file (given to workers by the supervisor).", Hidden = true };
         private readonly Option<string?> _taskBoard = new("--task-board") { Description = "Task board file (given to workers by the supervisor).", Hidden = true };
 
+        private readonly Option<string?> _responseCache = new("--response-cache") { Description = "Size of the node's response cache in shared memory, e.g. 256M (K, M, G; off by default; docs/response-cache.md)." };
+        private readonly Option<string?> _responseCacheMaxEntry = new("--response-cache-max-entry") { Description = "Largest response the cache stores, e.g. 8M (default 8M)." };
+        private readonly Option<string?> _responseCacheIgnoreCookies = new("--response-cache-ignore-cookies") { Description = "Comma-separated cookie names (name* for a prefix) that do not make a request bypass the cache." };
+        private readonly Option<string?> _responseCacheFile = new("--response-cache-file") { Description = "Response cache file (given to workers by the supervisor).", Hidden = true };
+
+        /// <summary>"256M", "1G", "65536": bytes; null when it is not a size.</summary>
+        internal static long? ParseSize(string text)
+        {
+            text = text.Trim();
+            if (text.Length == 0) return null;
+            var unit = char.ToUpperInvariant(text[^1]);
+            var factor = unit switch { 'K' => 1024L, 'M' => 1024L * 1024, 'G' => 1024L * 1024 * 1024, _ => 1L };
+            var digits = factor == 1 ? text : text[..^1];
+            if (digits.EndsWith("i", StringComparison.OrdinalIgnoreCase)) return null;
+            return long.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n <= long.MaxValue / factor ? n * factor : null;
+        }
+
         public void AddTo(Command command)
         {
-            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _adminToken, _staticSymlinks, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _store, _taskBoard })
+            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _adminToken, _staticSymlinks, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _pusherApps, _pusherActivity, _pusherPong, _pusherMaxMessage, _pusherClientEvents, _pusherQueue, _store, _taskBoard, _responseCache, _responseCacheMaxEntry, _responseCacheIgnoreCookies, _responseCacheFile,
+                         _httpsPort, _certificate, _key, _httpsDev, _noHttp, _h2c, _httpRedirect, _hsts, _hstsMaxAge, _noCompression, _compressionMinSize, _sendfileRoot,
+                         _recordErrors, _recordSensitive, _recordRedact, _recordMaxFiles, _recordMaxBytes,
+                         _backgroundWorker, _backgroundEntrypoint, _backgroundCap, _backgroundGrace, _backgroundLimit, _backgroundMaxFailures, _vars })
                 command.Options.Add(o);
         }
 
@@ -153,6 +210,78 @@ public static class Program
             if (followSymlinks is null) error ??= "--static-follow-symlinks must be yes or no";
             var adminToken = parse.GetValue(_adminToken) ?? (Environment.GetEnvironmentVariable(Supervision.AdminEndpoint.TokenVariable) is { Length: > 0 } at ? at : null);
             if (adminToken is { Length: < 16 }) error ??= "the admin token (--admin-token or ASKR_ADMIN_TOKEN) must have at least 16 characters";
+            long cacheBytes = 0, cacheMaxEntry = 8 * 1024 * 1024;
+            if (parse.GetValue(_responseCache) is { } cacheSize)
+            {
+                if (ParseSize(cacheSize) is not { } b) error ??= $"--response-cache {cacheSize}: expected a size such as 256M (K, M or G)";
+                else if (b != 0 && b < ResponseCache.CacheStore.MinBytes) error ??= $"--response-cache must be 0 (off) or at least {ResponseCache.CacheStore.MinBytes / 1024 / 1024}M";
+                else cacheBytes = b;
+            }
+            if (parse.GetValue(_responseCacheMaxEntry) is { } maxEntry)
+            {
+                if (ParseSize(maxEntry) is not { } b || b < 1024) error ??= $"--response-cache-max-entry {maxEntry}: expected a size of at least 1K, such as 8M";
+                else cacheMaxEntry = b;
+            }
+            var pusherApps = new List<WebSockets.Pusher.PusherApp>();
+            try
+            {
+                foreach (var text in parse.GetValue(_pusherApps) ?? []) pusherApps.Add(WebSockets.Pusher.PusherApp.Parse(text));
+                _ = new WebSockets.Pusher.PusherApps(pusherApps);
+            }
+            catch (FormatException e) { error ??= e.Message; }
+            if (parse.GetValue(_pusherActivity) < 1 || parse.GetValue(_pusherPong) < 1) error ??= "--pusher-activity-timeout and --pusher-pong-timeout must be at least 1 second";
+            if (parse.GetValue(_pusherMaxMessage) < 256) error ??= "--pusher-max-message-size must be at least 256 bytes";
+            if (parse.GetValue(_pusherClientEvents) < 1) error ??= "--pusher-client-events-per-second must be at least 1";
+            if (parse.GetValue(_pusherQueue) < 16) error ??= "--pusher-max-queued-frames must be at least 16";
+            var httpsPort = parse.GetValue(_httpsPort);
+            var certificate = parse.GetValue(_certificate);
+            var key = parse.GetValue(_key);
+            var httpsDev = parse.GetValue(_httpsDev);
+            var hstsMaxAge = parse.GetValue(_hstsMaxAge) is > 0 and var age ? age : parse.GetValue(_hsts) ? 31536000 : 0;
+            if (httpsPort < 0) error ??= "--https-port must be a port number";
+            if (httpsPort > 0 && certificate is null && !httpsDev) error ??= "--https-port needs --certificate FILE (and --key FILE), or --https-dev for a development certificate";
+            if (httpsPort == 0 && (certificate is not null || httpsDev)) error ??= "--certificate and --https-dev serve the HTTPS port: give --https-port as well";
+            if (certificate is not null && !File.Exists(certificate)) error ??= $"--certificate {certificate}: no such file";
+            if (key is not null && !File.Exists(key)) error ??= $"--key {key}: no such file";
+            if (key is not null && certificate is null) error ??= "--key needs --certificate";
+            if (parse.GetValue(_noHttp) && httpsPort == 0) error ??= "--no-http leaves nothing to serve without --https-port";
+            if (parse.GetValue(_httpRedirect) && httpsPort == 0) error ??= "--http-redirect redirects to the HTTPS port: give --https-port as well";
+            if (parse.GetValue(_httpRedirect) && parse.GetValue(_noHttp)) error ??= "--http-redirect answers on the plain-HTTP port, which --no-http turns off";
+            if (parse.GetValue(_httpRedirect) && parse.GetValue(_h2c)) error ??= "--http-redirect and --http2-cleartext: choose one for the plain port";
+            var sendfileRoots = parse.GetValue(_sendfileRoot) ?? [];
+            foreach (var dir in sendfileRoots)
+                if (!Directory.Exists(dir)) error ??= $"--sendfile-root {dir}: no such directory";
+            if (parse.GetValue(_compressionMinSize) < 0) error ??= "--compression-min-size must be a number of bytes";
+            if (parse.GetValue(_hstsMaxAge) < 0) error ??= "--hsts-max-age must be a number of seconds";
+            if (hstsMaxAge > 0 && httpsPort == 0) error ??= "--hsts is sent on HTTPS responses: give --https-port as well";
+            var recordErrors = parse.GetValue(_recordErrors);
+            if (recordErrors is not null)
+            {
+                recordErrors = Path.GetFullPath(recordErrors);
+                if (parse.GetValue(_recordMaxFiles) < 1) error ??= "--record-max-files must be at least 1";
+                if (parse.GetValue(_recordMaxBytes) < 1) error ??= "--record-max-bytes must be at least 1";
+                error ??= Lifecycle.ErrorRecorder.Prepare(recordErrors);
+            }
+            var background = new List<Background.BackgroundWorkerSpec>();
+            foreach (var value in parse.GetValue(_backgroundWorker) ?? [])
+            {
+                try
+                {
+                    var spec = Background.BackgroundWorkerSpec.Parse(value);
+                    if (!File.Exists(spec.Script)) error ??= $"--background-worker {value}: no such file {spec.Script}";
+                    else if (background.Any(b => b.Name == spec.Name)) error ??= $"--background-worker {value}: \"{spec.Name}\" is declared twice";
+                    background.Add(spec with { Script = Path.GetFullPath(spec.Script) });
+                }
+                catch (FormatException e)
+                {
+                    error ??= e.Message;
+                }
+            }
+            var entrypoint = parse.GetValue(_backgroundEntrypoint);
+            if (entrypoint is not null && !File.Exists(entrypoint)) error ??= $"--background-entrypoint {entrypoint}: no such file";
+            if (parse.GetValue(_backgroundCap) < 1) error ??= "--background-entrypoint-cap must be at least 1";
+            if (parse.GetValue(_backgroundGrace) < 0) error ??= "--background-grace must be at least 0 (seconds)";
+            if (parse.GetValue(_backgroundLimit) < 1) error ??= "--background-vars-limit must be at least 1 (bytes)";
             if (error is not null)
             {
                 Console.Error.WriteLine($"askr: {error}");
@@ -192,6 +321,44 @@ public static class Program
                 ClusterSecret = clusterSecret,
                 ClusterCertificate = parse.GetValue(_clusterCertificate),
                 ClusterKey = parse.GetValue(_clusterKey),
+                ResponseCacheBytes = cacheBytes,
+                ResponseCacheMaxEntryBytes = cacheMaxEntry,
+                ResponseCacheIgnoreCookies = (parse.GetValue(_responseCacheIgnoreCookies) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                ResponseCachePath = parse.GetValue(_responseCacheFile),
+                PusherApps = pusherApps,
+                PusherLimits = new WebSockets.Pusher.PusherLimits
+                {
+                    ActivityTimeoutSeconds = parse.GetValue(_pusherActivity),
+                    PongTimeoutSeconds = parse.GetValue(_pusherPong),
+                    MaxMessageBytes = parse.GetValue(_pusherMaxMessage),
+                    ClientEventsPerSecond = parse.GetValue(_pusherClientEvents),
+                    MaxQueuedFrames = parse.GetValue(_pusherQueue),
+                },
+                HttpsPort = httpsPort,
+                Certificate = certificate is null ? null : Path.GetFullPath(certificate),
+                Key = key is null ? null : Path.GetFullPath(key),
+                HttpsDev = httpsDev,
+                HttpEnabled = !parse.GetValue(_noHttp),
+                Http2Cleartext = parse.GetValue(_h2c),
+                HttpRedirect = parse.GetValue(_httpRedirect),
+                HstsMaxAgeSeconds = hstsMaxAge,
+                Compression = !parse.GetValue(_noCompression),
+                CompressionMinSize = parse.GetValue(_compressionMinSize),
+                SendfileRoots = sendfileRoots.Select(Path.GetFullPath).ToArray(),
+                RecordErrors = recordErrors,
+                RecordSensitive = parse.GetValue(_recordSensitive),
+                RecordRedact = parse.GetValue(_recordRedact) is { } redact
+                    ? redact.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    : Lifecycle.ErrorRecorder.DefaultFields,
+                RecordMaxFiles = parse.GetValue(_recordMaxFiles),
+                RecordMaxBytes = parse.GetValue(_recordMaxBytes),
+                BackgroundWorkers = background,
+                BackgroundEntrypoint = entrypoint is null ? null : Path.GetFullPath(entrypoint),
+                BackgroundEntrypointCap = parse.GetValue(_backgroundCap),
+                BackgroundGraceSeconds = parse.GetValue(_backgroundGrace),
+                BackgroundVarsLimit = parse.GetValue(_backgroundLimit),
+                BackgroundMaxFailures = Math.Max(0, parse.GetValue(_backgroundMaxFailures)),
+                VarsPath = parse.GetValue(_vars),
             };
         }
     }

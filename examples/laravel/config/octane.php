@@ -39,6 +39,16 @@ return [
         'log_level' => env('ASKR_LOG_LEVEL'),
         // Port of askr's RESP (Redis protocol) endpoint over the tables, on 127.0.0.1; null: none.
         'resp_port' => env('ASKR_RESP_PORT'),
+        // Size of askr's response cache in shared memory (docs/response-cache.md), e.g. "256M"; null: off.
+        'response_cache' => env('ASKR_RESPONSE_CACHE'),
+        // Cookies that do not make a request personal for the response cache (name* for a prefix).
+        'response_cache_ignore_cookies' => ['_ga*'],
+        // Background workers (docs/background-workers.md of the askr repository): name => Artisan command
+        // (or a .php script, or ['command' => ..., 'num' => N, 'lazy' => true]). Only when
+        // ASKR_EXAMPLE_BACKGROUND is set, so the other tests do not pay for the extra process.
+        'background_workers' => env('ASKR_EXAMPLE_BACKGROUND') ? [
+            'flags' => 'flags:watch',
+        ] : [],
         // Replicate the tables with other nodes (docs/cluster.md of the askr repository); port null: alone.
         'cluster' => [
             'port' => env('ASKR_CLUSTER_PORT'),

@@ -51,3 +51,32 @@ Route::controller(\App\Http\Controllers\TasksController::class)->prefix('tasks')
     Route::get('/ticks', 'ticks');
     Route::get('/interval', 'interval');
 });
+
+// Purges askr's response cache from a request: Askr\Octane\ResponseCache runs the native.
+Route::post('/response-cache/forget-tag', function (Request $request) {
+    \Askr\Octane\ResponseCache::forgetTag($request->input('tag'));
+
+    return ['forgotten' => $request->input('tag')];
+});
+Route::post('/response-cache/forget', function (Request $request) {
+    \Askr\Octane\ResponseCache::forget($request->input('url'));
+
+    return ['forgotten' => $request->input('url')];
+});
+
+// Record and replay of 5xx (docs/lifecycle.md): fails, for one body only, with an exception that
+// the handler reports and renders as a 500; tests-php/Feature/RecordReplayTest records and replays it.
+Route::post('/orders', function (Request $request) {
+    $qty = (int) $request->input('qty');
+
+    if ($qty < 1) {
+        throw new RuntimeException("order rejected: qty={$qty}");
+    }
+
+    return ['accepted' => $qty];
+});
+// A background worker's vars (app/Console/Commands/WatchFeatureFlags.php): docs/background-workers.md.
+Route::get('/background/flags', fn () => response()->json([
+    'pid' => getmypid(),
+    'vars' => \Askr\Octane\BackgroundWorkers::vars('flags'),
+]));

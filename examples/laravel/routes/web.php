@@ -180,3 +180,40 @@ Route::get('/download', function () {
 
     return response()->download($path, 'numbers.txt', ['Content-Type' => 'text/plain']);
 });
+
+// askr's response cache (docs/response-cache.md): served from shared memory after the first
+// anonymous request, until the ttl passes or the tag is purged. The id changes with every run of PHP.
+Route::get('/cached/posts', fn () => ['id' => Str::random(16), 'at' => microtime(true)])->middleware('askr.cache:60,tags=posts');
+Route::get('/cached/users', fn () => ['id' => Str::random(16)])->middleware('askr.cache:60,tags=users|people');
+
+// Broadcasts App\Events\ExampleBroadcast (ShouldBroadcastNow) to one channel: kind public|private|presence.
+Route::post('/broadcast', function (Request $request) {
+    $event = new \App\Events\ExampleBroadcast($request->input('kind', 'public'), $request->input('channel'), $request->input('message', ''));
+    if ($request->input('socket_id')) {
+        $event->socket = $request->input('socket_id');
+    }
+    event($event);
+
+    return ['broadcast' => true];
+});
+
+// Defer after send (docs/lifecycle.md): the response goes out first; then, in order, a slow
+// callback that still sees this request (request()->query('tag')), one that throws (reported
+// through the exception handler), and one more that runs all the same. The tests read the file.
+Route::get('/defer', function (Request $request) {
+    $tag = (string) $request->query('tag');
+    abort_unless(ctype_alnum($tag), 422, 'tag: letters and digits only');
+    $file = storage_path("framework/defer-{$tag}.log");
+    $note = static fn (string $what) => file_put_contents($file, json_encode([
+        'what' => $what, 'tag' => request()->query('tag'), 'at' => microtime(true),
+    ])."\n", FILE_APPEND);
+
+    Askr\Octane\defer(function () use ($note) {
+        usleep(300_000);
+        $note('slow');
+    });
+    Askr\Octane\defer(fn () => throw new RuntimeException("deferred failure {$tag}"));
+    Askr\Octane\defer(fn () => $note('after-failure'));
+
+    return ['answered_at' => microtime(true)];
+});

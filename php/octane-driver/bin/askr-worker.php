@@ -23,6 +23,7 @@
 |
 */
 
+use Askr\Octane\Lifecycle\DeferredCallbacks;
 use Askr\Octane\Server\AskrClient;
 use Askr\Octane\Server\MaxRequests;
 use Askr\Octane\Server\RuntimeNatives;
@@ -32,6 +33,7 @@ use Askr\Octane\Tasks\TaskWorkerClient;
 use Askr\Octane\Tasks\TaskWorkerLoop;
 use Askr\Octane\Tasks\WorkerTasks;
 use Laravel\Octane\ApplicationFactory;
+use Laravel\Octane\Events\RequestTerminated;
 use Laravel\Octane\Exceptions\DdException;
 use Laravel\Octane\Stream;
 use Laravel\Octane\Worker;
@@ -93,6 +95,12 @@ try {
     ));
 
     unset($tables);
+
+    // Defer after send (docs/lifecycle.md): what the request deferred runs once its response is on
+    // the wire, before Octane resets the sandbox, so the callbacks still see the request's container.
+    $worker->application()->make('events')->listen(RequestTerminated::class, static function (): void {
+        DeferredCallbacks::runNow();
+    });
 } catch (Throwable $e) {
     // The application cannot boot: answer the request that is waiting for this worker,
     // tell the console why, and fail so the supervisor reports it and runs us again.

@@ -18,7 +18,12 @@ use Laravel\Octane\PosixExtension;
  * every other server) adds the server without touching Octane.
  *
  * Configuration (all optional), under config('octane.askr'): `binary` (path of the askr
- * executable), `admin_port`, `log_level`, `worker_script`.
+ * executable), `admin_port`, `log_level`, `worker_script`, `response_cache` (size of askr's
+ * response cache, e.g. "256M"; docs/response-cache.md), `response_cache_ignore_cookies`,
+ * `pusher` (Pusher apps, docs/websockets.md), `record_errors` (and `record_sensitive`,
+ * `record_redact`, `record_max_files`, `record_max_bytes`: docs/lifecycle.md).
+ *
+ * Also registers the `askr` broadcaster (Broadcast::extend('askr')).
  */
 class AskrServiceProvider extends ServiceProvider
 {
@@ -47,9 +52,20 @@ class AskrServiceProvider extends ServiceProvider
 
     public function boot()
     {
+        // Route middleware of askr's response cache: ->middleware('askr.cache:60,tags=posts').
+        $this->app['router']->aliasMiddleware('askr.cache', ResponseCache\CacheResponse::class);
+        // Broadcast::extend('askr'): Laravel broadcasting on askr's Pusher-protocol WebSockets (docs/websockets.md).
+        if (class_exists(\Illuminate\Broadcasting\BroadcastManager::class)) {
+            $this->app->afterResolving(\Illuminate\Broadcasting\BroadcastManager::class, function ($manager) {
+                $manager->extend('askr', fn ($app, array $config) => new Broadcasting\AskrBroadcaster($config));
+            });
+        }
+
         if ($this->app->runningInConsole()) {
             $this->commands([
                 Commands\StartAskrCommand::class,
+                Commands\PurgeResponseCacheCommand::class,
+                Commands\ReplayCommand::class,
             ]);
         }
     }

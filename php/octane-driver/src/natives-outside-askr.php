@@ -58,6 +58,16 @@ if (! \function_exists('Ephpm\Octane\take_request')) {
     {
         throw outside_askr('on_tick');
     }
+
+    function defer(callable $callback): void
+    {
+        throw outside_askr('defer');
+    }
+
+    function run_deferred(): int
+    {
+        throw outside_askr('run_deferred');
+    }
 }
 
 if (! \function_exists('Ephpm\Octane\table_open')) {
@@ -121,5 +131,54 @@ if (! \function_exists('Ephpm\Octane\dispatch_tasks')) {
     function send_task_result(string $result, string $status = 'ok'): void
     {
         throw outside_askr('send_task_result');
+    }
+
+    function set_vars(array $vars): void
+    {
+        throw outside_askr('set_vars');
+    }
+
+    function get_vars(string|array $name): array
+    {
+        throw outside_askr('get_vars');
+    }
+
+    function should_stop(): bool
+    {
+        throw outside_askr('should_stop');
+    }
+
+    function get_worker_handle(): mixed
+    {
+        throw outside_askr('get_worker_handle');
+    }
+
+    function ensure_background_worker(string|array $name, ?float $timeout = null): void
+    {
+        throw outside_askr('ensure_background_worker');
+    }
+}
+
+if (! \function_exists('Ephpm\Octane\cache_forget_tag')) {
+    function cache_forget_tag(string|array $tags): void
+    {
+        throw outside_askr('cache_forget_tag');
+    }
+
+    function cache_forget(string $url): void
+    {
+        throw outside_askr('cache_forget');
+    }
+
+    function cache_flush(): void
+    {
+        throw outside_askr('cache_flush');
+    }
+}
+
+if (! \function_exists('Ephpm\Octane\broadcast')) {
+    function broadcast(array|string $channels, string $event, string $data, ?string $exceptSocketId = null): void
+    {
+        throw outside_askr('broadcast');
     }
 }

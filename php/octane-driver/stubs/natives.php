@@ -98,6 +98,32 @@ function send_file(int $status, array $headers, string $path, int $offset = 0, i
 function on_tick(int $intervalMs, callable $callback): void {}
 
 /**
+ * Runs $callback after the current response is complete on the wire: the body is flushed and
+ * the client's keep-alive connection is free for its next request before the callback starts.
+ * The worker runs the deferred callbacks in the order they were deferred, before it takes its
+ * next request: take_request() runs them first (and run_deferred() runs them earlier, for a
+ * framework that must run them before it resets its state). They count against the request's
+ * `--request-timeout`: a callback still running at the deadline is interrupted as the request
+ * would be (and a worker blocked in a system call is replaced). A callback that throws has its
+ * exception logged as a warning and the other callbacks still run. Deferred outside a request
+ * (while the worker boots), a callback runs at the next take_request() without waiting.
+ *
+ * @param callable(): void $callback
+ */
+function defer(callable $callback): void {}
+
+/**
+ * Runs the callbacks deferred with defer() now, in order, once the current response is
+ * complete on the wire (waiting for it up to the request's remaining `--request-timeout`).
+ * take_request() calls it itself; a driver calls it when its framework resets state before the
+ * next take_request(), so the callbacks still see the request's state (askr's Octane driver
+ * calls it on Octane's RequestTerminated event).
+ *
+ * @return int How many callbacks ran (0 when none was deferred).
+ */
+function run_deferred(): int {}
+
+/**
  * The names of the tables of the node's shared store, as the runtime parsed them from
  * `askr serve --tables` (the octane cache table "octane_cache" included when declared), so a
  * worker opens exactly what the runtime holds without reading the tables file itself.
@@ -213,6 +239,117 @@ function take_task(): ?array {}
  *         or in an HTTP worker.
  */
 function send_task_result(string $result, string $status = 'ok'): void {}
+
+/**
+ * Invalidates, in the node's response cache (askr serve --response-cache), every entry stored
+ * with any of these tags (Askr-Cache: 60, tags=posts), in every worker at once and, on a
+ * cluster node, on every node. O(1) per tag, whatever the number of entries. Does nothing
+ * when the server runs no response cache. Reference: docs/response-cache.md.
+ *
+ * @param string|array<array-key, string> $tags One tag or a list of tags (non-empty, at most
+ *        200 bytes each, as in the Askr-Cache header).
+ *
+ * @throws \TypeError when an element of $tags is not a string.
+ * @throws \ValueError when a tag is empty or longer than 200 bytes.
+ */
+function cache_forget_tag(string|array $tags): void {}
+
+/**
+ * Invalidates the response cache's entries of one URL: every variant (Vary) of its path and
+ * query, as the client sent them, on any host. Does nothing without a response cache.
+ *
+ * @param string $url An absolute URL (https://example.com/posts?page=2) or a path with an
+ *        optional query (/posts?page=2).
+ *
+ * @throws \ValueError when $url is empty.
+ */
+function cache_forget(string $url): void {}
+
+/**
+ * Invalidates every entry of the node's response cache (and, on a cluster node, of every
+ * node's). Does nothing without a response cache.
+ */
+function cache_flush(): void {}
+
+/**
+ * Publishes a Pusher event to the WebSocket subscribers of channels (askr serve --pusher-app;
+ * docs/websockets.md) on every HTTP worker of the node, as the HTTP API's POST /apps/{id}/events
+ * does, without an HTTP hop: the driver's `askr` broadcaster (Broadcast::extend('askr')) uses it.
+ * The event goes to the server's first Pusher app.
+ *
+ * @param array<string>|string $channels 1 to 100 channel names (Pusher's limit and alphabet).
+ * @param string $event The event name (1 to 200 bytes).
+ * @param string $data The event's data, delivered as this string (Laravel sends JSON).
+ * @param string|null $exceptSocketId A socket id (digits.digits) not to deliver to: the sender's, for toOthers().
+ *
+ * @throws \ValueError for no channel, more than 100, a name Pusher does not allow, or an empty event name.
+ * @throws \TypeError when the array holds something other than strings.
+ * @throws \RuntimeException when the server has no Pusher app.
+ */
+function broadcast(array|string $channels, string $event, string $data, ?string $exceptSocketId = null): void {}
+
+/**
+ * In a background worker (askr serve --background-worker, docs/background-workers.md): replaces
+ * this worker's whole snapshot of variables, atomically, in the node's shared memory. Every
+ * worker's next get_vars() of this name sees the new snapshot. Nothing is written (and the
+ * generation does not change) when the snapshot is identical to the current one.
+ *
+ * @param array<array-key, mixed> $vars Values: null, bool, int, float, string (binary safe),
+ *        arrays of these (nested), backed enums.
+ *
+ * @throws \Error outside a background worker.
+ * @throws \TypeError for a closure, a resource or an object other than a backed enum, naming
+ *         where it is ($vars['a']['b']).
+ * @throws \ValueError when the serialized snapshot is larger than --background-vars-limit
+ *         (default 16 MiB), with both sizes in bytes.
+ */
+function set_vars(array $vars): void {}
+
+/**
+ * The latest snapshot a background worker published with set_vars(): a pure read. In one
+ * process the same snapshot generation gives the same array (unserialized once, then shared:
+ * `===` is cheap).
+ *
+ * @param string|string[] $name A background worker's name, or a list of names.
+ * @return array<array-key, mixed> The snapshot; for a list of names, name => snapshot.
+ *
+ * @throws \RuntimeException when a name is not declared, its worker was never started (lazy:
+ *         call ensure_background_worker() first), or it has not published yet.
+ */
+function get_vars(string|array $name): array {}
+
+/**
+ * In a background worker: true once the worker must stop (shutdown, reload); the script should
+ * return soon after. The supervisor kills it after --background-grace seconds.
+ *
+ * @throws \Error outside a background worker.
+ */
+function should_stop(): bool {}
+
+/**
+ * In a background worker: a read-only stream that becomes readable when the worker must stop,
+ * for stream_select() loops (the readiness of should_stop() as a file descriptor).
+ *
+ * @return resource
+ *
+ * @throws \Error outside a background worker.
+ */
+function get_worker_handle(): mixed {}
+
+/**
+ * Starts the named background workers that are not running yet (lazy ones, or names a
+ * --background-entrypoint catch-all runs), at most once on the node, then blocks until each has
+ * published with set_vars() once, or the deadline passes (one deadline for the whole list).
+ *
+ * @param string|string[] $name A name or a list of names.
+ * @param float|null $timeout Seconds; null: 30.
+ *
+ * @throws \RuntimeException when a name is not declared (and no catch-all runs it), or at the
+ *         deadline: naming the worker, its start attempts and its last attempt's PHP error
+ *         (message, file, line, exit status). While the app boots (before the first request)
+ *         a worker whose attempt already failed throws at once (fail-fast).
+ */
+function ensure_background_worker(string|array $name, ?float $timeout = null): void {}
 
 /**
  * A table of the node's shared store whose row operations are internal methods: a PHP class that

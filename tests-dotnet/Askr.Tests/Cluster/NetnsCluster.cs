@@ -71,16 +71,17 @@ public sealed class NetnsCluster : IAsyncDisposable
         _hosts.Add(i);
     }
 
-    /// <summary>Starts askr serve on host <paramref name="i"/> (tables.php, one worker) and waits until it listens.</summary>
-    public async Task StartAsync(int i, string seeds, string secret = Secret)
+    /// <summary>Starts askr serve on host <paramref name="i"/> (tables.php or <paramref name="script"/>, one worker, <paramref name="extra"/> options) and waits until it listens.</summary>
+    public async Task StartAsync(int i, string seeds, string secret = Secret, string script = "tables.php", params string[] extra)
     {
         var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "netns", "exec", Ns(i), AskrServer.Binary, "serve",
-                     "--root", Path.Combine(AskrServer.PhpDir, "public"), "--worker-script", Path.Combine(AskrServer.PhpDir, "tables.php"),
+                     "--root", Path.Combine(AskrServer.PhpDir, "public"), "--worker-script", Path.Combine(AskrServer.PhpDir, script),
                      "--tables", Path.Combine(AskrServer.PhpDir, "tables.json"), "--host", Ip(i), "--port", HttpPort.ToString(),
                      "--workers", "1", "--admin-port", AdminPort.ToString(), "--no-access-log",
                      "--cluster-host", Ip(i), "--cluster-port", ClusterPort.ToString(), "--seeds", seeds, "--cluster-secret", secret })
             psi.ArgumentList.Add(a);
+        foreach (var a in extra) psi.ArgumentList.Add(a);
         var process = Process.Start(psi)!;
         var log = new List<string>();
         _logs[i] = log;

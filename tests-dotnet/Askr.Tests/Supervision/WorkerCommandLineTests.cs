@@ -51,9 +51,9 @@ public sealed class WorkerCommandLineTests
     {
         var worker = new Command("worker") { TreatUnmatchedTokensAsErrors = false };
         WorkerCommandLine.AddTo(worker);
-        var parse = new RootCommand { worker }.Parse(["worker", "--slot", "0", "--kind", "background", "--control", "/tmp/c.sock"]);
+        var parse = new RootCommand { worker }.Parse(["worker", "--slot", "0", "--kind", "websocket", "--control", "/tmp/c.sock"]);
         Assert.Null(WorkerCommandLine.Bind(parse, Options));
-        Assert.Equal(["http", "task"], Enum.GetValues<WorkerKind>().Select(k => k.Name()));
+        Assert.Equal(["http", "task", "background"], Enum.GetValues<WorkerKind>().Select(k => k.Name()));
     }
 
     [Fact]

@@ -39,6 +39,16 @@ while (($request = take_request()) !== null) {
             require_once __DIR__ . '/../../../tests-php/Support/NativeSignatures.php';
             json(200, Askr\Octane\Tests\Support\NativeSignatures::defined());
             break;
+        case '/broadcast':
+            // Ephpm\Octane\broadcast() (docs/websockets.md): PusherBroadcastNativeTests.
+            try {
+                $b = json_decode($request['body'], true);
+                \Ephpm\Octane\broadcast($b['channels'], $b['event'], $b['data'], $b['except'] ?? null);
+                json(200, ['error' => null]);
+            } catch (\Throwable $e) {
+                json(200, ['error' => get_class($e) . ': ' . $e->getMessage()]);
+            }
+            break;
         case '/echo':
             json(200, $request + ['pid' => getmypid(), 'boot' => $bootId, 'served' => $served]);
             break;
@@ -121,6 +131,22 @@ while (($request = take_request()) !== null) {
             } catch (\Error $e) {
                 json(500, ['error' => $e->getMessage()]);
             }
+            break;
+        case '/text':
+            // ?size=N bytes of text/plain (CompressionTests), with any ?encoding= as Content-Encoding.
+            $headers = ['Content-Type' => $query['type'] ?? 'text/plain; charset=utf-8'];
+            if (isset($query['encoding'])) {
+                $headers['Content-Encoding'] = $query['encoding'];
+            }
+            send_response(200, $headers, substr(str_repeat("askr compresses what PHP answers.\n", intdiv((int) ($query['size'] ?? 0), 34) + 1), 0, (int) ($query['size'] ?? 0)));
+            break;
+        case '/sendfile':
+            // X-Sendfile / X-Accel-Redirect (SendfileTests): ?header=, ?path=, optional ?type=.
+            $headers = [$query['header'] ?? 'X-Sendfile' => $query['path'] ?? ''];
+            if (isset($query['type'])) {
+                $headers['Content-Type'] = $query['type'];
+            }
+            send_response((int) ($query['status'] ?? 200), $headers, 'the body PHP sent, which the file replaces');
             break;
         case '/ticks':
             json(200, ['ticks' => $ticks, 'tick_errors' => $tickErrors, 'ticks_during_request' => $ticksDuringRequest, 'pid' => getmypid()]);

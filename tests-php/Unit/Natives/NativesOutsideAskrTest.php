@@ -27,7 +27,8 @@ class NativesOutsideAskrTest extends TestCase
 
             foreach (array_filter(explode(', ', $m[1])) as $parameter) {
                 if (! str_contains($parameter, ' = ')) {
-                    $arguments[] = $samples[ltrim(strtok($parameter, ' '), '?')] ?? 'null';
+                    // A union type (string|array) takes a sample of its first member.
+                    $arguments[] = $samples[explode('|', ltrim(strtok($parameter, ' '), '?'))[0]] ?? 'null';
                 }
             }
 

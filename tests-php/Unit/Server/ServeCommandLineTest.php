@@ -55,6 +55,25 @@ class ServeCommandLineTest extends TestCase
         $this->assertNotContains('--no-access-log', ServeCommandLine::arguments($this->options(['accessLog' => true])));
     }
 
+    public function test_recording_of_errors_is_passed_with_its_options_when_a_directory_is_configured(): void
+    {
+        $arguments = ServeCommandLine::arguments($this->options(['recordErrors' => [
+            'directory' => 'storage/askr-errors', 'sensitive' => true, 'redact' => ['ssn', 'card_number'], 'max_files' => '50', 'max_bytes' => null,
+        ]]));
+
+        $this->assertSame(['--record-errors', 'storage/askr-errors', '--record-sensitive', '--record-redact', 'ssn,card_number', '--record-max-files', '50'],
+            array_slice($arguments, array_search('--record-errors', $arguments, true), 7));
+        $this->assertNotContains('--record-errors', ServeCommandLine::arguments($this->options(['recordErrors' => ['directory' => null, 'sensitive' => true]])));
+    }
+
+    public function test_a_record_cap_that_is_not_a_positive_number_is_refused(): void
+    {
+        $this->expectException(InvalidArgumentException::class);
+        $this->expectExceptionMessage('--record-max-files must be a positive number');
+
+        ServeCommandLine::arguments($this->options(['recordErrors' => ['directory' => '/tmp/x', 'max_files' => '0']]));
+    }
+
     public function test_task_workers_are_passed_when_given(): void
     {
         $this->assertSame(['--task-workers', '3'], array_slice(ServeCommandLine::arguments($this->options(['taskWorkers' => 3])), -2));
@@ -109,6 +128,28 @@ class ServeCommandLineTest extends TestCase
         $alone = ServeCommandLine::arguments($this->options(['cluster' => ['port' => null, 'seeds' => 'node1:7946']]));
         $this->assertNotContains('--cluster-port', $alone);
         $this->assertNotContains('--seeds', $alone);
+    }
+
+    public function test_pusher_apps_are_passed_as_id_key_secret(): void
+    {
+        $arguments = ServeCommandLine::arguments($this->options(['pusherApps' => [
+            ['app_id' => 'app1', 'key' => 'key1', 'secret' => 'se:cret'],
+            ['app_id' => 2, 'key' => 'key2', 'secret' => 's2'],
+        ]]));
+
+        $this->assertSame(['--pusher-app', 'app1:key1:se:cret', '--pusher-app', '2:key2:s2'], array_slice($arguments, -4));
+    }
+
+    public function test_a_pusher_app_without_its_secret_or_with_a_colon_in_its_key_is_refused(): void
+    {
+        foreach ([['app_id' => '1', 'key' => 'k'], ['app_id' => '1', 'key' => 'k:x', 'secret' => 's']] as $app) {
+            try {
+                ServeCommandLine::arguments($this->options(['pusherApps' => [$app]]));
+                $this->fail('accepted '.json_encode($app));
+            } catch (InvalidArgumentException $e) {
+                $this->assertStringContainsString('Pusher app', $e->getMessage());
+            }
+        }
     }
 
     public function test_a_resp_port_must_be_a_port_number(): void
@@ -170,5 +211,26 @@ class ServeCommandLineTest extends TestCase
         $this->expectException(InvalidArgumentException::class);
 
         ServeCommandLine::arguments($this->options($override));
+    }
+
+    public function test_https_serves_the_port_with_tls_and_the_plain_port_only_to_redirect(): void
+    {
+        $https = ServeCommandLine::arguments($this->options(['tls' => ['https' => true, 'certificate' => '/etc/ssl/app.pem', 'key' => '/etc/ssl/app.key']]));
+        $this->assertSame(['--https-port', '8000', '--certificate', '/etc/ssl/app.pem', '--key', '/etc/ssl/app.key', '--no-http'], array_slice($https, 8, 7));
+        $this->assertNotContains('--port', $https);
+
+        $redirect = ServeCommandLine::arguments($this->options(['tls' => ['https' => true, 'httpRedirect' => true, 'httpPort' => '8080', 'hstsMaxAge' => '600']]));
+        $this->assertSame(['--https-port', '8000', '--https-dev', '--port', '8080', '--http-redirect', '--hsts-max-age', '600'], array_slice($redirect, 8, 8));
+
+        $default = ServeCommandLine::arguments($this->options(['tls' => ['https' => true, 'httpRedirect' => true]]));
+        $this->assertSame(['--port', '80', '--http-redirect'], array_slice($default, 11, 3), 'plain HTTP on 80 by default, as Caddy redirects');
+    }
+
+    public function test_http_redirect_without_https_is_refused(): void
+    {
+        $this->expectException(InvalidArgumentException::class);
+        $this->expectExceptionMessage('--http-redirect redirects plain HTTP to HTTPS: give --https as well.');
+
+        ServeCommandLine::arguments($this->options(['tls' => ['https' => false, 'httpRedirect' => true]]));
     }
 }

@@ -72,10 +72,77 @@ public sealed record ServeOptions
     public string? ClusterCertificate { get; init; }
     /// <summary>PEM file of its private key (default: the certificate file itself).</summary>
     public string? ClusterKey { get; init; }
+    /// <summary>Bytes of the node's response cache (docs/response-cache.md); 0 = off.</summary>
+    public long ResponseCacheBytes { get; init; }
+    /// <summary>Largest response the cache stores, bytes (larger ones pass through).</summary>
+    public long ResponseCacheMaxEntryBytes { get; init; } = 8 * 1024 * 1024;
+    /// <summary>Cookie names (a trailing * matches a prefix) that do not make a request personal for the cache.</summary>
+    public IReadOnlyList<string> ResponseCacheIgnoreCookies { get; init; } = [];
+    /// <summary>The response cache file workers map (set by the supervisor, not by users).</summary>
+    public string? ResponseCachePath { get; init; }
+    /// <summary>Pusher apps served on the HTTP port (--pusher-app id:key:secret, docs/websockets.md); none: no WebSocket endpoint.</summary>
+    public IReadOnlyList<WebSockets.Pusher.PusherApp> PusherApps { get; init; } = [];
+    /// <summary>The Pusher protocol's limits and timeouts (--pusher-activity-timeout, --pusher-max-message-size, ...).</summary>
+    public WebSockets.Pusher.PusherLimits PusherLimits { get; init; } = new();
+    // ---- TLS, HTTP/2 and the HTTP front (docs/tls.md) ----
+    /// <summary>Port of the HTTPS listener (HTTP/1.1 and HTTP/2 by ALPN); 0 = none.</summary>
+    public int HttpsPort { get; init; }
+    /// <summary>PEM certificate of the HTTPS port (may hold the chain after the leaf); reloaded on SIGHUP.</summary>
+    public string? Certificate { get; init; }
+    /// <summary>PEM private key of <see cref="Certificate"/> (default: in the certificate file).</summary>
+    public string? Key { get; init; }
+    /// <summary>Serve a cached self-signed development certificate (made by the supervisor) when no --certificate is given.</summary>
+    public bool HttpsDev { get; init; }
+    /// <summary>The plain-HTTP listener (--port) is on; --no-http turns it off (HTTPS only).</summary>
+    public bool HttpEnabled { get; init; } = true;
+    /// <summary>The plain port speaks HTTP/2 with prior knowledge (h2c, RFC 9113 §3.3) instead of HTTP/1.1.</summary>
+    public bool Http2Cleartext { get; init; }
+    /// <summary>Answer plain-HTTP requests with 308 to the HTTPS port.</summary>
+    public bool HttpRedirect { get; init; }
+    /// <summary>Strict-Transport-Security max-age in seconds on HTTPS responses (RFC 6797); 0 = no header.</summary>
+    public int HstsMaxAgeSeconds { get; init; }
+
+    /// <summary>gzip and Brotli for PHP responses and static files, precompressed .br/.gz files (docs/tls.md); --no-compression turns it off.</summary>
+    public bool Compression { get; init; } = true;
+    /// <summary>Responses that declare a smaller Content-Length are sent uncompressed, in bytes.</summary>
+    public long CompressionMinSize { get; init; } = 512;
+
+    /// <summary>Directories X-Sendfile / X-Accel-Redirect may name files in; empty: those headers are passed on as PHP sent them.</summary>
+    public IReadOnlyList<string> SendfileRoots { get; init; } = [];
+    // ---- request lifecycle (docs/lifecycle.md) ----
+    /// <summary>Directory where each 5xx that PHP produced is recorded as one JSON file; null = no recording.</summary>
+    public string? RecordErrors { get; init; }
+    /// <summary>Record Authorization, Cookie and the <see cref="RecordRedact"/> fields as they were (--record-sensitive).</summary>
+    public bool RecordSensitive { get; init; }
+    /// <summary>Header and body field names redacted in records, besides Authorization, Proxy-Authorization and Cookie.</summary>
+    public IReadOnlyList<string> RecordRedact { get; init; } = Lifecycle.ErrorRecorder.DefaultFields;
+    /// <summary>Most record files kept in <see cref="RecordErrors"/>; the oldest go first.</summary>
+    public int RecordMaxFiles { get; init; } = 1000;
+    /// <summary>Most bytes of record files kept in <see cref="RecordErrors"/>; the oldest go first.</summary>
+    public long RecordMaxBytes { get; init; } = 100 * 1024 * 1024;
+
     /// <summary>The store file a worker maps (set by the supervisor, not by users).</summary>
     public string? StorePath { get; init; }
     /// <summary>The task board file (docs/tasks.md) workers map (set by the supervisor, not by users).</summary>
     public string? TaskBoardPath { get; init; }
+
+    // ---- background workers (docs/background-workers.md) ----
+    /// <summary>--background-worker NAME=SCRIPT[:num=N][:lazy], each.</summary>
+    public IReadOnlyList<Background.BackgroundWorkerSpec> BackgroundWorkers { get; init; } = [];
+    /// <summary>--background-entrypoint: a script that runs any name ensure_background_worker() asks for; null = none.</summary>
+    public string? BackgroundEntrypoint { get; init; }
+    /// <summary>How many distinct names the catch-all may run (--background-entrypoint-cap).</summary>
+    public int BackgroundEntrypointCap { get; init; } = 16;
+    /// <summary>Seconds a stopping background worker has before it is killed (--background-grace).</summary>
+    public double BackgroundGraceSeconds { get; init; } = 5;
+    /// <summary>Largest serialized snapshot set_vars() takes, in bytes (--background-vars-limit).</summary>
+    public long BackgroundVarsLimit { get; init; } = 16 * 1024 * 1024;
+    /// <summary>Failed attempts in a row, before a background worker first published, that stop askr serve's start-up (--background-max-failures; 0: never).</summary>
+    public int BackgroundMaxFailures { get; init; } = 6;
+    /// <summary>The vars file workers map (set by the supervisor, not by users).</summary>
+    public string? VarsPath { get; init; }
+    /// <summary>Whether askr serve runs background workers at all.</summary>
+    public bool HasBackgroundWorkers => BackgroundWorkers.Count > 0 || BackgroundEntrypoint is not null;
 
     /// <summary>The options as command-line arguments, for a worker process.</summary>
     public IEnumerable<string> ToArguments()
@@ -93,7 +160,40 @@ public sealed record ServeOptions
         if (!AccessLog) yield return "--no-access-log";
         if (!StaticFollowSymlinks) { yield return "--static-follow-symlinks"; yield return "no"; }
         foreach (var ini in PhpIni) { yield return "--php-ini"; yield return ini; }
+        foreach (var app in PusherApps) { yield return "--pusher-app"; yield return app.ToString(); }
+        if (PusherApps.Count > 0)
+        {
+            yield return "--pusher-activity-timeout"; yield return PusherLimits.ActivityTimeoutSeconds.ToString();
+            yield return "--pusher-pong-timeout"; yield return PusherLimits.PongTimeoutSeconds.ToString();
+            yield return "--pusher-max-message-size"; yield return PusherLimits.MaxMessageBytes.ToString();
+            yield return "--pusher-client-events-per-second"; yield return PusherLimits.ClientEventsPerSecond.ToString();
+            yield return "--pusher-max-queued-frames"; yield return PusherLimits.MaxQueuedFrames.ToString();
+        }
+        if (HttpsPort > 0) { yield return "--https-port"; yield return HttpsPort.ToString(); }
+        if (Certificate is not null) { yield return "--certificate"; yield return Certificate; }
+        if (Key is not null) { yield return "--key"; yield return Key; }
+        if (!HttpEnabled) yield return "--no-http";
+        if (Http2Cleartext) yield return "--http2-cleartext";
+        if (HttpRedirect) yield return "--http-redirect";
+        if (HstsMaxAgeSeconds > 0) { yield return "--hsts-max-age"; yield return HstsMaxAgeSeconds.ToString(); }
+        foreach (var root in SendfileRoots) { yield return "--sendfile-root"; yield return root; }
+        if (!Compression) yield return "--no-compression";
+        yield return "--compression-min-size"; yield return CompressionMinSize.ToString();
+        if (RecordErrors is not null)
+        {
+            yield return "--record-errors"; yield return RecordErrors;
+            if (RecordSensitive) yield return "--record-sensitive";
+            yield return "--record-redact"; yield return string.Join(',', RecordRedact);
+            yield return "--record-max-files"; yield return RecordMaxFiles.ToString();
+            yield return "--record-max-bytes"; yield return RecordMaxBytes.ToString();
+        }
         if (StorePath is not null) { yield return "--store"; yield return StorePath; }
         if (TaskBoardPath is not null) { yield return "--task-board"; yield return TaskBoardPath; }
+        if (ResponseCachePath is not null)
+        {
+            yield return "--response-cache-file"; yield return ResponseCachePath;
+            if (ResponseCacheIgnoreCookies.Count > 0) { yield return "--response-cache-ignore-cookies"; yield return string.Join(",", ResponseCacheIgnoreCookies); }
+        }
+        if (VarsPath is not null) { yield return "--vars"; yield return VarsPath; }
     }
 }

@@ -313,6 +313,20 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Called after a peer's row changed a table here (a push or an anti-entropy repair), with the
+    /// table's name and the row's key; the response cache applies replicated purges through it.
+    /// Must not block; an exception is logged.
+    /// </summary>
+    public Action<string, byte[]>? RowMerged { get; set; }
+
+    private void OnRowMerged(SharedTable table, byte[] key)
+    {
+        if (RowMerged is not { } hook) return;
+        try { hook(table.Schema.Name, key); }
+        catch (Exception e) { _log.Warning($"cluster: after merging a row of {table.Schema.Name}: {e.Message}"); }
+    }
+
     private W.PushAck OnPush(W.DeltaBatch batch)
     {
         var forward = new W.DeltaBatch { From = NodeId };
@@ -330,6 +344,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
                     _log.Error($"cluster: table {wire.Table} is full; a row from node {batch.From:x16} was not applied (anti-entropy will retry)");
                 if (outcome != SharedTable.MergeOutcome.Changed) continue;
                 applied++;
+                OnRowMerged(table, row.Key);
                 if (table.Export(row.Key, _book, NodeId) is { } merged) forward.Rows.Add(WireConvert.ToWire(table.Schema.Name, merged));
             }
             // Small clusters got the push from its origin directly; larger ones spread it epidemically.
@@ -386,7 +401,9 @@ internal sealed partial class ClusterNode : IAsyncDisposable
                 await foreach (var wire in repair.ResponseStream.ReadAllAsync(_stop.Token))
                 {
                     if (WireConvert.FromWire(wire, table.Schema) is not { } row) continue;
-                    lock (_lock) table.Merge(row, _book, NodeId);
+                    SharedTable.MergeOutcome outcome;
+                    lock (_lock) outcome = table.Merge(row, _book, NodeId);
+                    if (outcome == SharedTable.MergeOutcome.Changed) OnRowMerged(table, row.Key);
                 }
             }
             // ...and push ours, so the peer gets what it lacks (deletes included).

@@ -28,6 +28,12 @@ namespace Askr.Control;
 [JsonDerivedType(typeof(RunTaskMessage), "task")]
 [JsonDerivedType(typeof(TaskResultMessage), "task-result")]
 [JsonDerivedType(typeof(TaskWorkerIdleMessage), "idle")]
+[JsonDerivedType(typeof(Askr.WebSockets.PusherEventMessage), "pusher-event")]
+[JsonDerivedType(typeof(Askr.WebSockets.PresenceMessage), "pusher-presence")]
+[JsonDerivedType(typeof(Askr.WebSockets.ChannelCountMessage), "pusher-channel-count")]
+[JsonDerivedType(typeof(Askr.WebSockets.ChannelQueryMessage), "pusher-channel-query")]
+[JsonDerivedType(typeof(Askr.WebSockets.ChannelQueryAnswerMessage), "pusher-channel-answer")]
+[JsonDerivedType(typeof(Askr.Background.EnsureBackgroundMessage), "ensure-background")]
 public abstract class ControlMessage
 {
     /// <summary>Largest frame body, in bytes (a batch of big task payloads fits; a corrupt length does not).</summary>

@@ -10,7 +10,7 @@ namespace Askr.Php;
 /// Strings are stored as offsets while the arena is filled (it may move when it grows) and
 /// turned into pointers by <see cref="Publish"/>.
 /// </summary>
-internal sealed unsafe class EnvelopeArena : IDisposable
+internal sealed unsafe class EnvelopeArena : IEnvelopeSink, IDisposable
 {
     private byte* _bytes;
     private int _capacity;

@@ -22,6 +22,8 @@ internal sealed class ResponseHead
     public FileStream? File { get; init; }
     public long FileOffset { get; init; }
     public long FileLength { get; init; }
+    /// <summary>True for an answer the runtime gave itself (<see cref="Error"/>), not PHP.</summary>
+    public bool ByRuntime { get; init; }
     /// <summary>PHP's memory_get_usage() when it answered, in bytes.</summary>
     public long Memory { get; init; }
 
@@ -37,6 +39,7 @@ internal sealed class ResponseHead
             Headers = [new("Content-Type", "text/plain; charset=utf-8")],
             Body = buffer,
             BodyLength = length,
+            ByRuntime = true,
         };
     }
 }
@@ -117,6 +120,18 @@ internal sealed class PhpRequest : PhpJob
     public Channel<Chunk>? Stream { get; set; }
 
     public Task<ResponseHead> Head => _head.Task;
+
+    private readonly TaskCompletionSource _sent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Completes once Kestrel has ended the response on the wire (its OnCompleted: the body is
+    /// flushed and the connection is free for the client's next request), or the exchange was
+    /// aborted. Deferred callbacks (defer()) wait for it.
+    /// </summary>
+    public Task Sent => _sent.Task;
+
+    /// <summary>Called from the response's OnCompleted (PhpRequestHandler).</summary>
+    public void MarkSent() => _sent.TrySetResult();
     public override bool Answered => Volatile.Read(ref _answered) != 0;
 
     /// <summary>Answers the request unless it already was; false if someone answered first.</summary>

@@ -82,6 +82,17 @@ internal sealed unsafe partial class PhpThread
     /// <summary>Where dispatch_tasks() sends tasks (Askr.Tasks); null when this worker has no control socket.</summary>
     public TaskDispatcher? Tasks { get; init; }
 
+    /// <summary>Where broadcast() publishes Pusher events (docs/websockets.md); null without --pusher-app.</summary>
+    public WebSockets.Pusher.PusherServer? Pusher { get; init; }
+    /// <summary>The node's background-worker snapshots (get_vars(), ensure_background_worker()); null when askr serve declares none.</summary>
+    public Background.VarsStore? Vars { get; init; }
+
+    /// <summary>This worker's end of the supervisor's control socket (ensure_background_worker() asks it to start workers); null when run alone.</summary>
+    public Control.ControlClient? Control { get; init; }
+
+    /// <summary>In a background worker: called on the PHP thread when its script ended, with the exit status and PHP's last error (message, file, line).</summary>
+    public Action<int, string, string, long>? BackgroundRunEnded { get; init; }
+
     /// <summary>The PHP thread of this process (one interpreter per process), for the natives' callbacks.</summary>
     internal static PhpThread Current => s_instance!;
 
@@ -158,8 +169,12 @@ internal sealed unsafe partial class PhpThread
             TableCount = &OnTableCount,
             TableScan = &OnTableScan,
             TableNames = &OnTableNames,
+            AwaitSent = &OnAwaitSent,
         };
         TaskNatives.Register(&callbacks);
+        Askr.ResponseCache.CacheNatives.Register(&callbacks);
+        WebSockets.BroadcastNatives.Register(&callbacks);
+        Background.BackgroundNatives.Register(&callbacks);
         if (ShimInterop.NullCallbacks(callbacks) is { Count: > 0 } missing)
         {
             _log.Error($"the runtime registers no callback for {string.Join(", ", missing)} (ShimInterop.Callbacks): a native calling it would crash the worker");
@@ -181,6 +196,7 @@ internal sealed unsafe partial class PhpThread
                 // An uncaught exception ends the script without a bailout, with PHP's fatal exit status.
                 if (result == ShimInterop.RunOk && status == FatalExitStatus) result = ShimInterop.RunBailout;
                 var request = EndRun(result, status);
+                if (Kind == WorkerKind.Background) return EndBackgroundRun(result, status);
                 if (_shutdown && _queue.IsEmpty) return 0;
                 if (result == ShimInterop.RunStartupFailed)
                 {
@@ -208,6 +224,15 @@ internal sealed unsafe partial class PhpThread
         {
             ShimInterop.Shutdown();
         }
+    }
+
+    /// <summary>A background worker's script runs once: its end is the process's (the supervisor restarts it).</summary>
+    private int EndBackgroundRun(int result, int status)
+    {
+        var code = result == ShimInterop.RunOk ? status : status != 0 ? status : FatalExitStatus;
+        ShimInterop.LastError(out var message, out var file, out var line);
+        BackgroundRunEnded?.Invoke(code, Encoding.UTF8.GetString(message.Ptr, (int)message.Len), Encoding.UTF8.GetString(file.Ptr, (int)file.Len), line);
+        return code;
     }
 
     /// <summary>Answers what the finished run left open. Returns true if a request was in flight.</summary>
@@ -256,15 +281,20 @@ internal sealed unsafe partial class PhpThread
             if (elapsed < _timeoutSeconds) return;
             if (!r.TimedOut)
             {
+                bool answered;
                 lock (_currentLock)
                 {
                     if (!ReferenceEquals(_current, r)) return;
                     r.TimedOut = true;
-                    if (!r.TryFail(504, $"Gateway Timeout: the {r.Noun} ran longer than {_timeoutSeconds} s") && r is PhpRequest { Stream: { } stream })
+                    answered = !r.TryFail(504, $"Gateway Timeout: the {r.Noun} ran longer than {_timeoutSeconds} s");
+                    if (answered && r is PhpRequest { Stream: { } stream })
                         stream.Writer.TryComplete(new TimeoutException("request timeout"));
                     ShimInterop.Interrupt(_timeoutSeconds);
                 }
-                _log.Error($"{r.Description}: ran past --request-timeout ({_timeoutSeconds} s); answered 504 and interrupted PHP");
+                // Answered already: what runs after the response (deferred callbacks, terminate) is cut.
+                _log.Error(answered
+                    ? $"{r.Description}: ran past --request-timeout ({_timeoutSeconds} s) after its response (deferred callbacks?); interrupted PHP"
+                    : $"{r.Description}: ran past --request-timeout ({_timeoutSeconds} s); answered 504 and interrupted PHP");
             }
             else if (elapsed > _timeoutSeconds + 5)
             {

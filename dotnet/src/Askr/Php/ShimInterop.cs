@@ -58,6 +58,14 @@ internal static unsafe partial class ShimInterop
         public delegate* unmanaged<Str*, long, long, int, TaskResult**, int> Dispatch;
         public delegate* unmanaged<long, TakenTask*, int> TakeTask;
         public delegate* unmanaged<int, byte*, long, int> SendTaskResult;
+        public delegate* unmanaged<int, Str*, long, int> CachePurge;
+        public delegate* unmanaged<Str*, long, Str*, Str*, Str*, int> Broadcast;
+        public delegate* unmanaged<int> AwaitSent;
+        public delegate* unmanaged<byte*, long, Str*, int> SetVars;
+        public delegate* unmanaged<byte*, long, long, long*, Str*, Str*, int> GetVars;
+        public delegate* unmanaged<Str*, int> ShouldStop;
+        public delegate* unmanaged<int*, Str*, int> WorkerHandle;
+        public delegate* unmanaged<Str*, long, long, Str*, int> EnsureBackground;
     }
 
     /// <summary>The names of the callbacks left null in <paramref name="callbacks"/>: the shim would jump to address 0.</summary>
@@ -147,6 +155,9 @@ internal static unsafe partial class ShimInterop
 
     [LibraryImport(Library, EntryPoint = "askr_php_interrupt")]
     public static partial void Interrupt(long seconds);
+
+    [LibraryImport(Library, EntryPoint = "askr_php_last_error")]
+    public static partial int LastError(out Str message, out Str file, out long line);
 
     [LibraryImport(Library, EntryPoint = "askr_php_memory_usage")]
     public static partial long MemoryUsage();

@@ -23,6 +23,10 @@ public sealed class SupervisorStatus
     [JsonPropertyName("restarts")] public long Restarts { get; init; }
     /// <summary>This node's view of its cluster; null when it is not in one.</summary>
     [JsonPropertyName("cluster")] public ClusterStatus? Cluster { get; init; }
+    /// <summary>The node's response cache counters; null when it runs none (docs/response-cache.md).</summary>
+    [JsonPropertyName("response_cache")] public ResponseCache.CacheStatus? ResponseCache { get; init; }
+    /// <summary>The background workers (docs/background-workers.md); null when askr serve declares none.</summary>
+    [JsonPropertyName("background_workers")] public List<Background.BackgroundWorkerStatus>? Background { get; init; }
 }
 
 public sealed class ClusterStatus
@@ -65,6 +69,7 @@ public sealed class WorkerStatus
 /// <c>GET /metrics</c> (Prometheus text format, Askr.Metrics) is a read too.
 /// The same checks keep browsers out, and what reads show (pids, counts, RSS) is what
 /// <c>ps</c> already shows any local user.
+/// With a response cache, also <c>POST /cache/purge</c> (ResponseCache.AdminPurge), under the same token.
 /// </summary>
 internal sealed class AdminEndpoint : IAsyncDisposable
 {
@@ -103,6 +108,8 @@ internal sealed class AdminEndpoint : IAsyncDisposable
             _ = supervisor.ReloadAsync();
             return Results.Json(new Dictionary<string, bool> { ["reloading"] = true }, statusCode: 202);
         });
+        if (supervisor.ResponseCache is { } cache)
+            ResponseCache.AdminPurge.Map(_app, cache, supervisor.Store);
         _app.MapPost("/stop", () =>
         {
             supervisor.RequestStop();

@@ -18,32 +18,55 @@ namespace Askr.Supervision;
 /// </summary>
 internal sealed class NodeServices : IAsyncDisposable
 {
-    private NodeServices(ListenSockets sockets) => Sockets = sockets;
+    private NodeServices(ListenSockets? sockets, ListenSockets? httpsSockets)
+    {
+        Sockets = sockets;
+        HttpsSockets = httpsSockets;
+    }
 
-    public ListenSockets Sockets { get; }
+    /// <summary>The plain-HTTP sockets, one per HTTP slot; null with --no-http.</summary>
+    public ListenSockets? Sockets { get; }
+    /// <summary>The HTTPS sockets (--https-port), one per HTTP slot; null without.</summary>
+    public ListenSockets? HttpsSockets { get; }
     /// <summary>The node's table store; null without --tables.</summary>
     public TableStore? Store { get; private set; }
     /// <summary>The task board; null without task workers.</summary>
     public TaskBoard? Board { get; private set; }
     public Cluster.ClusterNode? Cluster { get; private set; }
     public Resp.RespServer? Resp { get; private set; }
+    /// <summary>The node's response cache (--response-cache); null when it is off.</summary>
+    public ResponseCache.CacheStore? ResponseCache { get; private set; }
+    /// <summary>The background workers' snapshots; null when askr serve declares none.</summary>
+    public Background.VarsStore? Vars { get; private set; }
 
     /// <summary>Where the node's shared files go (the table store, the task board and its sockets).</summary>
     public static string SharedMemoryDir => Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
 
     public static async Task<NodeServices?> StartAsync(ServeOptions options, LogWriter log)
     {
-        ListenSockets sockets;
+        ListenSockets? sockets = null;
         try
         {
-            sockets = new ListenSockets(HttpWorkerHost.ResolveHost(options.Host), options.Port, options.Workers);
+            if (options.HttpEnabled) sockets = new ListenSockets(HttpWorkerHost.ResolveHost(options.Host), options.Port, options.Workers);
         }
         catch (SocketException e)
         {
             log.Error($"cannot listen on {options.Host}:{options.Port}: {e.Message}");
             return null;
         }
-        var node = new NodeServices(sockets);
+        // The HTTPS port gets the same per-slot treatment (docs/tls.md).
+        ListenSockets? https = null;
+        try
+        {
+            if (options.HttpsPort > 0) https = new ListenSockets(HttpWorkerHost.ResolveHost(options.Host), options.HttpsPort, options.Workers);
+        }
+        catch (SocketException e)
+        {
+            log.Error($"cannot listen on {options.Host}:{options.HttpsPort} (HTTPS): {e.Message}");
+            sockets?.Dispose();
+            return null;
+        }
+        var node = new NodeServices(sockets, https);
         if (await node.StartServicesAsync(options, log)) return node;
         await node.DisposeAsync();
         return null;
@@ -56,6 +79,8 @@ internal sealed class NodeServices : IAsyncDisposable
             try
             {
                 var schemas = TableSchema.ParseConfig(File.ReadAllText(options.TablesConfig));
+                // A clustered response cache replicates its purges as one more table (docs/response-cache.md).
+                if (options.ResponseCacheBytes > 0 && options.ClusterPort > 0) schemas.Add(Askr.ResponseCache.CachePurgeReplication.Schema());
                 RemoveStaleFiles(SharedMemoryDir, "askr-*.store", log);
                 Store = TableStore.Create(Path.Combine(SharedMemoryDir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.store"), schemas, unchecked((ulong)Random.Shared.NextInt64()));
                 log.Info($"tables: {string.Join(", ", Store.Tables.Select(t => $"{t.Schema.Name} ({t.Schema.Rows} rows)"))}; {Store.Bytes / 1024.0 / 1024.0:0.0} MiB of shared memory");
@@ -91,6 +116,7 @@ internal sealed class NodeServices : IAsyncDisposable
                     Secret = options.ClusterSecret!,
                     Certificate = certificate,
                 }, log);
+                if (options.ResponseCacheBytes > 0) Cluster.RowMerged = OnRowMerged;
                 await Cluster.StartAsync();
             }
             catch (Exception e) when (e is IOException or SocketException or InvalidOperationException)
@@ -99,10 +125,31 @@ internal sealed class NodeServices : IAsyncDisposable
                 return false;
             }
         }
+        if (options.ResponseCacheBytes > 0)
+        {
+            try
+            {
+                RemoveStaleFiles(SharedMemoryDir, "askr-*.rcache", log);
+                ResponseCache = Askr.ResponseCache.CacheStore.Create(Path.Combine(SharedMemoryDir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.rcache"), options.ResponseCacheBytes, options.ResponseCacheMaxEntryBytes);
+                log.Info($"response cache: {ResponseCache.FileBytes / 1024.0 / 1024.0:0.0} MiB of shared memory, {ResponseCache.Blocks} blocks of {Askr.ResponseCache.CacheStore.BlockSize} bytes, entries up to {ResponseCache.MaxEntryBytes / 1024.0 / 1024.0:0.#} MiB");
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+            {
+                log.Error($"--response-cache: {e.Message}");
+                return false;
+            }
+        }
         if (options.TaskWorkers > 0)
         {
             RemoveStaleFiles(SharedMemoryDir, "askr-*.tasks*", log);
             Board = TaskBoard.Create(Path.Combine(SharedMemoryDir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.tasks"), options.TaskWorkers);
+        }
+        if (options.HasBackgroundWorkers)
+        {
+            RemoveStaleFiles(SharedMemoryDir, "askr-*.vars", log);
+            Vars = Background.VarsStore.Create(Path.Combine(SharedMemoryDir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.vars"),
+                options.BackgroundWorkers.Select(b => (b.Name, b.Lazy ? Background.VarsStore.FlagLazy : 0)).ToList(),
+                options.BackgroundEntrypoint is null ? 0 : options.BackgroundEntrypointCap, options.BackgroundVarsLimit);
         }
         if (options.RespPort > 0)
         {
@@ -125,6 +172,13 @@ internal sealed class NodeServices : IAsyncDisposable
             }
         }
         return true;
+    }
+
+    /// <summary>A peer's change merged into the store: a purge of the response cache is applied here too.</summary>
+    private void OnRowMerged(string table, byte[] key)
+    {
+        if (table == Askr.ResponseCache.CachePurgeReplication.TableName && ResponseCache is { } cache)
+            Askr.ResponseCache.CachePurgeReplication.ApplyRemote(cache, key);
     }
 
     /// <summary>
@@ -152,8 +206,11 @@ internal sealed class NodeServices : IAsyncDisposable
     {
         try { if (Resp is not null) await Resp.DisposeAsync(); } catch (Exception) { }
         try { if (Cluster is not null) await Cluster.DisposeAsync(); } catch (Exception) { }
-        Sockets.Dispose();
+        Sockets?.Dispose();
+        HttpsSockets?.Dispose();
         Store?.Dispose();
         Board?.Dispose();
+        ResponseCache?.Dispose();
+        Vars?.Dispose();
     }
 }

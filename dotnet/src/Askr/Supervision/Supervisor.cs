@@ -40,9 +40,13 @@ internal sealed class Supervisor : IAsyncDisposable
     private int _nextWorkerId;
     private long _restarts;
     private volatile bool _stopping;
+    private Background.BackgroundSupervisor? _background;
+    private string? _abortReason;
 
     /// <summary>The node's table store (null without --tables).</summary>
     public TableStore? Store => _node?.Store;
+    /// <summary>The node's response cache; null when it runs none.</summary>
+    public ResponseCache.CacheStore? ResponseCache => _node?.ResponseCache;
 
     public Supervisor(ServeOptions options, LogWriter log)
     {
@@ -57,7 +61,7 @@ internal sealed class Supervisor : IAsyncDisposable
             () => _node?.Store?.Tables.Select(t => (t.Schema.Name, t.Count, t.Schema.Rows)) ?? []));
     }
 
-    public int Port => _node?.Sockets.Port ?? _options.Port;
+    public int Port => _node?.Sockets?.Port ?? _options.Port;
 
     public async Task<int> RunAsync()
     {
@@ -83,17 +87,24 @@ internal sealed class Supervisor : IAsyncDisposable
         using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; _ = ReloadAsync(); });
 
         for (var slot = 0; slot < _slots.Length; slot++) _slots[slot] = Spawn(slot);
+        if (_node.Vars is { } vars)
+        {
+            _background = new Background.BackgroundSupervisor(_options, _log, vars, SpawnBackground, reason => { _abortReason = reason; RequestStop(); });
+            _background.StartEager();
+        }
         var allReady = Task.WhenAll(_slots.Select(w => w!.Ready));
         if (_options.TaskWorkers > 0) _log.Info($"{_options.TaskWorkers} task worker(s) for Octane::concurrently() and ticks");
         await Task.WhenAny(allReady, _stopRequested.Task, Task.Delay(ReadyTimeout));
+        if (allReady.IsCompletedSuccessfully && _options.HttpsPort > 0)
+            _log.Info($"HTTPS on https://{_options.Host}:{_options.HttpsPort} (HTTP/1.1, HTTP/2){(_options.HttpEnabled ? "" : "; no plain HTTP")}");
         if (allReady.IsCompletedSuccessfully)
-            _log.Info($"askr listening on http://{_options.Host}:{Port} with {_slots.Length} worker(s) (supervisor pid {Environment.ProcessId}{(_options.AdminPort > 0 ? $", admin on 127.0.0.1:{_options.AdminPort}" : "")})");
+            _log.Info($"askr listening on {(_options.HttpEnabled ? "http" : "https")}://{_options.Host}:{(_options.HttpEnabled ? Port : _options.HttpsPort)} with {_slots.Length} worker(s) (supervisor pid {Environment.ProcessId}{(_options.AdminPort > 0 ? $", admin on 127.0.0.1:{_options.AdminPort}" : "")})");
         else if (!_stopRequested.Task.IsCompleted)
             _log.Warning($"listening on http://{_options.Host}:{Port}, but not every worker is ready yet");
 
         await _stopRequested.Task;
         await StopAllAsync();
-        return 0;
+        return _abortReason is null ? 0 : 1;
     }
 
     public void RequestStop()
@@ -119,11 +130,14 @@ internal sealed class Supervisor : IAsyncDisposable
                 MaxRequests = WorkerCommandLine.SpreadMaxRequests(_options.MaxRequests, Random.Shared),
                 StorePath = _node.Store?.Path,
                 TaskBoardPath = board?.Path,
+                ResponseCachePath = _node.ResponseCache?.Path,
+                VarsPath = _node.Vars?.Path,
             },
             Slot = slot,
             WorkerId = id,
             Kind = kind,
-            ListenFd = isTask ? null : _node.Sockets.Descriptor(slot),
+            ListenFd = isTask ? null : _node.Sockets?.Descriptor(slot),
+            HttpsListenFd = isTask ? null : _node.HttpsSockets?.Descriptor(slot),
             ControlPath = _control!.Path,
             TaskSocket = taskSocket,
             BoardSlot = taskSocket is null ? -1 : slot - _options.Workers,
@@ -135,10 +149,33 @@ internal sealed class Supervisor : IAsyncDisposable
         return worker;
     }
 
+    /// <summary>Starts a process of a background worker (Background.BackgroundSupervisor restarts it).</summary>
+    private WorkerProcess SpawnBackground(Background.BackgroundInstance instance)
+    {
+        var id = Interlocked.Increment(ref _nextWorkerId);
+        // Background workers' slots come after the HTTP and task workers'; they are not in _slots.
+        var slot = _slots.Length + instance.Slot * 64 + instance.Index;
+        var line = new WorkerCommandLine
+        {
+            Options = _options with { WorkerScript = instance.Script, StorePath = _node!.Store?.Path, VarsPath = _node.Vars?.Path },
+            Slot = slot,
+            WorkerId = id,
+            Kind = WorkerKind.Background,
+            ControlPath = _control!.Path,
+            BackgroundName = instance.Name,
+        };
+        var process = Process.Start(line.ToStartInfo()) ?? throw new InvalidOperationException("could not start a background worker process");
+        var worker = new WorkerProcess(slot, id, process) { Kind = WorkerKind.Background };
+        _live[worker.Pid] = worker;
+        _ = worker.Exited.ContinueWith(_ => _live.TryRemove(worker.Pid, out WorkerProcess? _), TaskScheduler.Default);
+        return worker;
+    }
+
     private async Task MonitorAsync(WorkerProcess worker)
     {
         var code = await worker.Exited;
         _live.TryRemove(worker.Pid, out _);
+        _pusher.WorkerGone(worker);
         if (worker.IsTask)
         {
             _hub.Gone(worker, $"exited (status {code})");
@@ -223,9 +260,11 @@ internal sealed class Supervisor : IAsyncDisposable
         }
         try
         {
+            if (_options.HttpsPort > 0) ReloadCertificates();
             _log.Info("reloading workers one at a time");
             for (var slot = 0; slot < _slots.Length && !_stopping; slot++)
                 await RecycleAsync(slot, "reload");
+            if (_background is not null && !_stopping) await _background.ReloadAsync();
             if (!_stopping) _log.Info("reload complete");
         }
         finally
@@ -234,16 +273,28 @@ internal sealed class Supervisor : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Tells every ready HTTP worker to read the HTTPS certificate files again (SIGHUP to the worker:
+    /// its next TLS connection gets the new certificate), before the rolling reload replaces it.
+    /// </summary>
+    private void ReloadCertificates()
+    {
+        WorkerProcess?[] workers;
+        lock (_lock) workers = _slots.ToArray();
+        foreach (var w in workers)
+            if (w is { IsTask: false, Ready.IsCompletedSuccessfully: true }) w.Signal(WorkerProcess.SigHup);
+    }
+
     private async Task StopAllAsync()
     {
         var grace = TimeSpan.FromSeconds(Math.Max(30, _options.RequestTimeoutSeconds + 15));
-        var workers = _live.Values.ToArray();
+        var workers = _live.Values.Where(w => w.Kind != WorkerKind.Background).ToArray();
         foreach (var w in workers.Where(w => w.IsTask)) _hub.Retire(w);
         await Task.WhenAll(workers.Select(async w =>
         {
             try { await w!.StopAsync(grace); }
             catch (Exception e) { _log.Error($"stopping worker {w!.Pid}: {e.Message}"); }
-        }));
+        }).Append(_background?.StopAllAsync() ?? Task.CompletedTask));
         _log.Info("stopped");
     }
 
@@ -252,10 +303,17 @@ internal sealed class Supervisor : IAsyncDisposable
     /// <summary>A message of <paramref name="worker"/>'s (ControlServer); task messages go to the task hub.</summary>
     private void OnControlMessage(WorkerProcess worker, ControlMessage message)
     {
+        if (worker.Kind == WorkerKind.Background)
+        {
+            if (message is ReadyMessage) worker.MarkReady();
+            else if (message is Background.EnsureBackgroundMessage ensure) _background?.Ensure(ensure.Names);
+            return;
+        }
         switch (message)
         {
             case ReadyMessage:
                 worker.MarkReady();
+                _pusher.WorkerReady(worker);
                 _failures[worker.Slot] = Math.Min(_failures[worker.Slot], 1);
                 if (worker.IsTask) _hub.Ready(worker);
                 break;
@@ -275,6 +333,12 @@ internal sealed class Supervisor : IAsyncDisposable
             case TaskWorkerIdleMessage:
                 _hub.Idle();
                 break;
+            case WebSockets.PusherEventMessage or WebSockets.PresenceMessage or WebSockets.ChannelCountMessage or WebSockets.ChannelQueryMessage:
+                _pusher.OnMessage(worker, message);
+                break;
+            case Background.EnsureBackgroundMessage ensure:
+                _background?.Ensure(ensure.Names);
+                break;
         }
     }
 
@@ -284,6 +348,10 @@ internal sealed class Supervisor : IAsyncDisposable
         lock (_lock) current = ReferenceEquals(_slots[worker.Slot], worker);
         if (current) await RecycleAsync(worker.Slot, "max-requests");
     }
+
+    /// <summary>Pusher events and presence across the node's HTTP workers (docs/websockets.md).</summary>
+    private WebSockets.PusherNodeRelay _pusher => _pusherRelay ??= new WebSockets.PusherNodeRelay(() => _live.Values);
+    private WebSockets.PusherNodeRelay? _pusherRelay;
 
     /// <summary>Live worker processes by pid, including replacements not swapped into their slot yet.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, WorkerProcess> _live = new();
@@ -308,11 +376,13 @@ internal sealed class Supervisor : IAsyncDisposable
             Host = _options.Host,
             Port = Port,
             Restarts = Interlocked.Read(ref _restarts),
+            ResponseCache = _node?.ResponseCache is { } responseCache ? Askr.ResponseCache.CacheStatus.Of(responseCache) : null,
             Cluster = _node?.Cluster is not { } cluster ? null : new ClusterStatus
             {
                 NodeId = cluster.NodeId.ToString("x16"),
                 Members = cluster.Members().Select(m => new MemberStatus { NodeId = m.Id.ToString("x16"), Address = m.Address, Status = m.Status.ToString().ToLowerInvariant(), Incarnation = m.Incarnation }).ToList(),
             },
+            Background = _background?.Status(),
             Workers = workers.Where(w => w is not null).Select(w => new WorkerStatus
             {
                 Slot = w!.Slot,

@@ -27,10 +27,14 @@ internal sealed record WorkerCommandLine
     public WorkerKind Kind { get; init; } = WorkerKind.Http;
     /// <summary>An HTTP worker's inherited listening socket; null: it binds --host/--port itself.</summary>
     public int? ListenFd { get; init; }
+    /// <summary>An HTTP worker's inherited HTTPS listening socket (--https-port); null: none, or it binds it itself.</summary>
+    public int? HttpsListenFd { get; init; }
     /// <summary>The supervisor's control socket.</summary>
     public string? ControlPath { get; init; }
     /// <summary>A task worker's own socket, on which HTTP workers send it tasks directly.</summary>
     public string? TaskSocket { get; init; }
+    /// <summary>A background worker's name (ASKR_BACKGROUND_WORKER, and its script's argv[1]); null for other kinds.</summary>
+    public string? BackgroundName { get; init; }
     /// <summary>A task worker's record on the task board; -1: none.</summary>
     public int BoardSlot { get; init; } = -1;
 
@@ -58,6 +62,8 @@ internal sealed record WorkerCommandLine
         psi.Environment["ASKR_WORKER_ID"] = WorkerId.ToString(CultureInfo.InvariantCulture);
         psi.Environment["ASKR_WORKER_KIND"] = Kind.Name();
         psi.Environment["ASKR_TASK_WORKERS"] = Options.TaskWorkers.ToString(CultureInfo.InvariantCulture);
+        if (BackgroundName is not null) psi.Environment["ASKR_BACKGROUND_WORKER"] = BackgroundName;
+        else psi.Environment.Remove("ASKR_BACKGROUND_WORKER");
         return psi;
     }
 
@@ -70,6 +76,7 @@ internal sealed record WorkerCommandLine
         if (TaskSocket is not null) { yield return s_taskSocket.Name; yield return TaskSocket; }
         if (BoardSlot >= 0) { yield return s_boardSlot.Name; yield return BoardSlot.ToString(CultureInfo.InvariantCulture); }
         if (ListenFd is { } fd) { yield return s_listenFd.Name; yield return fd.ToString(CultureInfo.InvariantCulture); }
+        if (HttpsListenFd is { } hfd) { yield return s_httpsListenFd.Name; yield return hfd.ToString(CultureInfo.InvariantCulture); }
         if (ControlPath is not null) { yield return s_control.Name; yield return ControlPath; }
         foreach (var a in Options.ToArguments()) yield return a;
     }
@@ -85,15 +92,16 @@ internal sealed record WorkerCommandLine
 
     private static readonly Option<int> s_slot = new("--slot") { Description = "Worker slot (0-based)." };
     private static readonly Option<int?> s_listenFd = new("--listen-fd") { Description = "Inherited listening socket; without it the worker binds --host/--port itself." };
+    private static readonly Option<int?> s_httpsListenFd = new("--https-listen-fd") { Description = "Inherited HTTPS listening socket (--https-port)." };
     private static readonly Option<string?> s_control = new("--control") { Description = "The supervisor's control socket." };
-    private static readonly Option<string> s_kind = new("--kind") { Description = "http (default) or task.", DefaultValueFactory = _ => "http" };
+    private static readonly Option<string> s_kind = new("--kind") { Description = "http (default), task or background.", DefaultValueFactory = _ => "http" };
     private static readonly Option<string?> s_taskSocket = new("--task-socket") { Description = "Task worker: the Unix socket HTTP workers send tasks to directly." };
     private static readonly Option<int> s_boardSlot = new("--board-slot") { Description = "Task worker: its record on the task board.", DefaultValueFactory = _ => -1 };
 
     /// <summary>Adds this worker's own options to the <c>worker</c> command.</summary>
     public static void AddTo(Command worker)
     {
-        foreach (var o in new Option[] { s_slot, s_listenFd, s_control, s_kind, s_taskSocket, s_boardSlot }) worker.Options.Add(o);
+        foreach (var o in new Option[] { s_slot, s_listenFd, s_httpsListenFd, s_control, s_kind, s_taskSocket, s_boardSlot }) worker.Options.Add(o);
     }
 
     /// <summary>Reads a worker's command line back (<paramref name="options"/>: the serve options it carried). Null, with the error on stderr, when it is not one.</summary>
@@ -117,6 +125,7 @@ internal sealed record WorkerCommandLine
             WorkerId = int.TryParse(Environment.GetEnvironmentVariable("ASKR_WORKER_ID"), out var id) ? id : -1,
             Kind = kind,
             ListenFd = parse.GetValue(s_listenFd),
+            HttpsListenFd = parse.GetValue(s_httpsListenFd),
             ControlPath = control,
             TaskSocket = parse.GetValue(s_taskSocket),
             BoardSlot = parse.GetValue(s_boardSlot),

@@ -78,6 +78,11 @@ internal sealed partial class WorkerProcess
     }
 
     /// <summary>Resident set size from /proc/&lt;pid&gt;/status (VmRSS), in bytes; 0 if unknown.</summary>
+    public const int SigHup = 1;
+
+    /// <summary>Sends <paramref name="signal"/> to the process (a worker reloads its TLS certificate on SIGHUP).</summary>
+    public void Signal(int signal) => Kill(Pid, signal);
+
     public long ResidentBytes()
     {
         try

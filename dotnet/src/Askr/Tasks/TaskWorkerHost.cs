@@ -23,14 +23,20 @@ internal static class TaskWorkerHost
 
     public static async Task<int> RunAsync(ServeOptions options, int slot, string controlPath, string? taskSocket = null, int boardSlot = -1)
     {
+        options = Lifecycle.ReleasePaths.Pin(options);
         var log = LogWriter.Current;
         var control = await ControlClient.ConnectAsync(controlPath, slot, WorkerKind.Task);
         using var store = options.StorePath is null ? null : Tables.TableStore.Open(options.StorePath);
+        using var vars = options.VarsPath is null ? null : Background.VarsStore.Open(options.VarsPath);
         using var board = options.TaskBoardPath is null || boardSlot < 0 ? null : TaskBoard.Open(options.TaskBoardPath);
+        using var responseCache = options.ResponseCachePath is null ? null : ResponseCache.CacheStore.Open(options.ResponseCachePath);
         var php = new PhpThread(options.WorkerScript, options.Root, maxQueue: 1024, options.RequestTimeoutSeconds, options.PhpIni, log)
         {
             Kind = WorkerKind.Task,
             Store = store,
+            ResponseCache = responseCache,
+            Vars = vars,
+            Control = control,
         };
         // After each task or tick: the slot is Idle again; if tasks wait in the supervisor's queue,
         // say so (the supervisor claims the slot for the next one). See TaskBoard.Release.

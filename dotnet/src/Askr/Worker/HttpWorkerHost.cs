@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.InteropServices;
 using System.Text;
 using Askr.Cli;
 using Askr.Control;
@@ -24,9 +25,29 @@ namespace Askr.Worker;
 /// </summary>
 internal static class HttpWorkerHost
 {
-    public static async Task<int> RunAsync(ServeOptions options, int slot, int? listenFd, string? controlPath)
+    public static async Task<int> RunAsync(ServeOptions options, int slot, int? listenFd, string? controlPath, int? httpsListenFd = null)
     {
+        // One release for the process's whole life (symlink deploys, docs/lifecycle.md).
+        options = Lifecycle.ReleasePaths.Pin(options);
         var log = LogWriter.Current;
+        // TLS (docs/tls.md): the certificate is loaded once here, and again on SIGHUP, which the
+        // supervisor sends before a rolling reload; registered first, so no SIGHUP finds it missing.
+        Tls.ServerCertificate? certificate = null;
+        if (options.HttpsPort > 0)
+        {
+            try
+            {
+                certificate = Tls.ServerCertificate.Load(options.Certificate!, options.Key);
+            }
+            catch (Tls.CertificateException e)
+            {
+                log.Error($"--certificate: {e.Message}");
+                log.Flush(TimeSpan.FromSeconds(1));
+                return 78; // EX_CONFIG
+            }
+        }
+        using var certificateReload = certificate is null ? null
+            : PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; certificate.ReloadAndLog(log); });
         ControlClient? control = null;
         if (controlPath is not null)
         {
@@ -35,11 +56,19 @@ internal static class HttpWorkerHost
 
         PhpRequestHandler? handler = null;
         using var store = options.StorePath is null ? null : Tables.TableStore.Open(options.StorePath);
+        using var responseCache = options.ResponseCachePath is null ? null : ResponseCache.CacheStore.Open(options.ResponseCachePath);
+        using var vars = options.VarsPath is null ? null : Background.VarsStore.Open(options.VarsPath);
         using var board = control is null || options.TaskBoardPath is null ? null : TaskBoard.Open(options.TaskBoardPath);
         using var tasks = control is null ? null : new TaskDispatcher(control, board);
+        // Pusher-protocol WebSockets and HTTP API (docs/websockets.md): events of other workers come over the control socket.
+        var pusher = options.PusherApps.Count == 0 ? null : new WebSockets.Pusher.PusherServer(new WebSockets.Pusher.PusherApps(options.PusherApps), options.PusherLimits);
         if (control is not null)
         {
-            control.OnMessage = tasks!.OnMessage;
+            var node = pusher is null ? null : new WebSockets.PusherNodeClient(pusher, control);
+            control.OnMessage = message =>
+            {
+                if (node?.OnMessage(message) != true) tasks!.OnMessage(message);
+            };
             control.Start();
         }
         var php = new PhpThread(options.WorkerScript, options.Root, options.MaxQueue, options.RequestTimeoutSeconds, options.PhpIni, log)
@@ -47,8 +76,22 @@ internal static class HttpWorkerHost
             FillEnvelope = (request, arena) => handler!.FillEnvelope(request, arena),
             Store = store,
             Tasks = tasks,
+            ResponseCache = responseCache,
+            Pusher = pusher,
+            Vars = vars,
+            Control = control,
         };
-        handler = new PhpRequestHandler(php, options, log);
+        handler = new PhpRequestHandler(php, options, log, slot)
+        {
+            Cache = responseCache is null ? null : new ResponseCache.ResponseCacheHandler(responseCache, options.ResponseCacheIgnoreCookies, options.RequestTimeoutSeconds, log)
+            {
+                Refresh = async context =>
+                {
+                    var refresh = new PhpRequest(context, null, 0);
+                    return php.TryEnqueue(refresh) ? await refresh.Head : null;
+                },
+            },
+        };
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = Path.GetFullPath(options.Root) });
         builder.Logging.ClearProviders();
@@ -63,11 +106,21 @@ internal static class HttpWorkerHost
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = options.MaxBodySize;
             k.ResponseHeaderEncodingSelector = _ => Encoding.Latin1;
-            if (listenFd is { } fd)
-                k.ListenHandle((ulong)fd);
+            // The plain port: HTTP/1.1, or HTTP/2 with prior knowledge only (h2c) when asked: Kestrel
+            // picks between the two only by ALPN, which a cleartext connection has not.
+            Action<ListenOptions> plain = l => l.Protocols = options.Http2Cleartext ? HttpProtocols.Http2 : HttpProtocols.Http1;
+            if (!options.HttpEnabled) { }
+            else if (listenFd is { } fd)
+                k.ListenHandle((ulong)fd, plain);
             else
-                k.Listen(ResolveHost(options.Host), options.Port);
+                k.Listen(ResolveHost(options.Host), options.Port, plain);
+            if (certificate is null) { }
+            else if (httpsListenFd is { } hfd)
+                k.ListenHandle((ulong)hfd, l => Tls.HttpsEndpoint.Configure(l, certificate));
+            else
+                k.Listen(ResolveHost(options.Host), options.HttpsPort, l => Tls.HttpsEndpoint.Configure(l, certificate));
         });
+        Front.HttpFront.AddServices(builder.Services, options);
         var app = builder.Build();
 
         var files = new StaticFileOptions
@@ -76,6 +129,10 @@ internal static class HttpWorkerHost
             ServeUnknownFileTypes = false,
             ContentTypeProvider = new FileExtensionContentTypeProvider(),
         };
+        using var pusherStopping = new CancellationTokenSource();
+        using var pusherSweep = pusher is null ? null : new Timer(_ => pusher.Sweep(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        if (pusher is not null) WebSockets.PusherEndpoint.Use(app, pusher, pusherStopping.Token);
+        Front.HttpFront.Use(app, options, files);
         app.UseStaticFiles(files);
         app.Run(handler.HandleAsync);
 
@@ -92,6 +149,8 @@ internal static class HttpWorkerHost
             return code == 0 ? 70 : code;
         }
 
+        // WebSocket clients are told to reconnect (4200, never a 40xx code: pusher-js would stop retrying).
+        pusher?.CloseAll();
         await StopQuietly(app, TimeSpan.FromSeconds(Math.Max(30, options.RequestTimeoutSeconds + 10)));
         php.RequestShutdown();
         var exit = await php.Exited.WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : 75);

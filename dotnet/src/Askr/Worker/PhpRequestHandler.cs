@@ -22,13 +22,24 @@ internal sealed class PhpRequestHandler
     private readonly LogWriter _log;
     private readonly string _documentRoot;
     private static readonly TimeSpan StreamAbortGrace = TimeSpan.FromMilliseconds(100);
+    /// <summary>X-Sendfile / X-Accel-Redirect (--sendfile-root); null: those headers are passed on.</summary>
+    private readonly Front.Sendfile? _sendfile;
 
-    public PhpRequestHandler(PhpThread php, ServeOptions options, LogWriter log)
+    /// <summary>The node's response cache (--response-cache); null when it is off.</summary>
+    public ResponseCache.ResponseCacheHandler? Cache { get; init; }
+
+    private readonly Lifecycle.ErrorRecorder? _recorder;
+
+    public PhpRequestHandler(PhpThread php, ServeOptions options, LogWriter log, int slot = -1)
     {
         _php = php;
         _options = options;
         _log = log;
+        if (options.RecordErrors is { } recordDirectory)
+            _recorder = new Lifecycle.ErrorRecorder(recordDirectory, options.RecordRedact, options.RecordSensitive,
+                options.RecordMaxFiles, options.RecordMaxBytes, slot, log);
         _documentRoot = Path.GetFullPath(options.Root);
+        if (options.SendfileRoots.Count > 0) _sendfile = new Front.Sendfile(options.SendfileRoots, log);
     }
 
     public async Task HandleAsync(HttpContext context)
@@ -40,8 +51,18 @@ internal sealed class PhpRequestHandler
         var status = 0;
         long memory = 0;
         PhpRequest? request = null;
+        ResponseCache.CacheTicket? ticket = null;
         try
         {
+            if (Cache is not null)
+            {
+                ticket = await Cache.BeforeAsync(context);
+                if (ticket is { Served: true })
+                {
+                    status = ticket.Status;
+                    return;
+                }
+            }
             var declared = context.Request.ContentLength;
             if (declared > _options.MaxBodySize)
             {
@@ -59,6 +80,12 @@ internal sealed class PhpRequestHandler
             }
 
             request = new PhpRequest(context, body, bodyLength);
+            // Deferred callbacks (defer()) start once Kestrel has ended the response on the wire.
+            context.Response.OnCompleted(static state =>
+            {
+                ((PhpRequest)state).MarkSent();
+                return Task.CompletedTask;
+            }, request);
             if (!_php.TryEnqueue(request))
             {
                 status = await AnswerAsync(context, 503, "Service Unavailable: the worker's queue is full");
@@ -67,7 +94,27 @@ internal sealed class PhpRequestHandler
             var head = await request.Head;
             status = head.Status;
             memory = head.Memory;
+            // --record-errors: a 5xx that PHP produced (not the runtime's 503s, which never reached it).
+            var record = _recorder is not null && status >= 500 && !(head.ByRuntime && status == 503);
+            if (Cache is not null)
+            {
+                var answer = Cache.After(context, ticket, head);
+                if (!ReferenceEquals(answer, head))
+                {
+                    // Stale-if-error: the stored entry answers instead of PHP's error.
+                    if (head.Body is not null) ArrayPool<byte>.Shared.Return(head.Body);
+                    head = answer;
+                    status = head.Status;
+                }
+            }
+            else ResponseCache.ResponseCacheHandler.TakeDirective(head.Headers);
+            if (_sendfile is not null && Front.Sendfile.Target(head, out var header) is { } target)
+            {
+                status = await _sendfile.ServeAsync(context, head, header, target);
+                return;
+            }
             await WriteAsync(context, head);
+            if (record) Record(request, status);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or ConnectionResetException)
         {
@@ -84,6 +131,7 @@ internal sealed class PhpRequestHandler
         }
         finally
         {
+            Cache?.Release(ticket);
             if (body is not null) ArrayPool<byte>.Shared.Return(body);
             if (memory > 0) Metrics.RequestMetrics.Current.PhpMemory = memory;
             Metrics.RequestMetrics.Current.Finished(status, System.Diagnostics.Stopwatch.GetElapsedTime(arrived).TotalSeconds);
@@ -95,6 +143,14 @@ internal sealed class PhpRequestHandler
                     request?.ElapsedMilliseconds ?? 0, memory);
             }
         }
+    }
+
+    private void Record(PhpRequest request, int status)
+    {
+        var record = new Lifecycle.RequestRecord { Status = status };
+        Fill(request, record);
+        record.Body = request.Body is null ? [] : request.Body.AsSpan(0, request.BodyLength).ToArray();
+        _recorder!.Record(record);
     }
 
     private static async Task<(byte[]?, int)> ReadBodyAsync(PipeReader reader, long? declared)
@@ -278,7 +334,10 @@ internal sealed class PhpRequestHandler
     }
 
     /// <summary>Builds the take_request() envelope on the PHP thread (see the natives stub).</summary>
-    public bool FillEnvelope(PhpRequest request, EnvelopeArena arena)
+    public bool FillEnvelope(PhpRequest request, EnvelopeArena arena) => Fill(request, arena);
+
+    /// <summary>Writes the envelope of <paramref name="request"/> to <paramref name="arena"/>: the PHP thread's arena, or a record (--record-errors).</summary>
+    internal bool Fill<TSink>(PhpRequest request, TSink arena) where TSink : IEnvelopeSink
     {
         var context = request.Context!;
         var r = context.Request;

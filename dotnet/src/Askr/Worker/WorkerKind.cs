@@ -12,9 +12,11 @@ public enum WorkerKind
     Http,
     /// <summary>A PHP thread that takes tasks and ticks (Tasks.TaskWorkerHost).</summary>
     Task,
+    /// <summary>A PHP script run outside the request cycle, which publishes vars (Background.BackgroundWorkerHost, docs/background-workers.md).</summary>
+    Background,
 }
 
-/// <summary>The names of <see cref="WorkerKind"/>s: "http", "task".</summary>
+/// <summary>The names of <see cref="WorkerKind"/>s: "http", "task", "background".</summary>
 public static class WorkerKinds
 {
     public static string Name(this WorkerKind kind) => kind.ToString().ToLowerInvariant();

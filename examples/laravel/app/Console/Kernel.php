@@ -8,6 +8,8 @@ class Kernel extends ConsoleKernel
 {
     protected function commands()
     {
+        $this->load(__DIR__.'/Commands');
+
         require base_path('routes/console.php');
     }
 }

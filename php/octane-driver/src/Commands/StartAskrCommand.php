@@ -3,6 +3,8 @@
 namespace Askr\Octane\Commands;
 
 use Askr\Octane\Server\AskrBinary;
+use Askr\Octane\Server\ReleasePaths;
+use Askr\Octane\Background\BackgroundWorkerDeclarations;
 use Askr\Octane\Server\ServeCommandLine;
 use Askr\Octane\Server\ServerProcessInspector;
 use Askr\Octane\Server\ServerStateFile;
@@ -34,6 +36,8 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
                     {--admin-port= : The port of askr\'s admin endpoint on 127.0.0.1 [default: a free port]}
                     {--log-level= : Log messages at or above the specified log level}
                     {--resp-port= : The port of askr\'s RESP (Redis protocol) endpoint over the tables on 127.0.0.1 [default: none]}
+                    {--https : Serve HTTPS (HTTP/1.1 and HTTP/2) on --port; certificate: config(\'octane.askr.tls\'), else a development one}
+                    {--http-redirect : Redirect plain HTTP (config(\'octane.askr.tls.http_port\'), default 80) to HTTPS}
                     {--watch : Automatically reload the server when the application is modified}
                     {--poll : Use file system polling while watching in order to watch files over a network}';
 
@@ -80,6 +84,14 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
         }
 
         try {
+            $backgroundWorkers = BackgroundWorkerDeclarations::arguments(config('octane.askr.background_workers'), static::backgroundScript());
+        } catch (InvalidArgumentException $e) {
+            $this->error($e->getMessage());
+
+            return 1;
+        }
+
+        try {
             $taskWorkers = ServeCommandLine::taskWorkers($this->option('task-workers'));
         } catch (InvalidArgumentException $e) {
             $this->error($e->getMessage());
@@ -87,10 +99,13 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             return 1;
         }
 
+        // Through the release link, if the app is deployed as current -> releases/N (docs/lifecycle.md).
+        $basePath = static::basePath();
+
         $arguments = ServeCommandLine::arguments([
             'binary' => $binary,
-            'root' => public_path(),
-            'workerScript' => static::workerScript(),
+            'root' => ReleasePaths::map(public_path(), base_path(), $basePath),
+            'workerScript' => ReleasePaths::map(static::workerScript(), base_path(), $basePath),
             'host' => $this->getHost(),
             'port' => $this->getPort(),
             'workers' => $this->option('workers'),
@@ -104,6 +119,12 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'taskWorkers' => $taskWorkers,
             'cluster' => $cluster = static::clusterConfig(),
             'accessLog' => ServeCommandLine::showsRequestLines(app()->environment(), $logLevel),
+            'responseCache' => config('octane.askr.response_cache') ?: env('ASKR_RESPONSE_CACHE'),
+            'responseCacheIgnoreCookies' => config('octane.askr.response_cache_ignore_cookies'),
+            'pusherApps' => static::pusherApps(),
+            'tls' => static::tlsConfig((bool) $this->option('https'), (bool) $this->option('http-redirect')),
+            'recordErrors' => static::recordErrorsConfig(),
+            'backgroundWorkers' => $backgroundWorkers,
         ]);
 
         // The admin endpoint's POST calls need it: octane:reload and octane:stop read it from the
@@ -116,7 +137,7 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
 
         $server = tap(new Process($arguments, base_path(), [
             'APP_ENV' => app()->environment(),
-            'APP_BASE_PATH' => base_path(),
+            'APP_BASE_PATH' => $basePath,
             'LARAVEL_OCTANE' => 1,
             'ASKR_TASK_WORKERS' => $taskWorkers,
             'MAX_REQUESTS' => (string) (int) $this->option('max-requests'),
@@ -132,11 +153,62 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
     }
 
     /**
+     * The Pusher apps askr serves (docs/websockets.md of the askr repository): config('octane.askr.pusher')
+     * (a list of ['app_id', 'key', 'secret']), then every broadcasting connection whose driver is
+     * "askr" or "pusher" (config('broadcasting.connections')), so a standard app needs nothing
+     * beyond pointing its pusher connection at itself. One entry per app id, the first one wins.
+     *
+     * @return list<array{app_id: string|int, key: string, secret: string}>
+     */
+    public static function pusherApps(): array
+    {
+        $candidates = array_values((array) config('octane.askr.pusher', []));
+
+        foreach ((array) config('broadcasting.connections', []) as $connection) {
+            if (in_array($connection['driver'] ?? null, ['askr', 'pusher'], true) && ! empty($connection['key']) && ! empty($connection['secret']) && ! empty($connection['app_id'])) {
+                $candidates[] = ['app_id' => $connection['app_id'], 'key' => $connection['key'], 'secret' => $connection['secret']];
+            }
+        }
+
+        $apps = [];
+
+        foreach ($candidates as $app) {
+            $apps[(string) ($app['app_id'] ?? '')] ??= $app;
+        }
+
+        return array_values($apps);
+    }
+
+    /**
      * This node's cluster settings (docs/cluster.md of the askr repository): config('octane.askr.cluster.*'),
      * each falling back to its environment variable (ASKR_CLUSTER_PORT, _HOST, _ADVERTISE, _SEEDS, _SECRET).
      *
      * @return array{port: ?string, host: ?string, advertise: ?string, seeds: ?string, secret: ?string}
      */
+    /**
+     * Recording of 5xx requests (docs/lifecycle.md): `octane.askr.record_errors` (a directory, or
+     * env ASKR_RECORD_ERRORS; relative to the app's base path), `record_sensitive` (bool),
+     * `record_redact` (list of header and body field names), `record_max_files`, `record_max_bytes`.
+     *
+     * @return array{directory: ?string, sensitive: bool, redact: ?array, max_files: mixed, max_bytes: mixed}
+     */
+    public static function recordErrorsConfig(): array
+    {
+        return [
+            'directory' => config('octane.askr.record_errors') ?: (getenv('ASKR_RECORD_ERRORS') ?: null),
+            'sensitive' => (bool) config('octane.askr.record_sensitive', false),
+            'redact' => config('octane.askr.record_redact'),
+            'max_files' => config('octane.askr.record_max_files'),
+            'max_bytes' => config('octane.askr.record_max_bytes'),
+        ];
+    }
+
+    /** The app's base path through its release link, if any (ReleasePaths): `octane.askr.base_path` or env ASKR_APP_PATH override it. */
+    public static function basePath(): string
+    {
+        return ReleasePaths::basePath(base_path(), $_SERVER, config('octane.askr.base_path') ?: (getenv('ASKR_APP_PATH') ?: null));
+    }
+
     public static function clusterConfig(): array
     {
         $config = (array) config('octane.askr.cluster', []);
@@ -148,6 +220,29 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
             'advertise' => $value('advertise', 'ASKR_CLUSTER_ADVERTISE'),
             'seeds' => $value('seeds', 'ASKR_CLUSTER_SEEDS'),
             'secret' => $value('secret', 'ASKR_CLUSTER_SECRET'),
+        ];
+    }
+
+    /**
+     * The TLS settings of `octane:start --https` (docs/tls.md of the askr repository):
+     * config('octane.askr.tls.*'), each falling back to its environment variable (ASKR_TLS_CERTIFICATE,
+     * ASKR_TLS_KEY, ASKR_HTTP_PORT, ASKR_HSTS_MAX_AGE). Without a certificate askr serves its
+     * self-signed development one (--https-dev), as FrankenPHP makes one for local names.
+     *
+     * @return array{https: bool, httpRedirect: bool, certificate: ?string, key: ?string, httpPort: ?string, hstsMaxAge: ?string}
+     */
+    public static function tlsConfig(bool $https, bool $httpRedirect): array
+    {
+        $config = (array) config('octane.askr.tls', []);
+        $value = static fn (string $key, string $env) => ($config[$key] ?? null) ?: (getenv($env) ?: null);
+
+        return [
+            'https' => $https,
+            'httpRedirect' => $httpRedirect,
+            'certificate' => $value('certificate', 'ASKR_TLS_CERTIFICATE'),
+            'key' => $value('key', 'ASKR_TLS_KEY'),
+            'httpPort' => $value('http_port', 'ASKR_HTTP_PORT'),
+            'hstsMaxAge' => $value('hsts_max_age', 'ASKR_HSTS_MAX_AGE'),
         ];
     }
 
@@ -198,6 +293,14 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
     public static function workerScript(): string
     {
         return config('octane.askr.worker_script') ?: realpath(__DIR__.'/../../bin/askr-worker.php');
+    }
+
+    /**
+     * The script askr runs for a background worker that is an Artisan command: this package's.
+     */
+    public static function backgroundScript(): string
+    {
+        return realpath(__DIR__.'/../../bin/askr-background.php');
     }
 
     /**

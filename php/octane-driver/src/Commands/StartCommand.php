@@ -23,6 +23,18 @@ class StartCommand extends OctaneStartCommand
         '--resp-port' => '{--resp-port= : The port of the RESP (Redis protocol) endpoint over the tables (askr) [default: config(\'octane.askr.resp_port\'), else none]}',
     ];
 
+    /**
+     * Flags askr maps that an Octane version may lack: 1.5 has neither, 2.2 has --https
+     * (described as FrankenPHP's); --http-redirect came with later 2.x releases.
+     */
+    protected const ASKR_FLAGS = [
+        '--https' => '{--https : Serve HTTPS (HTTP/1.1 and HTTP/2) on the port (askr, FrankenPHP)}',
+        '--http-redirect' => '{--http-redirect : Redirect plain HTTP to HTTPS; only with --https (askr, FrankenPHP)}',
+    ];
+
+    /** Octane 2.x's description of --https, which askr serves too. */
+    protected const FRANKENPHP_HTTPS = '{--https : Enable HTTPS, HTTP/2, and HTTP/3, and automatically generate and renew certificates [FrankenPHP only]}';
+
     /** Octane 2.x's description of --admin-port, which askr uses too. */
     protected const FRANKENPHP_ADMIN_PORT = '{--admin-port= : The port the admin server should be available on [FrankenPHP only]}';
 
@@ -32,6 +44,14 @@ class StartCommand extends OctaneStartCommand
 
         foreach (static::ASKR_OPTIONS as $name => $definition) {
             if (! str_contains($this->signature, '{'.$name.'=')) {
+                $this->signature .= "\n                    ".$definition;
+            }
+        }
+
+        $this->signature = str_replace(static::FRANKENPHP_HTTPS, static::ASKR_FLAGS['--https'], $this->signature);
+
+        foreach (static::ASKR_FLAGS as $name => $definition) {
+            if (! str_contains($this->signature, '{'.$name.' ') && ! str_contains($this->signature, '{'.$name.'}')) {
                 $this->signature .= "\n                    ".$definition;
             }
         }
@@ -63,10 +83,9 @@ class StartCommand extends OctaneStartCommand
      */
     protected function startAskrServer()
     {
-        // Octane 2.x's --https makes FrankenPHP terminate TLS; askr does not, and serving plain
-        // HTTP to someone who asked for HTTPS would be worse than refusing.
-        if ($this->hasOption('https') && $this->option('https')) {
-            $this->error('askr does not terminate TLS: --https is FrankenPHP\'s. Serve askr behind a TLS-terminating proxy (and trust it as a proxy in the application), or drop --https.');
+        // FrankenPHP ignores --http-redirect without --https; askr says so instead.
+        if ($this->option('http-redirect') && ! $this->option('https')) {
+            $this->error('--http-redirect redirects plain HTTP to HTTPS: give --https as well.');
 
             return 1;
         }
@@ -80,6 +99,8 @@ class StartCommand extends OctaneStartCommand
             '--admin-port' => $this->option('admin-port'),
             '--log-level' => $this->option('log-level'),
             '--resp-port' => $this->option('resp-port'),
+            '--https' => $this->option('https'),
+            '--http-redirect' => $this->option('http-redirect'),
             '--watch' => $this->option('watch'),
             '--poll' => $this->option('poll'),
         ]);

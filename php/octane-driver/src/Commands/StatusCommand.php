@@ -22,6 +22,18 @@ class StatusCommand extends OctaneStatusCommand
 
         $this->info($isRunning ? 'Octane server is running.' : 'Octane server is not running.');
 
+        foreach (($isRunning ? app(ServerProcessInspector::class)->status() : null)['background_workers'] ?? [] as $worker) {
+            $this->line(sprintf(
+                '  background worker %s%s: %s%s, generation %d, %d restart(s)',
+                $worker['name'],
+                ($worker['index'] ?? 0) > 0 ? " #{$worker['index']}" : '',
+                $worker['state'],
+                isset($worker['pid']) ? " (pid {$worker['pid']})" : '',
+                $worker['generation'] ?? 0,
+                $worker['restarts'] ?? 0,
+            ));
+        }
+
         return $isRunning ? 0 : 1;
     }
 }

@@ -24,14 +24,25 @@ class ServeCommandLine
      * @param  array{binary: string, root: string, workerScript: string, host: string, port: int|string,
      *     workers?: int|string|null, maxRequests?: int|string|null, adminPort: int|string, logLevel?: string|null,
      *     tables?: string|null, respPort?: int|string|null, taskWorkers?: int|string|null,
+     *     responseCache?: string|null, responseCacheIgnoreCookies?: list<string>|string|null,
      *     cluster?: array{port?: int|string|null, host?: string|null, advertise?: string|null, seeds?: string|null},
-     *     accessLog?: bool}  $options
+     *     accessLog?: bool, pusherApps?: list<array{app_id: string|int, key: string, secret: string}>,
+     *     tls?: array{https?: bool, httpRedirect?: bool, certificate?: string|null, key?: string|null, httpPort?: int|string|null, hstsMaxAge?: int|string|null},
+     *     backgroundWorkers?: list<string>}  $options
      *        `workers` "auto" or empty leaves the count to askr (one per core); `maxRequests` 0 never recycles;
      *        `tables` is the tables JSON file (docs/tables-php.md); `respPort` the RESP endpoint's port (empty: none);
      *        `taskWorkers` the task worker count (docs/tasks.md): a number (0: none), "auto" / empty: one per core;
+     *        `responseCache` the size of askr's response cache ("256M"; empty: off) and
+     *        `responseCacheIgnoreCookies` the cookie names that do not bypass it (docs/response-cache.md);
      *        `cluster` this node's cluster endpoint and seeds (docs/cluster.md; empty port: not clustered). The
      *        cluster secret is not a command-line argument: askr reads it from ASKR_CLUSTER_SECRET.
      *        `accessLog` false: askr writes no request lines (`--no-access-log`), see showsRequestLines().
+     *        `pusherApps` the Pusher apps askr serves WebSockets and the HTTP API for (docs/websockets.md).
+     *        `tls.https` serves HTTPS on `port` (--https-port) with `tls.certificate`/`tls.key`, else askr's
+     *        development certificate; the plain listener is off unless `tls.httpRedirect`, which
+     *        redirects `tls.httpPort` (default 80, as Caddy's HTTP->HTTPS redirect) to it; `tls.hstsMaxAge`
+     *        sends Strict-Transport-Security (docs/tls.md).
+     *        `backgroundWorkers` the --background-worker values (BackgroundWorkerDeclarations, docs/background-workers.md).
      * @return list<string>
      *
      * @throws InvalidArgumentException for a value askr would reject.
@@ -43,8 +54,37 @@ class ServeCommandLine
             '--root', $options['root'],
             '--worker-script', $options['workerScript'],
             '--host', (string) $options['host'],
-            '--port', (string) static::positive('port', $options['port']),
         ];
+
+        $tls = $options['tls'] ?? [];
+
+        if ($tls['https'] ?? false) {
+            array_push($arguments, '--https-port', (string) static::positive('port', $options['port']));
+
+            if (($certificate = $tls['certificate'] ?? null) !== null && $certificate !== '') {
+                array_push($arguments, '--certificate', $certificate);
+
+                if (($key = $tls['key'] ?? null) !== null && $key !== '') {
+                    array_push($arguments, '--key', $key);
+                }
+            } else {
+                $arguments[] = '--https-dev';
+            }
+
+            if ($tls['httpRedirect'] ?? false) {
+                array_push($arguments, '--port', (string) static::positive('http-port', $tls['httpPort'] ?? 80), '--http-redirect');
+            } else {
+                $arguments[] = '--no-http';
+            }
+
+            if (($hsts = $tls['hstsMaxAge'] ?? null) !== null && $hsts !== '') {
+                array_push($arguments, '--hsts-max-age', (string) static::positive('hsts-max-age', $hsts));
+            }
+        } elseif ($tls['httpRedirect'] ?? false) {
+            throw new InvalidArgumentException('--http-redirect redirects plain HTTP to HTTPS: give --https as well.');
+        } else {
+            array_push($arguments, '--port', (string) static::positive('port', $options['port']));
+        }
 
         $workers = $options['workers'] ?? 'auto';
 
@@ -87,6 +127,46 @@ class ServeCommandLine
             array_push($arguments, '--task-workers', (string) static::taskWorkers($options['taskWorkers']));
         }
 
+        if (($cacheSize = $options['responseCache'] ?? null) !== null && $cacheSize !== '' && $cacheSize !== false) {
+            if (! preg_match('/^\d+[KMG]?$/i', (string) $cacheSize)) {
+                throw new InvalidArgumentException("config('octane.askr.response_cache') must be a size such as 256M (K, M or G), [{$cacheSize}] given.");
+            }
+
+            array_push($arguments, '--response-cache', strtoupper((string) $cacheSize));
+
+            $cookies = $options['responseCacheIgnoreCookies'] ?? null;
+            $cookies = is_array($cookies) ? implode(',', $cookies) : (string) $cookies;
+
+            if ($cookies !== '') {
+                array_push($arguments, '--response-cache-ignore-cookies', $cookies);
+            }
+        }
+
+        foreach ($options['pusherApps'] ?? [] as $app) {
+            array_push($arguments, '--pusher-app', static::pusherApp($app));
+        }
+
+        // Record 5xx for replay (docs/lifecycle.md): config('octane.askr.record_errors') and its siblings.
+        $record = $options['recordErrors'] ?? [];
+
+        if (($recordDirectory = $record['directory'] ?? null) !== null && $recordDirectory !== '') {
+            array_push($arguments, '--record-errors', (string) $recordDirectory);
+
+            if ($record['sensitive'] ?? false) {
+                $arguments[] = '--record-sensitive';
+            }
+
+            if (($redact = $record['redact'] ?? null) !== null) {
+                array_push($arguments, '--record-redact', implode(',', (array) $redact));
+            }
+
+            foreach (['max_files' => '--record-max-files', 'max_bytes' => '--record-max-bytes'] as $key => $flag) {
+                if (($value = $record[$key] ?? null) !== null && $value !== '') {
+                    array_push($arguments, $flag, (string) static::positive(ltrim($flag, '-'), $value));
+                }
+            }
+        }
+
         $cluster = $options['cluster'] ?? [];
 
         if (($clusterPort = $cluster['port'] ?? null) !== null && $clusterPort !== '') {
@@ -97,6 +177,10 @@ class ServeCommandLine
                     array_push($arguments, $flag, (string) $value);
                 }
             }
+        }
+
+        foreach ($options['backgroundWorkers'] ?? [] as $backgroundWorker) {
+            array_push($arguments, '--background-worker', $backgroundWorker);
         }
 
         return $arguments;
@@ -114,6 +198,29 @@ class ServeCommandLine
     {
         return in_array($environment, ['local', 'testing'], true)
             || in_array(strtolower((string) $logLevel), ['debug', 'info'], true);
+    }
+
+    /**
+     * One `--pusher-app id:key:secret` value (docs/websockets.md) from a broadcasting connection's
+     * `app_id`, `key` and `secret`.
+     *
+     * @param  array{app_id?: mixed, key?: mixed, secret?: mixed}  $app
+     *
+     * @throws InvalidArgumentException when one is missing, or the id or key holds a ':'.
+     */
+    public static function pusherApp(array $app): string
+    {
+        foreach (['app_id', 'key', 'secret'] as $name) {
+            if (! isset($app[$name]) || (string) $app[$name] === '') {
+                throw new InvalidArgumentException("A Pusher app for askr needs [{$name}] (config/broadcasting.php or octane.askr.pusher).");
+            }
+        }
+
+        if (str_contains((string) $app['app_id'], ':') || str_contains((string) $app['key'], ':')) {
+            throw new InvalidArgumentException('A Pusher app id or key for askr cannot contain ":".');
+        }
+
+        return $app['app_id'].':'.$app['key'].':'.$app['secret'];
     }
 
     /**

@@ -31,6 +31,18 @@ class ServerProcessInspector implements ServerProcessInspectorContract
     }
 
     /**
+     * The supervisor's GET /status (workers, background workers, cluster), or null when it does not answer.
+     *
+     * @return array<string, mixed>|null
+     */
+    public function status(): ?array
+    {
+        $answer = $this->admin('GET', '/status');
+
+        return ($answer['status'] ?? null) === 200 ? $answer['body'] : null;
+    }
+
+    /**
      * Rolling reload: one worker at a time is replaced by a freshly booted one.
      */
     public function reloadServer(): void

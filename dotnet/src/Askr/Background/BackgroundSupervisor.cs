@@ -1,0 +1,224 @@
+using System.Text.Json.Serialization;
+using Askr.Cli;
+using Askr.Logging;
+using Askr.Supervision;
+
+namespace Askr.Background;
+
+/// <summary>
+/// The supervisor's background workers (docs/background-workers.md): for each declared name,
+/// <c>num</c> processes (started at once, or at the first ensure_background_worker() when lazy),
+/// and for the catch-all entrypoint one process per name asked for, up to its cap. Each process
+/// is restarted when it exits by itself, after a capped backoff (0, 0.5, 1, 2, 5, 10 s; reset
+/// once an attempt ran 30 s), and stopped on shutdown and reload with SIGTERM, then SIGKILL
+/// after --background-grace. While a worker has never published, --background-max-failures
+/// failed attempts in a row stop askr serve with the last attempt's error.
+/// </summary>
+internal sealed class BackgroundSupervisor
+{
+    private static readonly TimeSpan[] Backoff =
+        [TimeSpan.Zero, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10)];
+    private static readonly TimeSpan HealthyUptime = TimeSpan.FromSeconds(30);
+
+    private readonly ServeOptions _options;
+    private readonly LogWriter _log;
+    private readonly VarsStore _vars;
+    private readonly Func<BackgroundInstance, WorkerProcess> _spawn;
+    private readonly Action<string> _abort;
+    private readonly object _lock = new();
+    private readonly List<BackgroundInstance> _instances = [];
+    private readonly CancellationTokenSource _stopping = new();
+
+    /// <param name="spawn">Starts a process for an instance (the supervisor's: command line, control routing).</param>
+    /// <param name="abort">Stops askr serve with a reason (a worker that cannot boot).</param>
+    public BackgroundSupervisor(ServeOptions options, LogWriter log, VarsStore vars, Func<BackgroundInstance, WorkerProcess> spawn, Action<string> abort)
+    {
+        _options = options;
+        _log = log;
+        _vars = vars;
+        _spawn = spawn;
+        _abort = abort;
+    }
+
+    private TimeSpan Grace => TimeSpan.FromSeconds(_options.BackgroundGraceSeconds);
+
+    /// <summary>Starts the declared workers that are not lazy.</summary>
+    public void StartEager()
+    {
+        foreach (var spec in _options.BackgroundWorkers.Where(b => !b.Lazy)) Start(spec.Name, spec.Script, spec.Count);
+        if (_options.HasBackgroundWorkers)
+            _log.Info($"background workers: {string.Join(", ", _options.BackgroundWorkers.Select(b => b.ToString()))}{(_options.BackgroundEntrypoint is { } e ? $"{(_options.BackgroundWorkers.Count > 0 ? ", " : "")}catch-all {e} (up to {_options.BackgroundEntrypointCap} names)" : "")}");
+    }
+
+    /// <summary>ensure_background_worker(): starts each name that is not running (a lazy one, or a catch-all name), once.</summary>
+    public void Ensure(IEnumerable<string> names)
+    {
+        if (_stopping.IsCancellationRequested) return;
+        foreach (var name in names)
+        {
+            lock (_lock)
+            {
+                if (_instances.Any(i => i.Name == name)) continue;
+                if (_options.BackgroundWorkers.FirstOrDefault(b => b.Name == name) is { } spec)
+                {
+                    Start(spec.Name, spec.Script, spec.Count);
+                    continue;
+                }
+                if (_options.BackgroundEntrypoint is not { } entrypoint) continue;
+                if (_vars.CatchAllInUse() >= _options.BackgroundEntrypointCap || _vars.FreeSlot() is var free && free < 0)
+                {
+                    _log.Error($"background worker \"{name}\" is not started: the catch-all already runs {_options.BackgroundEntrypointCap} names (--background-entrypoint-cap)");
+                    continue;
+                }
+                if (System.Text.Encoding.UTF8.GetByteCount(name) is 0 or > VarsStore.MaxNameBytes) continue;
+                _vars.Name(free, name, VarsStore.FlagCatchAll | VarsStore.FlagLazy);
+                Start(name, entrypoint, 1);
+            }
+        }
+    }
+
+    private void Start(string name, string script, int count)
+    {
+        lock (_lock)
+        {
+            var slot = _vars.Find(name);
+            for (var i = 0; i < count; i++)
+            {
+                var instance = new BackgroundInstance(name, script, slot, i) { Eager = (_vars.Flags(slot) & VarsStore.FlagLazy) == 0 };
+                _instances.Add(instance);
+                _ = RunAsync(instance);
+            }
+        }
+    }
+
+    private async Task RunAsync(BackgroundInstance instance)
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            WorkerProcess process;
+            try
+            {
+                _vars.StartAttempt(instance.Slot);
+                process = _spawn(instance);
+            }
+            catch (Exception e)
+            {
+                _log.Error($"cannot start background worker \"{instance.Name}\": {e.Message}");
+                return;
+            }
+            instance.Current = process;
+            var code = await process.Exited;
+            var uptime = DateTime.UtcNow - process.StartedAt;
+            if (process.Retiring && !_stopping.IsCancellationRequested)
+            {
+                // Reload: not a failure; start again at once.
+                _vars.EndAttempt(instance.Slot, process.Pid, code, 0);
+                continue;
+            }
+            if (_stopping.IsCancellationRequested)
+            {
+                _vars.EndAttempt(instance.Slot, process.Pid, code, instance.Failures);
+                return;
+            }
+            if (uptime > HealthyUptime) instance.Failures = 0;
+            instance.Failures++;
+            Interlocked.Increment(ref instance.Restarts);
+            _vars.EndAttempt(instance.Slot, process.Pid, code, instance.Failures);
+            var why = code is > 128 and < 160 ? $"killed by signal {code - 128}" : $"exited with status {code}";
+            var max = _options.BackgroundMaxFailures;
+            // Only an eager worker that never published stops the server: it is part of start-up
+            // (a broken dependency). A lazy one keeps its restart cycle; ensure() reports it.
+            if (max > 0 && instance.Eager && instance.Failures >= max && _vars.Generation(instance.Slot) == 0)
+            {
+                var reason = $"background worker \"{instance.Name}\" failed {instance.Failures} times in a row without publishing its vars (--background-max-failures {max}): {BackgroundNatives.Describe(_vars, instance.Name)}";
+                _log.Error(reason);
+                _abort(reason);
+                return;
+            }
+            var delay = Backoff[Math.Min(instance.Failures - 1, Backoff.Length - 1)];
+            _log.Error($"background worker \"{instance.Name}\" (pid {process.Pid}) {why}; restarting{(delay > TimeSpan.Zero ? $" in {delay.TotalSeconds:0.#} s" : "")}");
+            try { await Task.Delay(delay, _stopping.Token); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+
+    /// <summary>Reload: each background process is stopped (grace, then kill) and started again.</summary>
+    public async Task ReloadAsync()
+    {
+        BackgroundInstance[] all;
+        lock (_lock) all = _instances.ToArray();
+        foreach (var instance in all)
+        {
+            if (_stopping.IsCancellationRequested) return;
+            if (instance.Current is { } p) await p.StopAsync(Grace);
+        }
+    }
+
+    /// <summary>Shutdown: every background process gets SIGTERM, then SIGKILL after the grace period.</summary>
+    public async Task StopAllAsync()
+    {
+        _stopping.Cancel();
+        BackgroundInstance[] all;
+        lock (_lock) all = _instances.ToArray();
+        await Task.WhenAll(all.Select(async i =>
+        {
+            try { if (i.Current is { } p) await p.StopAsync(Grace); }
+            catch (Exception e) { _log.Error($"stopping background worker \"{i.Name}\": {e.Message}"); }
+        }));
+    }
+
+    /// <summary>For /status: one entry per process of each started name, then one per declared name not started.</summary>
+    public List<BackgroundWorkerStatus> Status()
+    {
+        BackgroundInstance[] all;
+        lock (_lock) all = _instances.ToArray();
+        var now = DateTime.UtcNow;
+        var list = all.Select(i => new BackgroundWorkerStatus
+        {
+            Name = i.Name,
+            Script = i.Script,
+            Index = i.Index,
+            Pid = i.Current?.Pid,
+            State = i.Current?.State.ToString().ToLowerInvariant() ?? "starting",
+            Restarts = Interlocked.Read(ref i.Restarts),
+            Generation = _vars.Generation(i.Slot),
+            UptimeSeconds = i.Current is { } p ? Math.Round((now - p.StartedAt).TotalSeconds, 1) : 0,
+            RssBytes = i.Current?.ResidentBytes() ?? 0,
+        }).ToList();
+        foreach (var spec in _options.BackgroundWorkers.Where(b => all.All(i => i.Name != b.Name)))
+            list.Add(new BackgroundWorkerStatus { Name = spec.Name, Script = spec.Script, State = "lazy" });
+        return list;
+    }
+}
+
+/// <summary>One process of a background worker name (index among its pool), across restarts.</summary>
+internal sealed class BackgroundInstance(string name, string script, int slot, int index)
+{
+    public string Name { get; } = name;
+    public string Script { get; } = script;
+    /// <summary>The name's slot in the <see cref="VarsStore"/>.</summary>
+    public int Slot { get; } = slot;
+    public int Index { get; } = index;
+    /// <summary>Started with askr serve (not lazy, not a catch-all name).</summary>
+    public bool Eager { get; init; }
+    public volatile WorkerProcess? Current;
+    public int Failures;
+    public long Restarts;
+}
+
+/// <summary>A background worker process in <c>GET /status</c>.</summary>
+public sealed class BackgroundWorkerStatus
+{
+    [JsonPropertyName("name")] public string Name { get; init; } = "";
+    [JsonPropertyName("script")] public string Script { get; init; } = "";
+    /// <summary>Its place in the name's pool (num=N).</summary>
+    [JsonPropertyName("index")] public int Index { get; init; }
+    [JsonPropertyName("pid")] public int? Pid { get; init; }
+    /// <summary>starting, ready, draining, exited (restarting), or lazy (never started).</summary>
+    [JsonPropertyName("state")] public string State { get; init; } = "";
+    [JsonPropertyName("restarts")] public long Restarts { get; init; }
+    /// <summary>The name's snapshot generation: 0 until its first set_vars().</summary>
+    [JsonPropertyName("generation")] public long Generation { get; init; }
+    [JsonPropertyName("uptime_seconds")] public double UptimeSeconds { get; init; }
+    [JsonPropertyName("rss_bytes")] public long RssBytes { get; init; }
+}
