@@ -54,6 +54,7 @@ public sealed partial class MetricsTests
             return samples.GetValueOrDefault("askr_http_requests_total{code=\"2xx\"}") >= 6
                 && samples.GetValueOrDefault("askr_http_requests_total{code=\"5xx\"}") >= 2
                 && samples.Keys.Count(k => k.StartsWith("askr_worker_resident_memory_bytes")) == 2
+                && samples.Keys.Count(k => k.StartsWith("askr_worker_pss_bytes")) == 2
                 && samples.Keys.Count(k => k.StartsWith("askr_http_requests_in_flight")) == 2; // both workers reported
         }, TimeSpan.FromSeconds(15)), string.Join('\n', samples.Select(s => $"{s.Key} {s.Value}")));
 
@@ -71,6 +72,17 @@ public sealed partial class MetricsTests
         Assert.Equal(2, samples["askr_workers{kind=\"http\",state=\"ready\"}"]);
         Assert.Equal(0, samples["askr_worker_restarts_total"]);
         Assert.True(samples["askr_worker_resident_memory_bytes{kind=\"http\",slot=\"0\"}"] > 1024 * 1024);
+        // PSS: each worker's and the supervisor's, > 0 and at most its RSS (both from one smaps_rollup reading).
+        var pssSum = 0.0;
+        foreach (var slot in new[] { "0", "1" })
+        {
+            var rss = samples[$"askr_worker_resident_memory_bytes{{kind=\"http\",slot=\"{slot}\"}}"];
+            var pss = samples[$"askr_worker_pss_bytes{{kind=\"http\",slot=\"{slot}\"}}"];
+            Assert.InRange(pss, 1024 * 1024, rss);
+            pssSum += pss;
+        }
+        Assert.InRange(samples["askr_supervisor_pss_bytes"], 1024 * 1024, samples["askr_supervisor_resident_memory_bytes"]);
+        Assert.Equal(pssSum + samples["askr_supervisor_pss_bytes"], samples["askr_node_pss_bytes"]);
         Assert.Equal(2, samples["askr_table_capacity_rows{table=\"tiny\"}"]);
         Assert.Equal(0, samples["askr_table_rows{table=\"tiny\"}"]);
         Assert.Contains(samples.Keys, k => k.StartsWith("askr_php_memory_bytes{slot="));

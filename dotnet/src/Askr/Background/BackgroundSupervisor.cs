@@ -183,7 +183,7 @@ internal sealed class BackgroundSupervisor
             Restarts = Interlocked.Read(ref i.Restarts),
             Generation = _vars.Generation(i.Slot),
             UptimeSeconds = i.Current is { } p ? Math.Round((now - p.StartedAt).TotalSeconds, 1) : 0,
-            RssBytes = i.Current?.ResidentBytes() ?? 0,
+            Memory = i.Current?.Memory() ?? default,
         }).ToList();
         foreach (var spec in _options.BackgroundWorkers.Where(b => all.All(i => i.Name != b.Name)))
             list.Add(new BackgroundWorkerStatus { Name = spec.Name, Script = spec.Script, State = "lazy" });
@@ -220,5 +220,8 @@ public sealed class BackgroundWorkerStatus
     /// <summary>The name's snapshot generation: 0 until its first set_vars().</summary>
     [JsonPropertyName("generation")] public long Generation { get; init; }
     [JsonPropertyName("uptime_seconds")] public double UptimeSeconds { get; init; }
-    [JsonPropertyName("rss_bytes")] public long RssBytes { get; init; }
+    /// <summary>Resident set size, in bytes (<see cref="ProcessMemory.RssBytes"/>); 0 when no process runs.</summary>
+    [JsonPropertyName("rss_bytes")] public long RssBytes => Memory.RssBytes;
+    /// <summary>RSS and PSS with PSS's anonymous/file/shmem split (<see cref="ProcessMemory"/>).</summary>
+    [JsonPropertyName("memory")] public ProcessMemory Memory { get; init; }
 }

@@ -24,6 +24,10 @@ internal sealed class SupervisorMetrics
     private readonly Gauge _workers;
     private readonly Counter _restarts;
     private readonly Gauge _rss;
+    private readonly Gauge _pss;
+    private readonly Gauge _supervisorRss;
+    private readonly Gauge _supervisorPss;
+    private readonly Gauge _nodePss;
     private readonly Gauge _phpMemory;
     private readonly Gauge _tableRows;
     private readonly Gauge _tableCapacity;
@@ -42,7 +46,11 @@ internal sealed class SupervisorMetrics
         _queued = f.CreateGauge("askr_worker_queue_depth", "Requests waiting for the PHP thread, per HTTP worker slot.", new GaugeConfiguration { LabelNames = ["slot"] });
         _workers = f.CreateGauge("askr_workers", "Worker processes by kind and state.", new GaugeConfiguration { LabelNames = ["kind", "state"] });
         _restarts = f.CreateCounter("askr_worker_restarts_total", "Worker processes started again after a crash or a failed start.");
-        _rss = f.CreateGauge("askr_worker_resident_memory_bytes", "Resident set size of each worker process (VmRSS).", new GaugeConfiguration { LabelNames = ["kind", "slot"] });
+        _rss = f.CreateGauge("askr_worker_resident_memory_bytes", "Resident set size of each worker process (Rss of /proc/PID/smaps_rollup).", new GaugeConfiguration { LabelNames = ["kind", "slot"] });
+        _pss = f.CreateGauge("askr_worker_pss_bytes", "Proportional set size of each worker process (Pss of /proc/PID/smaps_rollup: a page shared by N processes counts 1/N).", new GaugeConfiguration { LabelNames = ["kind", "slot"] });
+        _supervisorRss = f.CreateGauge("askr_supervisor_resident_memory_bytes", "Resident set size of the supervisor process (Rss of /proc/PID/smaps_rollup).");
+        _supervisorPss = f.CreateGauge("askr_supervisor_pss_bytes", "Proportional set size of the supervisor process (Pss of /proc/PID/smaps_rollup).");
+        _nodePss = f.CreateGauge("askr_node_pss_bytes", "Sum of the PSS of the supervisor, its workers and background workers: the memory the node's processes use together.");
         _phpMemory = f.CreateGauge("askr_php_memory_bytes", "PHP's memory_get_usage() after the worker's last answer.", new GaugeConfiguration { LabelNames = ["slot"] });
         _tableRows = f.CreateGauge("askr_table_rows", "Rows in use per table.", new GaugeConfiguration { LabelNames = ["table"] });
         _tableCapacity = f.CreateGauge("askr_table_capacity_rows", "Rows each table was declared with.", new GaugeConfiguration { LabelNames = ["table"] });
@@ -56,7 +64,11 @@ internal sealed class SupervisorMetrics
             _restarts.IncTo(s.Restarts);
             foreach (var labels in _workers.GetAllLabelValues().ToList()) _workers.WithLabels(labels).Set(0);
             foreach (var g in s.Workers.GroupBy(w => (w.Kind, w.State))) _workers.WithLabels(g.Key.Kind, g.Key.State).Set(g.Count());
-            Replace(_rss, s.Workers.Select(w => (new[] { w.Kind, w.Slot.ToString() }, (double)w.RssBytes)));
+            Replace(_rss, s.Workers.Select(w => (new[] { w.Kind, w.Slot.ToString() }, (double)w.Memory.RssBytes)));
+            Replace(_pss, s.Workers.Where(w => w.Memory.PssBytes > 0).Select(w => (new[] { w.Kind, w.Slot.ToString() }, (double)w.Memory.PssBytes)));
+            _supervisorRss.Set(s.Memory.RssBytes);
+            _supervisorPss.Set(s.Memory.PssBytes);
+            _nodePss.Set(s.NodePssBytes);
             lock (_lock)
             {
                 Replace(_inFlight, _lastBySlot.Select(p => (new[] { p.Key.ToString() }, (double)p.Value.InFlight)));

@@ -27,6 +27,10 @@ public sealed class SupervisorStatus
     [JsonPropertyName("response_cache")] public ResponseCache.CacheStatus? ResponseCache { get; init; }
     /// <summary>The background workers (docs/background-workers.md); null when askr serve declares none.</summary>
     [JsonPropertyName("background_workers")] public List<Background.BackgroundWorkerStatus>? Background { get; init; }
+    /// <summary>The supervisor's own RSS and PSS (<see cref="ProcessMemory"/>).</summary>
+    [JsonPropertyName("memory")] public ProcessMemory Memory { get; init; }
+    /// <summary>PSS of the supervisor, its workers and its background workers, in bytes: what the node's processes use together (shared pages counted once).</summary>
+    [JsonPropertyName("node_pss_bytes")] public long NodePssBytes => Memory.PssBytes + Workers.Sum(w => w.Memory.PssBytes) + (Background?.Sum(b => b.Memory.PssBytes) ?? 0);
 }
 
 public sealed class ClusterStatus
@@ -53,7 +57,10 @@ public sealed class WorkerStatus
     [JsonPropertyName("state")] public string State { get; init; } = "";
     /// <summary>Requests answered by this process, as it last reported (once a second).</summary>
     [JsonPropertyName("requests")] public long Requests { get; init; }
-    [JsonPropertyName("rss_bytes")] public long RssBytes { get; init; }
+    /// <summary>Resident set size, in bytes (<see cref="ProcessMemory.RssBytes"/>).</summary>
+    [JsonPropertyName("rss_bytes")] public long RssBytes => Memory.RssBytes;
+    /// <summary>RSS and PSS with PSS's anonymous/file/shmem split (<see cref="ProcessMemory"/>).</summary>
+    [JsonPropertyName("memory")] public ProcessMemory Memory { get; init; }
     [JsonPropertyName("uptime_seconds")] public double UptimeSeconds { get; init; }
 }
 

@@ -383,6 +383,7 @@ internal sealed class Supervisor : IAsyncDisposable
                 Members = cluster.Members().Select(m => new MemberStatus { NodeId = m.Id.ToString("x16"), Address = m.Address, Status = m.Status.ToString().ToLowerInvariant(), Incarnation = m.Incarnation }).ToList(),
             },
             Background = _background?.Status(),
+            Memory = ProcessMemory.Read(Environment.ProcessId),
             Workers = workers.Where(w => w is not null).Select(w => new WorkerStatus
             {
                 Slot = w!.Slot,
@@ -390,7 +391,7 @@ internal sealed class Supervisor : IAsyncDisposable
                 Pid = w.Pid,
                 State = w.State.ToString().ToLowerInvariant(),
                 Requests = Interlocked.Read(ref w.Requests),
-                RssBytes = w.ResidentBytes(),
+                Memory = w.Memory(),
                 UptimeSeconds = Math.Round((now - w.StartedAt).TotalSeconds, 1),
             }).ToList(),
         };

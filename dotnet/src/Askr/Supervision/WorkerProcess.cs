@@ -77,26 +77,13 @@ internal sealed partial class WorkerProcess
         }
     }
 
-    /// <summary>Resident set size from /proc/&lt;pid&gt;/status (VmRSS), in bytes; 0 if unknown.</summary>
     public const int SigHup = 1;
 
     /// <summary>Sends <paramref name="signal"/> to the process (a worker reloads its TLS certificate on SIGHUP).</summary>
     public void Signal(int signal) => Kill(Pid, signal);
 
-    public long ResidentBytes()
-    {
-        try
-        {
-            foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
-            {
-                if (!line.StartsWith("VmRSS:")) continue;
-                var kb = long.Parse(line.AsSpan(6).Trim().ToString().Split(' ')[0]);
-                return kb * 1024;
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { }
-        return 0;
-    }
+    /// <summary>The process's RSS and PSS from /proc/&lt;pid&gt;/smaps_rollup (<see cref="ProcessMemory"/>); zeros once it is gone.</summary>
+    public ProcessMemory Memory() => ProcessMemory.Read(Pid);
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
