@@ -249,10 +249,12 @@ public sealed class ResponseCacheTests : IClassFixture<CacheServer>
     public async Task Within_swr_a_stale_entry_is_served_at_once_while_exactly_one_refresh_runs()
     {
         var path = Unique("swr");
-        var target = path + "?h=" + Uri.EscapeDataString("1, swr=30") + "&sleep=300";
+        // The refresh takes 2 s, so the 10 requests below all fall inside it even on a loaded machine
+        // (with 300 ms, a slow burst could arrive after the refresh had landed: all HIT, no old body).
+        var target = path + "?h=" + Uri.EscapeDataString("1, swr=30") + "&sleep=2000";
         var (first, oldBody) = await Get(target);
         Assert.Equal("MISS", State(first));
-        // Past the ttl: every request is answered STALE with the old body, none waits for PHP's 300 ms.
+        // Past the ttl: every request is answered STALE with the old body, none waits for PHP's 2 s.
         Assert.True(await AskrServer.EventuallyAsync(async () => State((await Get(target)).Response) == "STALE", TimeSpan.FromSeconds(10)));
         var started = Stopwatch.StartNew();
         var stale = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => Get(target)));
