@@ -13,7 +13,6 @@ need phpunit phpunit
 exec 9>/tmp/askr-bench.lock
 flock 9
 
-steal() { awk '/^cpu /{print $9}' /proc/stat; }
 wall() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 per_file() { local f; for f in $(find "$app/tests" -name '*Test.php' | sort); do (cd "$app" && phpunit "$f") || true; done; }

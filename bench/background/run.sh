@@ -34,7 +34,6 @@ flock 9
 trap stop_all EXIT
 bench_init_tmp
 
-steal() { awk '/^cpu /{print $9}' /proc/stat; }
 STEAL0=$(steal)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 

@@ -117,6 +117,11 @@ wait_http() {
     return 1
 }
 
+# steal: the machine's steal time so far, in jiffies (8th number of the `cpu` line of /proc/stat:
+# time the host gave this VM's CPUs to someone else). Two readings around a measurement say how
+# much of it the host took.
+steal() { awk '/^cpu /{print $9}' /proc/stat; }
+
 # cpu_busy_pct SECONDS: share of all CPUs busy over the next SECONDS (from /proc/stat),
 # used to note what else was running on the machine just before a measurement.
 cpu_busy_pct() {

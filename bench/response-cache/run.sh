@@ -44,7 +44,6 @@ trap 'exit 130' INT TERM
 bench_init_tmp
 declare -A STATUS RPS P50 P99 NON2XX SOCKERR REQS BUSY OTHER LOAD NOTE STEAL
 
-steal() { awk '/^cpu /{print $9}' /proc/stat; }
 # measure_with_steal NAME URL PID: measure, noting the steal jiffies spent during it.
 measure_with_steal() {
     local s0; s0=$(steal)

@@ -32,7 +32,6 @@ trap stop_all EXIT
 trap 'exit 130' INT TERM
 bench_init_tmp
 
-steal() { awk '/^cpu /{print $9}' /proc/stat; }
 root=$BENCH_TMP/public; mkdir -p "$root"; echo ok >"$root/ok.txt"
 port=$(free_port "$PORT_BASE")
 export STAMPEDE_LOG=$BENCH_TMP/stampede.log; : >"$STAMPEDE_LOG"
