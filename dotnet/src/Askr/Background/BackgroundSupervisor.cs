@@ -13,6 +13,11 @@ namespace Askr.Background;
 /// once an attempt ran 30 s), and stopped on shutdown and reload with SIGTERM, then SIGKILL
 /// after --background-grace. While a worker has never published, --background-max-failures
 /// failed attempts in a row stop askr serve with the last attempt's error.
+///
+/// A scope=cluster worker (in a cluster, <see cref="AttachCluster"/>) runs only on the node
+/// <see cref="IBackgroundPlacement.OwnerOf"/> names: every <see cref="PlacementInterval"/> each
+/// node starts the cluster workers it now owns and stops (grace, then kill) those it no longer
+/// owns. Its vars reach the other nodes through the cluster (Cluster.ClusterNode.Vars.cs).
 /// </summary>
 internal sealed class BackgroundSupervisor
 {
@@ -28,6 +33,10 @@ internal sealed class BackgroundSupervisor
     private readonly object _lock = new();
     private readonly List<BackgroundInstance> _instances = [];
     private readonly CancellationTokenSource _stopping = new();
+    private IBackgroundPlacement? _placement;
+
+    /// <summary>How often the placement of scope=cluster workers is checked against the membership.</summary>
+    public static readonly TimeSpan PlacementInterval = TimeSpan.FromMilliseconds(200);
 
     /// <param name="spawn">Starts a process for an instance (the supervisor's: command line, control routing).</param>
     /// <param name="abort">Stops askr serve with a reason (a worker that cannot boot).</param>
@@ -42,10 +51,17 @@ internal sealed class BackgroundSupervisor
 
     private TimeSpan Grace => TimeSpan.FromSeconds(_options.BackgroundGraceSeconds);
 
-    /// <summary>Starts the declared workers that are not lazy.</summary>
+    /// <summary>Places the scope=cluster workers by <paramref name="placement"/> (call before <see cref="StartEager"/>).</summary>
+    public void AttachCluster(IBackgroundPlacement placement) => _placement = placement;
+
+    /// <summary>Starts the declared workers that are not lazy; scope=cluster ones where placement puts them.</summary>
     public void StartEager()
     {
-        foreach (var spec in _options.BackgroundWorkers.Where(b => !b.Lazy)) Start(spec.Name, spec.Script, spec.Count);
+        var clustered = _placement is not null ? _options.BackgroundWorkers.Where(b => b.Cluster).ToList() : [];
+        if (_placement is null && _options.BackgroundWorkers.Any(b => b.Cluster))
+            _log.Warning("background workers with scope=cluster run on this node: askr serve is not in a cluster (--cluster-port)");
+        foreach (var spec in _options.BackgroundWorkers.Where(b => !b.Lazy && !clustered.Contains(b))) Start(spec.Name, spec.Script, spec.Count);
+        if (clustered.Count > 0) _ = PlaceLoopAsync(clustered);
         if (_options.HasBackgroundWorkers)
             _log.Info($"background workers: {string.Join(", ", _options.BackgroundWorkers.Select(b => b.ToString()))}{(_options.BackgroundEntrypoint is { } e ? $"{(_options.BackgroundWorkers.Count > 0 ? ", " : "")}catch-all {e} (up to {_options.BackgroundEntrypointCap} names)" : "")}");
     }
@@ -59,6 +75,7 @@ internal sealed class BackgroundSupervisor
             lock (_lock)
             {
                 if (_instances.Any(i => i.Name == name)) continue;
+                if (_placement is not null && _options.BackgroundWorkers.Any(b => b.Name == name && b.Cluster)) continue; // placed, not ensured
                 if (_options.BackgroundWorkers.FirstOrDefault(b => b.Name == name) is { } spec)
                 {
                     Start(spec.Name, spec.Script, spec.Count);
@@ -91,9 +108,49 @@ internal sealed class BackgroundSupervisor
         }
     }
 
+    private async Task PlaceLoopAsync(List<BackgroundWorkerSpec> specs)
+    {
+        var placement = _placement!;
+        while (!_stopping.IsCancellationRequested)
+        {
+            foreach (var spec in specs)
+            {
+                if (placement.OwnerOf(spec.Name) is not { } owner) continue; // the cluster is not known yet
+                List<BackgroundInstance> moving = [];
+                lock (_lock)
+                {
+                    var running = _instances.Any(i => i.Name == spec.Name);
+                    if (owner == placement.NodeId && !running)
+                    {
+                        _log.Info($"background worker \"{spec.Name}\" (scope=cluster) runs on this node ({placement.NodeId:x16})");
+                        Start(spec.Name, spec.Script, spec.Count);
+                    }
+                    else if (owner != placement.NodeId && running)
+                    {
+                        _log.Info($"background worker \"{spec.Name}\" (scope=cluster) moves to node {owner:x16}: stopping it here");
+                        moving = _instances.Where(i => i.Name == spec.Name).ToList();
+                        foreach (var i in moving)
+                        {
+                            i.Removed = true;
+                            _instances.Remove(i);
+                        }
+                    }
+                }
+                foreach (var i in moving)
+                    _ = Task.Run(async () =>
+                    {
+                        try { if (i.Current is { } p) await p.StopAsync(Grace); }
+                        catch (Exception e) { _log.Error($"stopping background worker \"{i.Name}\": {e.Message}"); }
+                    });
+            }
+            try { await Task.Delay(PlacementInterval, _stopping.Token); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+
     private async Task RunAsync(BackgroundInstance instance)
     {
-        while (!_stopping.IsCancellationRequested)
+        while (!_stopping.IsCancellationRequested && !instance.Removed)
         {
             WorkerProcess process;
             try
@@ -109,6 +166,12 @@ internal sealed class BackgroundSupervisor
             instance.Current = process;
             var code = await process.Exited;
             var uptime = DateTime.UtcNow - process.StartedAt;
+            if (instance.Removed)
+            {
+                // Moved to another node of the cluster (PlaceLoopAsync stopped it).
+                _vars.EndAttempt(instance.Slot, process.Pid, code, 0);
+                return;
+            }
             if (process.Retiring && !_stopping.IsCancellationRequested)
             {
                 // Reload: not a failure; start again at once.
@@ -184,9 +247,22 @@ internal sealed class BackgroundSupervisor
             Generation = _vars.Generation(i.Slot),
             UptimeSeconds = i.Current is { } p ? Math.Round((now - p.StartedAt).TotalSeconds, 1) : 0,
             Memory = i.Current?.Memory() ?? default,
+            Scope = _options.BackgroundWorkers.Any(b => b.Name == i.Name && b.Cluster) ? "cluster" : "node",
+            Node = _placement?.NodeId.ToString("x16"),
         }).ToList();
         foreach (var spec in _options.BackgroundWorkers.Where(b => all.All(i => i.Name != b.Name)))
-            list.Add(new BackgroundWorkerStatus { Name = spec.Name, Script = spec.Script, State = "lazy" });
+        {
+            var remote = spec.Cluster && _placement is not null;
+            list.Add(new BackgroundWorkerStatus
+            {
+                Name = spec.Name,
+                Script = spec.Script,
+                State = remote ? "remote" : "lazy",
+                Generation = remote ? _vars.Generation(_vars.Find(spec.Name)) : 0,
+                Scope = spec.Cluster ? "cluster" : "node",
+                Node = remote && _placement!.OwnerOf(spec.Name) is { } owner ? owner.ToString("x16") : null,
+            });
+        }
         return list;
     }
 }
@@ -202,6 +278,8 @@ internal sealed class BackgroundInstance(string name, string script, int slot, i
     /// <summary>Started with askr serve (not lazy, not a catch-all name).</summary>
     public bool Eager { get; init; }
     public volatile WorkerProcess? Current;
+    /// <summary>A scope=cluster instance stopped because its name moved to another node: not restarted.</summary>
+    public volatile bool Removed;
     public int Failures;
     public long Restarts;
 }
@@ -214,14 +292,28 @@ public sealed class BackgroundWorkerStatus
     /// <summary>Its place in the name's pool (num=N).</summary>
     [JsonPropertyName("index")] public int Index { get; init; }
     [JsonPropertyName("pid")] public int? Pid { get; init; }
-    /// <summary>starting, ready, draining, exited (restarting), or lazy (never started).</summary>
+    /// <summary>starting, ready, draining, exited (restarting), lazy (never started), or remote (scope=cluster, running on another node).</summary>
     [JsonPropertyName("state")] public string State { get; init; } = "";
     [JsonPropertyName("restarts")] public long Restarts { get; init; }
     /// <summary>The name's snapshot generation: 0 until its first set_vars().</summary>
     [JsonPropertyName("generation")] public long Generation { get; init; }
+    /// <summary>node, or cluster (runs on one node of the cluster: <see cref="Node"/>).</summary>
+    [JsonPropertyName("scope")] public string Scope { get; init; } = "node";
+    /// <summary>In a cluster: the id (16 hex digits) of the node this process runs on, or, for a remote one, of the node that runs it.</summary>
+    [JsonPropertyName("node")] public string? Node { get; init; }
     [JsonPropertyName("uptime_seconds")] public double UptimeSeconds { get; init; }
     /// <summary>Resident set size, in bytes (<see cref="ProcessMemory.RssBytes"/>); 0 when no process runs.</summary>
     [JsonPropertyName("rss_bytes")] public long RssBytes => Memory.RssBytes;
     /// <summary>RSS and PSS with PSS's anonymous/file/shmem split (<see cref="ProcessMemory"/>).</summary>
     [JsonPropertyName("memory")] public ProcessMemory Memory { get; init; }
+}
+
+/// <summary>Where scope=cluster background workers run (implemented by the node's cluster agent).</summary>
+internal interface IBackgroundPlacement
+{
+    /// <summary>This node's id.</summary>
+    ulong NodeId { get; }
+
+    /// <summary>The node that runs <paramref name="name"/>; null while the membership is not known yet.</summary>
+    ulong? OwnerOf(string name);
 }

@@ -54,6 +54,8 @@ public sealed unsafe class VarsStore : IDisposable
     public const int FlagLazy = 1;
     /// <summary>Slot flag: a name the catch-all entrypoint (--background-entrypoint) runs.</summary>
     public const int FlagCatchAll = 2;
+    /// <summary>Slot flag: a scope=cluster worker (runs on one node of the cluster; its snapshot may be written by the supervisor from a peer).</summary>
+    public const int FlagCluster = 4;
 
     private readonly MappedFile _file;
     private readonly byte* _base;
@@ -167,6 +169,9 @@ public sealed unsafe class VarsStore : IDisposable
         Interlocked.Increment(ref *(int*)(r + OffAttempts));
         Volatile.Write(ref *(int*)(r + OffState), (int)VarsSlotState.Started);
     }
+
+    /// <summary>The slot is Started without an attempt here: a scope=cluster worker that runs on another node (its vars arrive from there).</summary>
+    public void MarkStarted(int slot) => Volatile.Write(ref *(int*)(Record(slot) + OffState), (int)VarsSlotState.Started);
 
     /// <summary>The supervisor saw an attempt end: its exit status, the failure count, and frees the writer lock if the writer was <paramref name="pid"/>.</summary>
     public void EndAttempt(int slot, int pid, int exitStatus, int failures)

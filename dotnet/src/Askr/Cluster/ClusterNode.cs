@@ -52,7 +52,7 @@ public sealed record ClusterOptions
 /// pulled (Repair) and pushed both ways. Remote rows are merged into the shared memory the
 /// workers read (<see cref="SharedTable.Merge"/>). Design: docs/cluster.md.
 /// </summary>
-internal sealed partial class ClusterNode : IAsyncDisposable
+internal sealed partial class ClusterNode : IAsyncDisposable, Background.IBackgroundPlacement
 {
     private readonly TableStore _store;
     private readonly ClusterOptions _options;
@@ -98,14 +98,24 @@ internal sealed partial class ClusterNode : IAsyncDisposable
     public async Task StartAsync()
     {
         _store.Replicated = true;
-        _server = await ClusterServer.StartAsync(_options.Bind,
-            new ClusterServerOptions { Secret = _options.Secret, Certificate = _options.Certificate, Log = (level, m) => _log.Log(level, $"cluster: {m}") },
-            new MembershipService(this), new ReplicationService(this));
+        _startedAtMs = NowMs;
+        _settled = _options.Seeds.All(s => s == _options.Advertise);
+        var serverOptions = new ClusterServerOptions { Secret = _options.Secret, Certificate = _options.Certificate, Log = (level, m) => _log.Log(level, $"cluster: {m}") };
+        // A snapshot of a cluster worker's vars travels in one message: room for the largest one.
+        if (_vars is { } vars && _varsEntries.Count > 0)
+            serverOptions = new ClusterServerOptions
+            {
+                Secret = serverOptions.Secret, Certificate = serverOptions.Certificate, Log = serverOptions.Log,
+                MaxReceiveMessageBytes = (int)Math.Min(int.MaxValue, Math.Max(serverOptions.MaxReceiveMessageBytes, vars.Capacity + 65536)),
+            };
+        _server = await ClusterServer.StartAsync(_options.Bind, serverOptions,
+            new MembershipService(this), new ReplicationService(this), _varsEntries.Count > 0 ? new VarsService(this) : null);
         _log.Info($"cluster: node {NodeId:x16} listening on {_options.Bind.Address}:{_server.Port} ({(_options.Certificate is null ? "h2c, unencrypted" : "TLS")}), advertised as {_options.Advertise}");
         _loops.Add(Task.Run(JoinLoopAsync));
         _loops.Add(Task.Run(ProbeLoopAsync));
         _loops.Add(Task.Run(PushLoopAsync));
         _loops.Add(Task.Run(AntiEntropyLoopAsync));
+        if (_varsEntries.Count > 0) _loops.Add(Task.Run(VarsLoopAsync));
     }
 
     private static long NowMs => Environment.TickCount64;
@@ -135,6 +145,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
                     lock (_lock)
                         foreach (var m in answer.Members) _swim.Apply(WireConvert.FromWire(m), NowMs);
                     _log.Info($"cluster: joined through {seed}; {answer.Members.Count} member(s) known");
+                    _settled = true;
                     _antiEntropyNow.Release();
                     return;
                 }

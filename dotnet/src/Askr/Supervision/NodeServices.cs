@@ -91,6 +91,15 @@ internal sealed class NodeServices : IAsyncDisposable
                 return false;
             }
         }
+        if (options.HasBackgroundWorkers)
+        {
+            RemoveStaleFiles(SharedMemoryDir, "askr-*.vars", log);
+            Vars = Background.VarsStore.Create(Path.Combine(SharedMemoryDir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.vars"),
+                options.BackgroundWorkers.Select(b => (b.Name, (b.Lazy ? Background.VarsStore.FlagLazy : 0) | (b.Cluster ? Background.VarsStore.FlagCluster : 0))).ToList(),
+                options.BackgroundEntrypoint is null ? 0 : options.BackgroundEntrypointCap, options.BackgroundVarsLimit);
+            // A scope=cluster worker may run on another node: its slot reads "not published yet", never "lazy".
+            foreach (var b in options.BackgroundWorkers.Where(b => b.Cluster)) Vars.MarkStarted(Vars.Find(b.Name));
+        }
         if (options.ClusterPort > 0 && Store is not null)
         {
             System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null;
@@ -117,6 +126,8 @@ internal sealed class NodeServices : IAsyncDisposable
                     Certificate = certificate,
                 }, log);
                 if (options.ResponseCacheBytes > 0) Cluster.RowMerged = OnRowMerged;
+                if (Vars is not null && options.BackgroundWorkers.Any(b => b.Cluster))
+                    Cluster.AttachVars(Vars, options.BackgroundWorkers.Where(b => b.Cluster).Select(b => b.Name));
                 await Cluster.StartAsync();
             }
             catch (Exception e) when (e is IOException or SocketException or InvalidOperationException)
@@ -143,13 +154,6 @@ internal sealed class NodeServices : IAsyncDisposable
         {
             RemoveStaleFiles(SharedMemoryDir, "askr-*.tasks*", log);
             Board = TaskBoard.Create(Path.Combine(SharedMemoryDir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.tasks"), options.TaskWorkers);
-        }
-        if (options.HasBackgroundWorkers)
-        {
-            RemoveStaleFiles(SharedMemoryDir, "askr-*.vars", log);
-            Vars = Background.VarsStore.Create(Path.Combine(SharedMemoryDir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.vars"),
-                options.BackgroundWorkers.Select(b => (b.Name, b.Lazy ? Background.VarsStore.FlagLazy : 0)).ToList(),
-                options.BackgroundEntrypoint is null ? 0 : options.BackgroundEntrypointCap, options.BackgroundVarsLimit);
         }
         if (options.RespPort > 0)
         {

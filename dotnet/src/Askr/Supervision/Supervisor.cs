@@ -90,6 +90,7 @@ internal sealed class Supervisor : IAsyncDisposable
         if (_node.Vars is { } vars)
         {
             _background = new Background.BackgroundSupervisor(_options, _log, vars, SpawnBackground, reason => { _abortReason = reason; RequestStop(); });
+            if (_node.Cluster is { } cluster) _background.AttachCluster(cluster);
             _background.StartEager();
         }
         var allReady = Task.WhenAll(_slots.Select(w => w!.Ready));

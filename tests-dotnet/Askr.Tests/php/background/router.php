@@ -45,6 +45,11 @@ while (($request = take_request()) !== null) {
                     'int' => $vars['int'],
                 ]);
                 break;
+            case '/age':
+                // How old this node's copy of a publishing worker's vars is, in ms (same machine clock).
+                $vars = get_vars($q['name']);
+                reply(['age_ms' => (microtime(true) - $vars['at']) * 1000, 'vars' => $vars]);
+                break;
             case '/ensure':
                 $names = str_contains($q['name'], ',') ? explode(',', $q['name']) : $q['name'];
                 $start = microtime(true);

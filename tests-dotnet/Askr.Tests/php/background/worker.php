@@ -44,6 +44,15 @@ function attempt(callable $fn): ?string
 }
 
 switch ($base) {
+    case 'leader':
+        // A scope=cluster worker (BackgroundClusterTests): publishes who it is and a sequence
+        // number with its time every 20 ms, so readers on other nodes can tell how old their copy is.
+        $seq = 0;
+        while (! should_stop()) {
+            set_vars(identity($name) + ['seq' => ++$seq, 'at' => microtime(true)]);
+            usleep(20_000);
+        }
+        break;
     case 'types':
         set_vars(every_value_type());
         wait_for_stop();

@@ -60,10 +60,21 @@ internal sealed class ClusterServer : IAsyncDisposable
     public int Port { get; }
 
     /// <summary>Binds <paramref name="endpoint"/> (port 0: a free one) and serves the two services; throws if the port cannot be bound.</summary>
-    public static async Task<ClusterServer> StartAsync<TMembership, TReplication>(IPEndPoint endpoint, ClusterServerOptions options,
+    public static Task<ClusterServer> StartAsync<TMembership, TReplication>(IPEndPoint endpoint, ClusterServerOptions options,
         TMembership membership, TReplication replication, CancellationToken cancellationToken = default)
         where TMembership : W.Membership.MembershipBase
+        where TReplication : W.Replication.ReplicationBase =>
+        StartAsync<TMembership, TReplication, W.BackgroundVars.BackgroundVarsBase>(endpoint, options, membership, replication, null, cancellationToken);
+
+    /// <summary>
+    /// As above, plus the BackgroundVars service when <paramref name="vars"/> is not null (a node
+    /// with scope=cluster background workers; without it a peer's Publish gets UNIMPLEMENTED).
+    /// </summary>
+    public static async Task<ClusterServer> StartAsync<TMembership, TReplication, TVars>(IPEndPoint endpoint, ClusterServerOptions options,
+        TMembership membership, TReplication replication, TVars? vars, CancellationToken cancellationToken = default)
+        where TMembership : W.Membership.MembershipBase
         where TReplication : W.Replication.ReplicationBase
+        where TVars : W.BackgroundVars.BackgroundVarsBase
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.Services.AddSingleton<IHostLifetime, NoLifetime>();
@@ -89,10 +100,12 @@ internal sealed class ClusterServer : IAsyncDisposable
         });
         builder.Services.AddSingleton(membership);
         builder.Services.AddSingleton(replication);
+        if (vars is not null) builder.Services.AddSingleton(vars);
 
         var app = builder.Build();
         app.MapGrpcService<TMembership>();
         app.MapGrpcService<TReplication>();
+        if (vars is not null) app.MapGrpcService<TVars>();
         try
         {
             await app.StartAsync(cancellationToken);

@@ -58,6 +58,9 @@ internal sealed class PeerChannels(PeerChannelOptions options) : IDisposable
     /// <summary>The Replication service of the peer at <paramref name="address"/> (<c>host:port</c>).</summary>
     public W.Replication.ReplicationClient Replication(string address) => Get(address).Replication;
 
+    /// <summary>The BackgroundVars service of the peer at <paramref name="address"/> (<c>host:port</c>).</summary>
+    public W.BackgroundVars.BackgroundVarsClient Vars(string address) => Get(address).Vars;
+
     /// <summary>Options of one call: the secret, a deadline <paramref name="timeout"/> from now, and the caller's token.</summary>
     public CallOptions Call(TimeSpan timeout, CancellationToken cancellationToken = default) =>
         new(headers: _headers, deadline: DateTime.UtcNow + timeout, cancellationToken: cancellationToken);
@@ -101,7 +104,7 @@ internal sealed class PeerChannels(PeerChannelOptions options) : IDisposable
             InitialReconnectBackoff = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMilliseconds(100).Ticks, options.MaxReconnectBackoff.Ticks)),
             MaxReconnectBackoff = options.MaxReconnectBackoff,
         });
-        return new Peer(channel, new W.Membership.MembershipClient(channel), new W.Replication.ReplicationClient(channel));
+        return new Peer(channel, new W.Membership.MembershipClient(channel), new W.Replication.ReplicationClient(channel), new W.BackgroundVars.BackgroundVarsClient(channel));
     }
 
     /// <summary>Closes every channel; calls in flight end with Cancelled.</summary>
@@ -115,5 +118,5 @@ internal sealed class PeerChannels(PeerChannelOptions options) : IDisposable
         _peers.Clear();
     }
 
-    private sealed record Peer(GrpcChannel Channel, W.Membership.MembershipClient Membership, W.Replication.ReplicationClient Replication);
+    private sealed record Peer(GrpcChannel Channel, W.Membership.MembershipClient Membership, W.Replication.ReplicationClient Replication, W.BackgroundVars.BackgroundVarsClient Vars);
 }
