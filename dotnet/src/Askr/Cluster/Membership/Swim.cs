@@ -182,10 +182,13 @@ public sealed class Swim
         }
     }
 
-    /// <summary>Updates to piggyback on the next message; each goes out λ·log(n) times, freshest first.</summary>
+    /// <summary>Updates to piggyback on the next message: this node itself (alive), then the queued ones, each going out λ·log(n) times, freshest first.</summary>
     public List<MemberUpdate> TakeGossip()
     {
-        var picked = new List<MemberUpdate>();
+        // Every message also says that its sender is alive (as memberlist's alive messages do):
+        // a node that learned of another only from a join answer is learned back by that node at
+        // its first probe, even when the updates about it ran out of retransmissions elsewhere.
+        var picked = new List<MemberUpdate> { Self };
         foreach (var p in _gossip.OrderByDescending(p => p.Remaining).Take(_options.MaxGossipPerMessage).ToList())
         {
             picked.Add(p.Update);
