@@ -129,7 +129,7 @@ public static class Program
         private readonly Option<string?> _recordRedact = new("--record-redact") { Description = "Comma-separated header and body field names to redact besides Authorization and Cookie (default: password,password_confirmation,current_password)." };
         private readonly Option<int> _recordMaxFiles = new("--record-max-files") { Description = "Most record files kept; the oldest are removed first.", DefaultValueFactory = _ => 1000 };
         private readonly Option<long> _recordMaxBytes = new("--record-max-bytes") { Description = "Most bytes of record files kept; the oldest are removed first.", DefaultValueFactory = _ => 100 * 1024 * 1024 };
-        private readonly Option<string[]> _backgroundWorker = new("--background-worker") { Description = "A background worker NAME=SCRIPT[:num=N][:lazy] (repeatable; docs/background-workers.md)." };
+        private readonly Option<string[]> _backgroundWorker = new("--background-worker") { Description = "A background worker NAME=SCRIPT[:num=N][:lazy][:scope=cluster] (repeatable; docs/background-workers.md)." };
         private readonly Option<string?> _backgroundEntrypoint = new("--background-entrypoint") { Description = "A catch-all script that runs any background worker name ensure_background_worker() asks for." };
         private readonly Option<int> _backgroundCap = new("--background-entrypoint-cap") { Description = "Most distinct names the catch-all runs.", DefaultValueFactory = _ => 16 };
         private readonly Option<double> _backgroundGrace = new("--background-grace") { Description = "Seconds a stopping background worker has before it is killed.", DefaultValueFactory = _ => 5 };

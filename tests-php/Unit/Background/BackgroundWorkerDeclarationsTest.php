@@ -17,10 +17,12 @@ class BackgroundWorkerDeclarationsTest extends TestCase
             'flags=/srv/app/vendor/askr/octane-driver/bin/askr-background.php',
             'raw=/srv/app/workers/raw.php',
             'sentinel=/srv/app/vendor/askr/octane-driver/bin/askr-background.php:num=2:lazy',
+            'leader=/srv/app/vendor/askr/octane-driver/bin/askr-background.php:scope=cluster',
         ], BackgroundWorkerDeclarations::arguments([
             'flags' => 'flags:watch',
             'raw' => '/srv/app/workers/raw.php',
             'sentinel' => ['command' => 'sentinel:watch --master=mymaster', 'num' => 2, 'lazy' => true],
+            'leader' => ['command' => 'leader:watch', 'scope' => 'cluster'],
         ], self::SCRIPT));
         $this->assertSame([], BackgroundWorkerDeclarations::arguments(null, self::SCRIPT));
     }
@@ -41,6 +43,8 @@ class BackgroundWorkerDeclarationsTest extends TestCase
             'no command or script' => [['x' => ['num' => 2]], "octane.askr.background_workers.x must be an Artisan command, a .php script, or an array with 'command' or 'script'."],
             'pool too large' => [['x' => ['command' => 'x:run', 'num' => 65]], 'octane.askr.background_workers.x.num must be 1..64, [65] given.'],
             'name with =' => [['a=b' => 'x:run'], "octane.askr.background_workers: [a=b] is not a background worker name (a non-empty string without '=')."],
+            'unknown scope' => [['x' => ['command' => 'x:run', 'scope' => 'galaxy']], "octane.askr.background_workers.x.scope must be 'node' or 'cluster', [galaxy] given."],
+            'lazy cluster worker' => [['x' => ['command' => 'x:run', 'scope' => 'cluster', 'lazy' => true]], "octane.askr.background_workers.x: a 'cluster' scope worker cannot be lazy (the node the cluster places it on starts it)."],
             'script with :' => [['x' => ['script' => '/srv/a:b.php']], "octane.askr.background_workers.x: the script path [/srv/a:b.php] may not contain ':'."],
         ];
     }

@@ -12,13 +12,15 @@ use InvalidArgumentException;
  *    bin/askr-background.php, which boots the application and calls the command;
  *  - a PHP script ('raw' => base_path('workers/raw.php'), any value ending in .php);
  *  - an array: ['command' => 'flags:watch'] or ['script' => '...'], with 'num' (processes
- *    under the name, default 1) and 'lazy' (start at the first ensure(), default false).
+ *    under the name, default 1), 'lazy' (start at the first ensure(), default false) and 'scope'
+ *    ('node', the default, or 'cluster': one node of an askr cluster runs it and its vars reach
+ *    every node; not with 'lazy').
  */
 class BackgroundWorkerDeclarations
 {
     /**
-     * @param  array<string, string|array{command?: string, script?: string, num?: int, lazy?: bool}>|null  $config
-     * @return list<string> The --background-worker values, NAME=SCRIPT[:num=N][:lazy].
+     * @param  array<string, string|array{command?: string, script?: string, num?: int, lazy?: bool, scope?: string}>|null  $config
+     * @return list<string> The --background-worker values, NAME=SCRIPT[:num=N][:lazy][:scope=cluster].
      *
      * @throws InvalidArgumentException for an entry askr would refuse, naming it.
      */
@@ -49,7 +51,17 @@ class BackgroundWorkerDeclarations
                 throw new InvalidArgumentException("octane.askr.background_workers.{$name}.num must be 1..64, [{$num}] given.");
             }
 
-            $values[] = $name.'='.$script.($num > 1 ? ":num={$num}" : '').(($entry['lazy'] ?? false) ? ':lazy' : '');
+            $scope = $entry['scope'] ?? 'node';
+
+            if (! in_array($scope, ['node', 'cluster'], true)) {
+                throw new InvalidArgumentException("octane.askr.background_workers.{$name}.scope must be 'node' or 'cluster', [{$scope}] given.");
+            }
+
+            if ($scope === 'cluster' && ($entry['lazy'] ?? false)) {
+                throw new InvalidArgumentException("octane.askr.background_workers.{$name}: a 'cluster' scope worker cannot be lazy (the node the cluster places it on starts it).");
+            }
+
+            $values[] = $name.'='.$script.($num > 1 ? ":num={$num}" : '').(($entry['lazy'] ?? false) ? ':lazy' : '').($scope === 'cluster' ? ':scope=cluster' : '');
         }
 
         return $values;
