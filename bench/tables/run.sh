@@ -61,17 +61,17 @@ else
     log "Swoole column skipped: no loadable swoole.so at $SWOOLE_SO (build Swoole 5.1.8 with phpize, see docs/benchmarks-tables.md, and set SWOOLE_SO)"
 fi
 
-# One warm-up request, then ROUNDS rounds, each one askr request of one round (every variant
+# One warm-up request of a whole round (so that the runtime's tiered JIT has promoted the callbacks), then ROUNDS rounds, each one askr request of one round (every variant
 # inside the worker) followed by one Swoole CLI run of the same round: machine noise hits both
 # alike, and the steal of each round is printed beside it.
-curl -fsS -m 900 "http://127.0.0.1:$PORT/run?n=20000&keys=$KEYS&rounds=1" -o /dev/null \
+curl -fsS -m 900 "http://127.0.0.1:$PORT/run?n=$N&keys=$KEYS&rounds=1" -o /dev/null \
     || { cat "$BENCH_TMP/askr.log" >&2; die "the warm-up request failed"; }
 for ((r = 1; r <= ROUNDS; r++)); do
     s0=$(steal)
     curl -fsS -m 900 "http://127.0.0.1:$PORT/run?n=$N&keys=$KEYS&rounds=1" -o "$BENCH_TMP/askr-$r.json" \
         || { cat "$BENCH_TMP/askr.log" >&2; die "the benchmark request failed"; }
     if ((HAVE_SWOOLE)); then
-        php -d "extension=$SWOOLE_SO" "$HERE/swoole.php" "$N" "$KEYS" 1 >"$BENCH_TMP/swoole-$r.json" \
+        php -d "extension=$SWOOLE_SO" -d opcache.enable_cli=1 "$HERE/swoole.php" "$N" "$KEYS" 1 >"$BENCH_TMP/swoole-$r.json" \
             || die "the Swoole run failed"
     else
         echo '{}' >"$BENCH_TMP/swoole-$r.json"
@@ -102,7 +102,7 @@ php -r '
     $result = [
         "n" => $first["n"], "keys" => $first["keys"], "rounds" => (int) $rounds,
         "php" => $first["php"], "sapi" => $first["sapi"], "opcache" => $first["opcache"], "jit" => $first["jit"], "apcu" => $first["apcu"],
-        "swoole" => $swoole["swoole"] ?? null, "swoole_opcache" => $swoole["opcache"] ?? null,
+        "swoole" => $swoole["swoole"] ?? null, "swoole_table_size" => $swoole["swoole_table_size"] ?? null, "swoole_opcache" => $swoole["opcache"] ?? null,
         "measure" => "operations per CPU second of the process running the loop (getrusage); wall-clock rates alongside",
         "median_ops_per_second" => $m, "median_wall_ops_per_second" => array_map($median, $wall),
         "rounds_ops_per_second" => $all, "rounds_wall_ops_per_second" => $wall, "rounds_steal_jiffies" => array_column($per, "steal_jiffies"),

@@ -3,7 +3,8 @@
 /*
  * Swoole's side of bench/tables/run.sh: the same operations over the same keys and values as
  * worker.php's table class variants, on a Swoole\Table of the same shape (s string:64, n int,
- * f float; rows = keys + 16), in a plain CLI process:
+ * f float; the smallest size from keys + 16 up, doubling, that holds every key), in a plain
+ * CLI process (run.sh turns opcache on, as in the askr worker):
  *
  *   php -d extension=$SWOOLE_SO bench/tables/swoole.php N KEYS ROUNDS
  *
@@ -21,13 +22,33 @@ $n = max(1000, (int) ($argv[1] ?? 500000));
 $keyCount = max(1, (int) ($argv[2] ?? 1000));
 $rounds = max(1, (int) ($argv[3] ?? 1));
 
-$table = new Swoole\Table($keyCount + 16);
-$table->column('s', Swoole\Table::TYPE_STRING, 64);
-$table->column('n', Swoole\Table::TYPE_INT);
-$table->column('f', Swoole\Table::TYPE_FLOAT);
-$table->create();
+// A failed operation (Swoole warns and returns false) must not count as a fast one.
+set_error_handler(static function (int $level, string $message): never {
+    throw new ErrorException($message, 0, $level);
+});
 
 $keys = array_map(fn ($i) => 'bench:key:'.$i, range(0, $keyCount - 1));
+
+// Swoole\Table hashes into size buckets with a 20 % overflow pool, so a table declared with as
+// many rows as keys (askr's keys + 16) runs out of room on collisions ("unable to allocate
+// memory"). Its size is doubled from keys + 16 until every key fits: the smallest table that
+// holds them, as a Swoole user would declare it.
+for ($size = $keyCount + 16; ; $size *= 2) {
+    $table = new Swoole\Table($size);
+    $table->column('s', Swoole\Table::TYPE_STRING, 64);
+    $table->column('n', Swoole\Table::TYPE_INT);
+    $table->column('f', Swoole\Table::TYPE_FLOAT);
+    $table->create();
+
+    try {
+        foreach ($keys as $key) {
+            $table->set($key, ['n' => 0]);
+        }
+        break;
+    } catch (ErrorException) {
+        $table->destroy();
+    }
+}
 
 function cpu_seconds(): float
 {
@@ -93,6 +114,7 @@ echo json_encode([
     'keys' => $keyCount,
     'php' => PHP_VERSION,
     'swoole' => phpversion('swoole'),
+    'swoole_table_size' => $size,
     'opcache' => function_exists('opcache_get_status') && (opcache_get_status(false)['opcache_enabled'] ?? false),
     'rounds_ops_per_second' => $cpu,
     'rounds_wall_ops_per_second' => $wall,
