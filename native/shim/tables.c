@@ -249,8 +249,8 @@ ZEND_FUNCTION(Ephpm_Octane_table_open)
  * The same memory, layout (ASKR_TABLE_LAYOUT_*) and locks as dotnet/src/Askr/Tables/SharedTable.cs,
  * which is the reference: a key's bucket lock (the owner's pid in an int32, taken over from a
  * process that died holding it) guards its chain and its rows' contents. The shim does here what
- * needs no allocation in the store: get, exists, and incr of an existing row of a store that is
- * not replicated (a replicated store's writes go to the change ring, which stays C#'s). Every
+ * needs no allocation in the store: get, exists, and set and incr of an existing row of a store
+ * that is not replicated (a replicated store's writes go to the change ring, which stays C#'s). Every
  * other case (a new row, a tombstone, a replicated store) goes through the callbacks, whose C#
  * does it all again under the lock: nothing is left half done here. No PHP allocation happens
  * while a lock is held, so a PHP bailout (memory limit) cannot leave one taken. */
@@ -399,6 +399,43 @@ static zend_always_inline bool incr_in_place(const askr_shim_table *t, zend_stri
     return true;
 }
 
+/* SharedTable.Set of a row that exists, in place: the present columns of area (laid out as the
+ * column area, strings' lengths already checked), a new epoch for each of them (set clock, no
+ * counter share). false: the row is absent (or a tombstone), nothing was written, the caller
+ * takes the callback (which creates the row). */
+static zend_always_inline bool set_in_place(const askr_shim_table *t, zend_string *key, const uint8_t *area, uint64_t present)
+{
+    int32_t *word = bucket_lock(t, key);
+    uint8_t *row = find_row(t, word, key);
+    if (UNEXPECTED(!row)) {
+        bucket_unlock(word);
+        return false;
+    }
+    uint8_t *values = row + ASKR_TABLE_LAYOUT_ROW_HEADER_BYTES;
+    for (uint64_t bits = present; bits; bits &= bits - 1) {
+        const askr_shim_column *c = &t->columns[__builtin_ctzll(bits)];
+        if (c->type == ASKR_COLUMN_STRING) {
+            int32_t len;
+            memcpy(&len, area + c->offset, sizeof len);
+            memcpy(values + c->offset, &len, sizeof len);
+            memcpy(values + c->offset + 4, area + c->offset + 4, (size_t)len);
+        } else {
+            memcpy(values + c->offset, area + c->offset, 8);
+        }
+    }
+    int64_t clock = clock_next(t);
+    memcpy(row + ASKR_TABLE_LAYOUT_ROW_OFF_CLOCK, &clock, sizeof clock);
+    memcpy(row + ASKR_TABLE_LAYOUT_ROW_OFF_ORIGIN, &t->node_id, sizeof t->node_id);
+    for (uint64_t bits = present; bits; bits &= bits - 1) {
+        uint8_t *meta = values + t->column_bytes + (int64_t)__builtin_ctzll(bits) * ASKR_TABLE_LAYOUT_COLUMN_META_BYTES;
+        /* A new epoch for the column: earlier increments are folded into the value. */
+        memcpy(meta, &clock, sizeof clock);
+        memset(meta + 8, 0, 16);
+    }
+    bucket_unlock(word);
+    return true;
+}
+
 /* The operations, shared by the natives (Ephpm\Octane\table_*) and the methods of
  * Ephpm\Octane\Table. Each either sets return_value or throws (EG(exception)). */
 
@@ -487,6 +524,10 @@ static void table_set_op(zend_long handle, const askr_shim_table *t, zend_string
         }
         present |= 1ULL << i;
     } ZEND_HASH_FOREACH_END();
+    if (EXPECTED(t->memory != NULL) && !__atomic_load_n(t->replicated, __ATOMIC_ACQUIRE) && set_in_place(t, key, area, present)) {
+        RETVAL_TRUE;
+        goto done;
+    }
     {
         int32_t rc = askr_cb.table_set(handle, ZSTR_VAL(key), (int64_t)ZSTR_LEN(key), area, present);
         if (rc != ASKR_TABLE_OK) {
