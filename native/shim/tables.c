@@ -112,13 +112,18 @@ static void column_value(const askr_shim_column *c, const uint8_t *area, zval *o
     }
 }
 
+/* The names are distinct and hashed (table_open): appended without a lookup. (They may not be
+ * interned: with opcache, a name the script never wrote stays a plain string, which the append
+ * then adds a reference to.) */
 static void row_to_array(const askr_shim_table *t, const uint8_t *area, zval *out)
 {
     array_init_size(out, (uint32_t)t->column_count);
+    HashTable *ht = Z_ARRVAL_P(out);
+    zend_hash_real_init_mixed(ht);
     for (int64_t i = 0; i < t->column_count; i++) {
         zval v;
         column_value(&t->columns[i], area, &v);
-        zend_hash_update(Z_ARRVAL_P(out), t->columns[i].name, &v);
+        _zend_hash_append(ht, t->columns[i].name, &v);
     }
 }
 
