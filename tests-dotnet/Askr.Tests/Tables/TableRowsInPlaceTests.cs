@@ -88,7 +88,7 @@ public sealed class TableRowsInPlaceTests : IClassFixture<TablesServer>, IDispos
     }
 
     [Fact]
-    public async Task Rows_written_by_the_store_are_read_in_place_and_rows_written_in_place_by_the_store()
+    public async Task Rows_the_store_writes_are_read_in_place_and_rows_set_in_place_are_read_by_the_store()
     {
         var key = "rd" + Guid.NewGuid().ToString("N")[..12];
         var bytes = Encoding.UTF8.GetBytes(key);
