@@ -66,6 +66,16 @@ typedef struct askr_table_info {
     int64_t column_count;
     const askr_column *columns;
     int64_t column_bytes;  /* size of a column area */
+    /* The table in the node's shared store, laid out as ASKR_TABLE_LAYOUT_* says (SharedTable.cs):
+     * the shim reads rows and increments them in place under the same bucket locks, without a
+     * callback (native/shim/tables.c). memory NULL: every operation goes through the callbacks. */
+    uint8_t *memory;             /* the table header; bucket_count buckets follow, then the rows */
+    int64_t bucket_count;        /* a power of two */
+    int64_t row_bytes;           /* row header + column area + column metadata */
+    int64_t *clock;              /* the store's hybrid logical clock (48 bits of Unix ms, 16 of counter) */
+    const int32_t *replicated;   /* nonzero: every write must reach the change ring: writes take the callbacks */
+    uint64_t node_id;            /* recorded as a row's origin */
+    int64_t clock_offset_ms;     /* Unix ms = CLOCK_MONOTONIC_COARSE in ms + this (C#'s HybridClock) */
 } askr_table_info;
 
 /* One batch of a table scan: count rows; keys[i] and the column area at areas + i * column_bytes. */

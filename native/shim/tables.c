@@ -6,7 +6,12 @@
 #define _GNU_SOURCE
 #include "shim.h"
 
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <zend_exceptions.h>
 #include <zend_interfaces.h>
@@ -26,7 +31,18 @@ typedef struct askr_shim_table {
     int64_t column_count;
     int64_t column_bytes;
     askr_shim_column *columns;
+    /* The shared memory of the table (askr_table_info), NULL when the runtime gave none. */
+    uint8_t *memory;
+    uint8_t *row_base;           /* row 1 */
+    uint64_t bucket_mask;
+    int64_t row_bytes;
+    int64_t *clock;
+    const int32_t *replicated;
+    uint64_t node_id;
+    int64_t clock_offset_ms;
 } askr_shim_table;
+
+static int32_t g_pid;   /* what a bucket lock word holds while this process owns it */
 
 static askr_shim_table *g_tables;   /* indexed by handle */
 static size_t g_tables_cap;
@@ -96,13 +112,18 @@ static void column_value(const askr_shim_column *c, const uint8_t *area, zval *o
     }
 }
 
+/* The names are distinct and hashed (table_open): appended without a lookup. (They may not be
+ * interned: with opcache, a name the script never wrote stays a plain string, which the append
+ * then adds a reference to.) */
 static void row_to_array(const askr_shim_table *t, const uint8_t *area, zval *out)
 {
     array_init_size(out, (uint32_t)t->column_count);
+    HashTable *ht = Z_ARRVAL_P(out);
+    zend_hash_real_init_mixed(ht);
     for (int64_t i = 0; i < t->column_count; i++) {
         zval v;
         column_value(&t->columns[i], area, &v);
-        zend_hash_update(Z_ARRVAL_P(out), t->columns[i].name, &v);
+        _zend_hash_append(ht, t->columns[i].name, &v);
     }
 }
 
@@ -201,6 +222,17 @@ ZEND_FUNCTION(Ephpm_Octane_table_open)
             t->columns[i].size = c->size;
             t->columns[i].offset = c->offset;
         }
+        if (info.memory && info.bucket_count > 0 && (info.bucket_count & (info.bucket_count - 1)) == 0 && info.clock && info.replicated) {
+            t->memory = info.memory;
+            t->bucket_mask = (uint64_t)info.bucket_count - 1;
+            t->row_base = info.memory + ASKR_TABLE_LAYOUT_HEADER_BYTES + info.bucket_count * ASKR_TABLE_LAYOUT_BUCKET_BYTES;
+            t->row_bytes = info.row_bytes;
+            t->clock = info.clock;
+            t->replicated = info.replicated;
+            t->node_id = info.node_id;
+            t->clock_offset_ms = info.clock_offset_ms;
+            g_pid = (int32_t)getpid();
+        }
     }
     array_init_size(return_value, 3);
     add_assoc_long_ex(return_value, "handle", 6, (zend_long)info.handle);
@@ -217,12 +249,234 @@ ZEND_FUNCTION(Ephpm_Octane_table_open)
     add_assoc_zval_ex(return_value, "columns", 7, &columns);
 }
 
+/* ---------- the rows, read and incremented in place ----------
+ *
+ * The same memory, layout (ASKR_TABLE_LAYOUT_*) and locks as dotnet/src/Askr/Tables/SharedTable.cs,
+ * which is the reference: a key's bucket lock (the owner's pid in an int32, taken over from a
+ * process that died holding it) guards its chain and its rows' contents. The shim does here what
+ * needs no allocation in the store: get, exists, and set and incr of an existing row of a store
+ * that is not replicated (a replicated store's writes go to the change ring, which stays C#'s). Every
+ * other case (a new row, a tombstone, a replicated store) goes through the callbacks, whose C#
+ * does it all again under the lock: nothing is left half done here. No PHP allocation happens
+ * while a lock is held, so a PHP bailout (memory limit) cannot leave one taken. */
+
+static zend_always_inline uint64_t read_u64(const uint8_t *p) { uint64_t v; memcpy(&v, p, sizeof v); return v; }
+static zend_always_inline uint32_t read_u32(const uint8_t *p) { uint32_t v; memcpy(&v, p, sizeof v); return v; }
+
+/* SharedTable.BucketHash, bit for bit: the rows' placement is C#'s. */
+static zend_always_inline uint64_t bucket_hash(const uint8_t *p, size_t n)
+{
+    const uint64_t M = 0x9E3779B97F4A7C15ULL;
+    uint64_t h = (uint64_t)n * M, w;
+    if (n >= 8) {
+        size_t i = 0;
+        for (; i + 8 < n; i += 8) {
+            h = (h ^ read_u64(p + i)) * M;
+            h ^= h >> 32;
+        }
+        w = read_u64(p + n - 8);
+    } else if (n >= 4) {
+        w = read_u32(p) | (uint64_t)read_u32(p + n - 4) << 32;
+    } else {
+        w = n == 0 ? 0 : p[0] | (uint64_t)p[n >> 1] << 8 | (uint64_t)p[n - 1] << 16;
+    }
+    h = (h ^ w) * M;
+    h ^= h >> 32;
+    h *= M;
+    return h ^ (h >> 29);
+}
+
+static ZEND_COLD zend_never_inline void bucket_lock_contended(int32_t *word)
+{
+    for (uint32_t spins = 1;; spins++) {
+        int32_t owner = __atomic_load_n(word, __ATOMIC_RELAXED);
+        if (owner == 0) {
+            int32_t expected = 0;
+            if (__atomic_compare_exchange_n(word, &expected, g_pid, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
+        } else if (spins % 4096 == 0 && owner != g_pid && kill(owner, 0) != 0 && errno == ESRCH) {
+            /* The owner died holding the lock (kill -9 mid-operation): take it over, as C# does. */
+            if (__atomic_compare_exchange_n(word, &owner, g_pid, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
+        }
+        if (spins < 32) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        } else {
+            sched_yield();
+        }
+    }
+}
+
+static zend_always_inline int32_t *bucket_lock(const askr_shim_table *t, const zend_string *key)
+{
+    int32_t *word = (int32_t *)(t->memory + ASKR_TABLE_LAYOUT_HEADER_BYTES)
+        + (bucket_hash((const uint8_t *)ZSTR_VAL(key), ZSTR_LEN(key)) & t->bucket_mask) * 2;
+    int32_t expected = 0;
+    if (EXPECTED(__atomic_compare_exchange_n(word, &expected, g_pid, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))) return word;
+    bucket_lock_contended(word);
+    return word;
+}
+
+static zend_always_inline void bucket_unlock(int32_t *word) { __atomic_store_n(word, 0, __ATOMIC_RELEASE); }
+
+/* The live row of key in the chain of a locked bucket, or NULL (absent or a tombstone). */
+static zend_always_inline uint8_t *find_row(const askr_shim_table *t, const int32_t *word, const zend_string *key)
+{
+    int32_t index = word[1];
+    while (index != 0) {
+        uint8_t *row = t->row_base + (int64_t)(index - 1) * t->row_bytes;
+        int32_t klen;
+        memcpy(&klen, row + ASKR_TABLE_LAYOUT_ROW_OFF_KEY_LENGTH, sizeof klen);
+        if ((size_t)klen == ZSTR_LEN(key) && memcmp(row + ASKR_TABLE_LAYOUT_ROW_OFF_KEY, ZSTR_VAL(key), ZSTR_LEN(key)) == 0) {
+            int32_t flags;
+            memcpy(&flags, row + ASKR_TABLE_LAYOUT_ROW_OFF_FLAGS, sizeof flags);
+            return (flags & ASKR_TABLE_LAYOUT_ROW_FLAG_TOMBSTONE) ? NULL : row;
+        }
+        memcpy(&index, row + ASKR_TABLE_LAYOUT_ROW_OFF_NEXT, sizeof index);
+    }
+    return NULL;
+}
+
+/* Copies one column's value out of a row's column area: numbers whole, a string as long as it is. */
+static zend_always_inline void copy_column(const askr_shim_column *c, const uint8_t *from, uint8_t *to)
+{
+    if (c->type != ASKR_COLUMN_STRING) {
+        memcpy(to + c->offset, from + c->offset, 8);
+        return;
+    }
+    int32_t len;
+    memcpy(&len, from + c->offset, sizeof len);
+    if (len < 0) len = 0;
+    if (len > c->size) len = c->size;
+    memcpy(to + c->offset, from + c->offset, 4 + (size_t)len);
+}
+
+/* HybridClock.Next(): max(physical, last + 1), physical in Unix ms << 16. */
+static zend_always_inline int64_t clock_next(const askr_shim_table *t)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    int64_t physical = ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + t->clock_offset_ms) << 16;
+    int64_t last = __atomic_load_n(t->clock, __ATOMIC_RELAXED);
+    for (;;) {
+        int64_t next = physical > last + 1 ? physical : last + 1;
+        if (__atomic_compare_exchange_n(t->clock, &last, next, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) return next;
+    }
+}
+
+/* SharedTable.Increment of a row that exists, in place. false: the row is absent (or a tombstone),
+ * nothing was written, the caller takes the callback (which creates the row). */
+static zend_always_inline bool incr_in_place(const askr_shim_table *t, zend_string *key, int64_t column, bool float_column,
+    int64_t by_long, double by_double, zval *return_value)
+{
+    int32_t *word = bucket_lock(t, key);
+    uint8_t *row = find_row(t, word, key);
+    if (UNEXPECTED(!row)) {
+        bucket_unlock(word);
+        return false;
+    }
+    uint8_t *value = row + ASKR_TABLE_LAYOUT_ROW_HEADER_BYTES + t->columns[column].offset;
+    uint8_t *meta = row + ASKR_TABLE_LAYOUT_ROW_HEADER_BYTES + t->column_bytes + column * ASKR_TABLE_LAYOUT_COLUMN_META_BYTES;
+    int64_t clock = clock_next(t);
+    if (float_column) {
+        double v, share;
+        memcpy(&v, value, sizeof v);
+        v += by_double;
+        memcpy(value, &v, sizeof v);
+        memcpy(&share, meta + 8, sizeof share);
+        share += by_double;
+        memcpy(meta + 8, &share, sizeof share);
+        RETVAL_DOUBLE(v);
+    } else {
+        uint64_t v, share;   /* unsigned: wraps as C#'s unchecked adds */
+        memcpy(&v, value, sizeof v);
+        v += (uint64_t)by_long;
+        memcpy(value, &v, sizeof v);
+        memcpy(&share, meta + 8, sizeof share);
+        share += (uint64_t)by_long;
+        memcpy(meta + 8, &share, sizeof share);
+        RETVAL_LONG((zend_long)(int64_t)v);
+    }
+    memcpy(meta + 16, &clock, sizeof clock);
+    memcpy(row + ASKR_TABLE_LAYOUT_ROW_OFF_CLOCK, &clock, sizeof clock);
+    memcpy(row + ASKR_TABLE_LAYOUT_ROW_OFF_ORIGIN, &t->node_id, sizeof t->node_id);
+    bucket_unlock(word);
+    return true;
+}
+
+/* SharedTable.Set of a row that exists, in place: the present columns of area (laid out as the
+ * column area, strings' lengths already checked), a new epoch for each of them (set clock, no
+ * counter share). false: the row is absent (or a tombstone), nothing was written, the caller
+ * takes the callback (which creates the row). */
+static zend_always_inline bool set_in_place(const askr_shim_table *t, zend_string *key, const uint8_t *area, uint64_t present)
+{
+    int32_t *word = bucket_lock(t, key);
+    uint8_t *row = find_row(t, word, key);
+    if (UNEXPECTED(!row)) {
+        bucket_unlock(word);
+        return false;
+    }
+    uint8_t *values = row + ASKR_TABLE_LAYOUT_ROW_HEADER_BYTES;
+    for (uint64_t bits = present; bits; bits &= bits - 1) {
+        const askr_shim_column *c = &t->columns[__builtin_ctzll(bits)];
+        if (c->type == ASKR_COLUMN_STRING) {
+            int32_t len;
+            memcpy(&len, area + c->offset, sizeof len);
+            memcpy(values + c->offset, &len, sizeof len);
+            memcpy(values + c->offset + 4, area + c->offset + 4, (size_t)len);
+        } else {
+            memcpy(values + c->offset, area + c->offset, 8);
+        }
+    }
+    int64_t clock = clock_next(t);
+    memcpy(row + ASKR_TABLE_LAYOUT_ROW_OFF_CLOCK, &clock, sizeof clock);
+    memcpy(row + ASKR_TABLE_LAYOUT_ROW_OFF_ORIGIN, &t->node_id, sizeof t->node_id);
+    for (uint64_t bits = present; bits; bits &= bits - 1) {
+        uint8_t *meta = values + t->column_bytes + (int64_t)__builtin_ctzll(bits) * ASKR_TABLE_LAYOUT_COLUMN_META_BYTES;
+        /* A new epoch for the column: earlier increments are folded into the value. */
+        memcpy(meta, &clock, sizeof clock);
+        memset(meta + 8, 0, 16);
+    }
+    bucket_unlock(word);
+    return true;
+}
+
 /* The operations, shared by the natives (Ephpm\Octane\table_*) and the methods of
  * Ephpm\Octane\Table. Each either sets return_value or throws (EG(exception)). */
 
 static void table_get_op(zend_long handle, const askr_shim_table *t, zend_string *key, zend_string *column, zval *return_value)
 {
     if (!key_ok(key, "table_get")) return;
+    if (EXPECTED(t->memory != NULL)) {
+        /* In place: the values are copied out under the bucket lock, the zvals made after it. */
+        int64_t i = -1;
+        if (column && (i = column_index(t, column)) < 0) {
+            /* An undeclared column: false, whether the row exists or not. */
+            RETURN_FALSE;
+        }
+        uint8_t stack_area[1024];
+        uint8_t *copy = t->column_bytes <= (int64_t)sizeof stack_area ? stack_area : emalloc((size_t)t->column_bytes);
+        int32_t *word = bucket_lock(t, key);
+        const uint8_t *row = find_row(t, word, key);
+        if (row) {
+            const uint8_t *from = row + ASKR_TABLE_LAYOUT_ROW_HEADER_BYTES;
+            if (i >= 0) {
+                copy_column(&t->columns[i], from, copy);
+            } else {
+                for (int64_t c = 0; c < t->column_count; c++) copy_column(&t->columns[c], from, copy);
+            }
+        }
+        bucket_unlock(word);
+        if (!row) {
+            RETVAL_FALSE;
+        } else if (i >= 0) {
+            column_value(&t->columns[i], copy, return_value);
+        } else {
+            row_to_array(t, copy, return_value);
+        }
+        if (copy != stack_area) efree(copy);
+        return;
+    }
     const uint8_t *area = NULL;
     int32_t rc = askr_cb.table_get(handle, ZSTR_VAL(key), (int64_t)ZSTR_LEN(key), &area);
     if (rc != ASKR_TABLE_FOUND) {
@@ -275,6 +529,10 @@ static void table_set_op(zend_long handle, const askr_shim_table *t, zend_string
         }
         present |= 1ULL << i;
     } ZEND_HASH_FOREACH_END();
+    if (EXPECTED(t->memory != NULL) && !__atomic_load_n(t->replicated, __ATOMIC_ACQUIRE) && set_in_place(t, key, area, present)) {
+        RETVAL_TRUE;
+        goto done;
+    }
     {
         int32_t rc = askr_cb.table_set(handle, ZSTR_VAL(key), (int64_t)ZSTR_LEN(key), area, present);
         if (rc != ASKR_TABLE_OK) {
@@ -307,6 +565,10 @@ static void table_incr_op(zend_long handle, const askr_shim_table *t, zend_strin
     int64_t by_long = by ? (by_is_float ? (int64_t)Z_DVAL_P(by) : (int64_t)Z_LVAL_P(by)) : 1;
     double by_double = by ? (by_is_float ? Z_DVAL_P(by) : (double)Z_LVAL_P(by)) : 1.0;
     int32_t float_column = t->columns[i].type == ASKR_COLUMN_FLOAT;
+    if (EXPECTED(t->memory != NULL) && !__atomic_load_n(t->replicated, __ATOMIC_ACQUIRE)
+        && incr_in_place(t, key, i, float_column, by_long, by_double, return_value)) {
+        return;
+    }
     int64_t out_long = 0;
     double out_double = 0;
     int32_t rc = askr_cb.table_incr(handle, ZSTR_VAL(key), (int64_t)ZSTR_LEN(key), i, float_column, by_long, by_double, &out_long, &out_double);
@@ -323,6 +585,12 @@ static void table_key_op(zend_long handle, const askr_shim_table *t, zend_string
     const char *fn, zval *return_value)
 {
     if (!key_ok(key, fn)) return;
+    if (op == askr_cb.table_exists && EXPECTED(t->memory != NULL)) {
+        int32_t *word = bucket_lock(t, key);
+        bool found = find_row(t, word, key) != NULL;
+        bucket_unlock(word);
+        RETURN_BOOL(found);
+    }
     int32_t rc = op(handle, ZSTR_VAL(key), (int64_t)ZSTR_LEN(key));
     if (UNEXPECTED(rc < 0)) {
         throw_table_status(t, rc);

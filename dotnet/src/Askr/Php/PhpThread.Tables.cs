@@ -65,6 +65,15 @@ internal sealed unsafe partial class PhpThread
         info->ColumnCount = t.Table.Schema.Columns.Count;
         info->Columns = t.Columns;
         info->ColumnBytes = t.Table.Schema.ColumnBytes;
+        // The shim's own path to the rows (get, exists, incr of an existing row in a store that
+        // is not replicated): the same memory, layout and locks as SharedTable's.
+        info->Memory = t.Table.Memory;
+        info->BucketCount = t.Table.BucketCountOfTable;
+        info->RowBytes = t.Table.RowByteCount;
+        info->Clock = Store.ClockWord;
+        info->Replicated = Store.ReplicatedWord;
+        info->NodeId = Store.NodeId;
+        info->ClockOffsetMs = HybridClock.MonotonicOffsetMilliseconds;
         return ShimInterop.TableOk;
     }
 

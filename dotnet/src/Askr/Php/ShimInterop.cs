@@ -116,6 +116,13 @@ internal static unsafe partial class ShimInterop
         public long ColumnCount;
         public Column* Columns;
         public long ColumnBytes;
+        public byte* Memory;
+        public long BucketCount;
+        public long RowBytes;
+        public long* Clock;
+        public int* Replicated;
+        public ulong NodeId;
+        public long ClockOffsetMs;
     }
 
     [StructLayout(LayoutKind.Sequential)]

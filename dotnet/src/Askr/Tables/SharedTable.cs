@@ -39,15 +39,19 @@ public enum WriteStatus
 /// </summary>
 public sealed unsafe partial class SharedTable
 {
-    private const int HeaderBytes = 64;
+    // The layout is the seam's (native/shim/constants.json TABLE_LAYOUT): the shim reads rows and
+    // increments them in place with the same offsets and the same bucket locks (native/shim/tables.c).
+    private const int HeaderBytes = Php.ShimInterop.TableLayoutHeaderBytes;
     private const int OffCount = 0, OffFreeLock = 4, OffFreeHead = 8, OffNextUnused = 12;
-    private const int RowHeaderBytes = 96; // next, flags, clock, origin, key length, key[63] + pad
-    private const int RowOffNext = 0, RowOffFlags = 4, RowOffClock = 8, RowOffOrigin = 16, RowOffKeyLength = 24, RowOffKey = 28;
-    private const int FlagUsed = 1;
+    private const int RowHeaderBytes = Php.ShimInterop.TableLayoutRowHeaderBytes; // next, flags, clock, origin, key length, key[63] + pad
+    private const int RowOffNext = Php.ShimInterop.TableLayoutRowOffNext, RowOffFlags = Php.ShimInterop.TableLayoutRowOffFlags,
+        RowOffClock = Php.ShimInterop.TableLayoutRowOffClock, RowOffOrigin = Php.ShimInterop.TableLayoutRowOffOrigin,
+        RowOffKeyLength = Php.ShimInterop.TableLayoutRowOffKeyLength, RowOffKey = Php.ShimInterop.TableLayoutRowOffKey;
+    private const int FlagUsed = Php.ShimInterop.TableLayoutRowFlagUsed;
     /// <summary>A deleted row kept so the delete can replicate (only in a replicated store).</summary>
-    private const int FlagTombstone = 2;
+    private const int FlagTombstone = Php.ShimInterop.TableLayoutRowFlagTombstone;
     /// <summary>Bytes of metadata per column: set clock, this node's share, its clock.</summary>
-    internal const int ColumnMetaBytes = 24;
+    internal const int ColumnMetaBytes = Php.ShimInterop.TableLayoutColumnMetaBytes;
 
     private static readonly int s_pid = Environment.ProcessId;
 
@@ -86,6 +90,12 @@ public sealed unsafe partial class SharedTable
     public TableSchema Schema { get; }
     /// <summary>Rows in use.</summary>
     public int Count => Volatile.Read(ref *(int*)(_header + OffCount));
+    /// <summary>The table's shared memory: its header, then the buckets and the rows (TABLE_LAYOUT of native/shim/constants.json). The shim reads and increments rows through it.</summary>
+    internal byte* Memory => _header;
+    /// <summary>Buckets of the table (a power of two).</summary>
+    internal int BucketCountOfTable => _bucketMask + 1;
+    /// <summary>Bytes of one row: header, column area, column metadata.</summary>
+    internal int RowByteCount => _rowBytes;
     /// <summary>Bytes of shared memory this table takes.</summary>
     public long Bytes => BytesFor(Schema);
 

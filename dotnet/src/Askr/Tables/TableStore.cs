@@ -55,6 +55,11 @@ public sealed unsafe class TableStore : IDisposable
         set => Volatile.Write(ref *(int*)(_base + OffReplicated), value ? 1 : 0);
     }
 
+    /// <summary>The hybrid clock's word in the store header (the shim stamps the rows it increments with it).</summary>
+    internal long* ClockWord => (long*)(_base + OffClock);
+    /// <summary>The <see cref="Replicated"/> flag's word in the store header (the shim reads it before writing a row itself).</summary>
+    internal int* ReplicatedWord => (int*)(_base + OffReplicated);
+
     /// <summary>Size of the mapping in bytes.</summary>
     public long Bytes { get; private set; }
 
@@ -154,6 +159,13 @@ public sealed unsafe class HybridClock
     // write cost 25-80 ns here, more than the rest of an increment.
     private static readonly long s_anchorUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
     private static readonly long s_anchorTicks = Environment.TickCount64;
+
+    /// <summary>
+    /// Unix milliseconds minus <see cref="Environment.TickCount64"/> (CLOCK_MONOTONIC_COARSE in
+    /// milliseconds on Linux) for this process: the shim's clock (native/shim/tables.c) adds it to
+    /// the same monotonic clock, so both sides of the process stamp rows alike.
+    /// </summary>
+    public static long MonotonicOffsetMilliseconds => s_anchorUnixMs - s_anchorTicks;
 
     /// <summary>Unix milliseconds, by the monotonic clock since this process's anchor.</summary>
     public static long PhysicalMilliseconds => s_anchorUnixMs + (Environment.TickCount64 - s_anchorTicks);
