@@ -13,14 +13,14 @@ const opt = JSON.parse(json || '{}');
 const deadline = setTimeout(() => { console.error(`scenario ${scenario}: timed out`); console.log(JSON.stringify(out)); process.exit(3); }, opt.timeoutMs || 15000);
 const out = {};
 
-function server() {
-  return new PusherServer({ appId: opt.appId, key: opt.key, secret: opt.secret, host: '127.0.0.1', port: String(opt.port), useTLS: false });
+function server(host = opt.host || '127.0.0.1') {
+  return new PusherServer({ appId: opt.appId, key: opt.key, secret: opt.secret, host, port: String(opt.port), useTLS: false });
 }
 
-function client(user) {
-  const api = server();
+function client(user, host = opt.host || '127.0.0.1') {
+  const api = server(host);
   return new PusherJs(opt.key, {
-    wsHost: '127.0.0.1', wsPort: opt.port, forceTLS: false, enabledTransports: ['ws'], cluster: 'mt1', disableStats: true,
+    wsHost: host, wsPort: opt.port, forceTLS: false, enabledTransports: ['ws'], cluster: 'mt1', disableStats: true,
     channelAuthorization: {
       customHandler: ({ socketId, channelName }, cb) => {
         if (opt.badAuth) return cb(null, { auth: `${opt.key}:${'0'.repeat(64)}` });
@@ -56,6 +56,34 @@ function raw() {
 }
 
 const scenarios = {
+  // A cluster (opt.hosts: one address per node): a pusher-js subscriber on every node; events
+  // triggered through the first node's HTTP API reach each subscriber once and in order, and
+  // one triggered with the first subscriber's socket_id reaches only the others. latencyMs: per
+  // node, each event's trigger-to-arrival time (same machine clock).
+  async clusterFanOut() {
+    const clients = opt.hosts.map((h) => client(undefined, h));
+    const ids = await Promise.all(clients.map(connected));
+    const chans = clients.map((c) => c.subscribe('fan'));
+    await Promise.all(chans.map(subscribed));
+    const got = clients.map(() => []);
+    const latency = clients.map(() => []);
+    const solo = [];
+    chans.forEach((ch, i) => {
+      ch.bind('tick', (d) => { got[i].push(d.n); latency[i].push(Date.now() - d.t); });
+      ch.bind('solo', () => solo.push(i));
+    });
+    const api = server(opt.hosts[0]);
+    const n = opt.events || 50;
+    for (let k = 1; k <= n; k++) await api.trigger('fan', 'tick', { n: k, t: Date.now() });
+    await api.trigger('fan', 'solo', { x: 1 }, { socket_id: ids[0] });
+    const until = Date.now() + (opt.waitMs || 10000);
+    while (Date.now() < until && (got.some((g) => g.length < n) || solo.length < clients.length - 1)) await sleep(20);
+    await sleep(300); // a duplicate would arrive by now
+    out.received = got;
+    out.soloReceivedBy = solo.sort();
+    out.latencyMs = latency;
+    clients.forEach((c) => c.disconnect());
+  },
   // public, private and presence channels with pusher-js; events triggered through the HTTP API.
   async channels() {
     const p = client({ user_id: '7', user_info: { name: 'Ada' } });

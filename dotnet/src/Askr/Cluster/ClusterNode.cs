@@ -5,6 +5,8 @@ using Askr.Cluster.Transport;
 using Askr.Logging;
 using Askr.Tables;
 using Grpc.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using W = Askr.Cluster.Wire;
 
 namespace Askr.Cluster;
@@ -109,7 +111,17 @@ internal sealed partial class ClusterNode : IAsyncDisposable, Background.IBackgr
                 MaxReceiveMessageBytes = (int)Math.Min(int.MaxValue, Math.Max(serverOptions.MaxReceiveMessageBytes, vars.Capacity + 65536)),
             };
         _server = await ClusterServer.StartAsync(_options.Bind, serverOptions,
-            new MembershipService(this), new ReplicationService(this), _varsEntries.Count > 0 ? new VarsService(this) : null);
+            new MembershipService(this), new ReplicationService(this),
+            services =>
+            {
+                if (_varsEntries.Count > 0) services.AddSingleton(new VarsService(this));
+                if (PusherEnabled) services.AddSingleton(new BroadcastService(this));
+            },
+            app =>
+            {
+                if (_varsEntries.Count > 0) app.MapGrpcService<VarsService>();
+                if (PusherEnabled) app.MapGrpcService<BroadcastService>();
+            });
         _log.Info($"cluster: node {NodeId:x16} listening on {_options.Bind.Address}:{_server.Port} ({(_options.Certificate is null ? "h2c, unencrypted" : "TLS")}), advertised as {_options.Advertise}");
         _loops.Add(Task.Run(JoinLoopAsync));
         _loops.Add(Task.Run(ProbeLoopAsync));

@@ -126,6 +126,7 @@ internal sealed class NodeServices : IAsyncDisposable
                     Certificate = certificate,
                 }, log);
                 if (options.ResponseCacheBytes > 0) Cluster.RowMerged = OnRowMerged;
+                Cluster.PusherEnabled = options.PusherApps.Count > 0;
                 if (Vars is not null && options.BackgroundWorkers.Any(b => b.Cluster))
                     Cluster.AttachVars(Vars, options.BackgroundWorkers.Where(b => b.Cluster).Select(b => b.Name));
                 await Cluster.StartAsync();

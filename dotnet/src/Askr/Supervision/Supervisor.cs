@@ -68,6 +68,7 @@ internal sealed class Supervisor : IAsyncDisposable
         _node = await NodeServices.StartAsync(_options, _log);
         if (_node is null) return 1;
         _hub.Board = _node.Board;
+        if (_node.Cluster is { PusherEnabled: true } pusherCluster) pusherCluster.PusherReceived = e => _pusher.FromCluster(e);
         _control = ControlServer.Start(Find, OnControlMessage, _log);
         if (_options.AdminPort > 0)
         {
@@ -336,6 +337,8 @@ internal sealed class Supervisor : IAsyncDisposable
                 break;
             case WebSockets.PusherEventMessage or WebSockets.PresenceMessage or WebSockets.ChannelCountMessage or WebSockets.ChannelQueryMessage:
                 _pusher.OnMessage(worker, message);
+                // An event of this node's also goes to every other node of the cluster.
+                if (message is WebSockets.PusherEventMessage e) _node?.Cluster?.PublishPusher(e);
                 break;
             case Background.EnsureBackgroundMessage ensure:
                 _background?.Ensure(ensure.Names);

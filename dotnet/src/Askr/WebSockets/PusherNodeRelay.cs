@@ -65,6 +65,9 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
         }
     }
 
+    /// <summary>An event another node of the cluster sent: to every HTTP worker of this node.</summary>
+    public void FromCluster(PusherEventMessage e) => SendToAll(e);
+
     /// <summary>An HTTP worker is ready: it learns the node's members.</summary>
     public void WorkerReady(WorkerProcess worker)
     {

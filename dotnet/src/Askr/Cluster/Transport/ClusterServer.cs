@@ -59,22 +59,16 @@ internal sealed class ClusterServer : IAsyncDisposable
     /// <summary>The port listened on.</summary>
     public int Port { get; }
 
-    /// <summary>Binds <paramref name="endpoint"/> (port 0: a free one) and serves the two services; throws if the port cannot be bound.</summary>
-    public static Task<ClusterServer> StartAsync<TMembership, TReplication>(IPEndPoint endpoint, ClusterServerOptions options,
-        TMembership membership, TReplication replication, CancellationToken cancellationToken = default)
-        where TMembership : W.Membership.MembershipBase
-        where TReplication : W.Replication.ReplicationBase =>
-        StartAsync<TMembership, TReplication, W.BackgroundVars.BackgroundVarsBase>(endpoint, options, membership, replication, null, cancellationToken);
-
     /// <summary>
-    /// As above, plus the BackgroundVars service when <paramref name="vars"/> is not null (a node
-    /// with scope=cluster background workers; without it a peer's Publish gets UNIMPLEMENTED).
+    /// Binds <paramref name="endpoint"/> (port 0: a free one) and serves the two services, and
+    /// the optional ones a node adds (<paramref name="addServices"/> registers their instances,
+    /// <paramref name="mapServices"/> maps them: BackgroundVars, Broadcast); throws if the port cannot be bound.
     /// </summary>
-    public static async Task<ClusterServer> StartAsync<TMembership, TReplication, TVars>(IPEndPoint endpoint, ClusterServerOptions options,
-        TMembership membership, TReplication replication, TVars? vars, CancellationToken cancellationToken = default)
+    public static async Task<ClusterServer> StartAsync<TMembership, TReplication>(IPEndPoint endpoint, ClusterServerOptions options,
+        TMembership membership, TReplication replication, Action<IServiceCollection>? addServices = null, Action<WebApplication>? mapServices = null,
+        CancellationToken cancellationToken = default)
         where TMembership : W.Membership.MembershipBase
         where TReplication : W.Replication.ReplicationBase
-        where TVars : W.BackgroundVars.BackgroundVarsBase
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.Services.AddSingleton<IHostLifetime, NoLifetime>();
@@ -100,12 +94,12 @@ internal sealed class ClusterServer : IAsyncDisposable
         });
         builder.Services.AddSingleton(membership);
         builder.Services.AddSingleton(replication);
-        if (vars is not null) builder.Services.AddSingleton(vars);
+        addServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.MapGrpcService<TMembership>();
         app.MapGrpcService<TReplication>();
-        if (vars is not null) app.MapGrpcService<TVars>();
+        mapServices?.Invoke(app);
         try
         {
             await app.StartAsync(cancellationToken);

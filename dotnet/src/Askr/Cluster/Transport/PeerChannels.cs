@@ -61,6 +61,9 @@ internal sealed class PeerChannels(PeerChannelOptions options) : IDisposable
     /// <summary>The BackgroundVars service of the peer at <paramref name="address"/> (<c>host:port</c>).</summary>
     public W.BackgroundVars.BackgroundVarsClient Vars(string address) => Get(address).Vars;
 
+    /// <summary>The Broadcast service (Pusher events) of the peer at <paramref name="address"/> (<c>host:port</c>).</summary>
+    public W.Broadcast.BroadcastClient Broadcast(string address) => Get(address).Broadcast;
+
     /// <summary>Options of one call: the secret, a deadline <paramref name="timeout"/> from now, and the caller's token.</summary>
     public CallOptions Call(TimeSpan timeout, CancellationToken cancellationToken = default) =>
         new(headers: _headers, deadline: DateTime.UtcNow + timeout, cancellationToken: cancellationToken);
@@ -104,7 +107,7 @@ internal sealed class PeerChannels(PeerChannelOptions options) : IDisposable
             InitialReconnectBackoff = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMilliseconds(100).Ticks, options.MaxReconnectBackoff.Ticks)),
             MaxReconnectBackoff = options.MaxReconnectBackoff,
         });
-        return new Peer(channel, new W.Membership.MembershipClient(channel), new W.Replication.ReplicationClient(channel), new W.BackgroundVars.BackgroundVarsClient(channel));
+        return new Peer(channel, new W.Membership.MembershipClient(channel), new W.Replication.ReplicationClient(channel), new W.BackgroundVars.BackgroundVarsClient(channel), new W.Broadcast.BroadcastClient(channel));
     }
 
     /// <summary>Closes every channel; calls in flight end with Cancelled.</summary>
@@ -118,5 +121,5 @@ internal sealed class PeerChannels(PeerChannelOptions options) : IDisposable
         _peers.Clear();
     }
 
-    private sealed record Peer(GrpcChannel Channel, W.Membership.MembershipClient Membership, W.Replication.ReplicationClient Replication, W.BackgroundVars.BackgroundVarsClient Vars);
+    private sealed record Peer(GrpcChannel Channel, W.Membership.MembershipClient Membership, W.Replication.ReplicationClient Replication, W.BackgroundVars.BackgroundVarsClient Vars, W.Broadcast.BroadcastClient Broadcast);
 }

@@ -1,0 +1,184 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Askr.Cluster.Membership;
+using Askr.WebSockets;
+using Grpc.Core;
+using W = Askr.Cluster.Wire;
+
+namespace Askr.Cluster;
+
+// Pusher events across the cluster (docs/websockets.md, "Cluster"): an event triggered on this
+// node goes to every reachable member through one ordered stream per peer (a bounded queue and a
+// sender loop that sends batches, Broadcast.Publish, and sends a batch again until it is answered
+// or the peer is no longer reachable). Sequence numbers per (sender, receiver) let the receiver
+// deliver each event once even when a batch is sent again after a lost answer. What a peer
+// receives goes to PusherReceived (the supervisor hands it to its HTTP workers).
+internal sealed partial class ClusterNode
+{
+    /// <summary>Events queued for one peer before new ones are dropped (and counted).</summary>
+    public const int PusherQueueLength = 10_000;
+    /// <summary>Most events in one Publish call.</summary>
+    public const int PusherBatchSize = 256;
+    private static readonly TimeSpan PusherRetryDelay = TimeSpan.FromMilliseconds(100);
+
+    private sealed class PeerStream
+    {
+        public required ulong PeerId;
+        public required string Address;
+        public readonly Channel<W.PusherEvent> Queue = Channel.CreateBounded<W.PusherEvent>(new BoundedChannelOptions(PusherQueueLength)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.DropWrite,
+        });
+        public long Dropped;
+    }
+
+    private readonly ConcurrentDictionary<ulong, PeerStream> _pusherStreams = new();
+    // Next sequence number per receiver: kept across a peer's streams (it may come back alive), never reused.
+    private readonly ConcurrentDictionary<ulong, ulong> _pusherNextSequence = new();
+    // Highest sequence number delivered here, per sender.
+    private readonly Dictionary<ulong, ulong> _pusherDelivered = [];
+    private long _pusherDroppedTotal;
+
+    /// <summary>Serve and send Pusher events (set before <see cref="StartAsync"/>: the node has --pusher-app).</summary>
+    public bool PusherEnabled { get; set; }
+
+    /// <summary>An event another node sent; must not block (the supervisor queues it to its workers).</summary>
+    public Action<PusherEventMessage>? PusherReceived { get; set; }
+
+    /// <summary>Events this node could not queue for a peer (its queue was full), since start.</summary>
+    public long PusherDropped => Interlocked.Read(ref _pusherDroppedTotal);
+
+    /// <summary>Sends <paramref name="message"/> (an event of this node's workers) to every reachable member.</summary>
+    public void PublishPusher(PusherEventMessage message)
+    {
+        if (!PusherEnabled || _stop.IsCancellationRequested) return;
+        List<MemberUpdate> peers;
+        lock (_lock) peers = _swim.Reachable.Where(m => m.Id != NodeId).ToList();
+        if (peers.Count == 0) return;
+        var wire = ToWire(message);
+        foreach (var peer in peers)
+        {
+            var stream = _pusherStreams.GetOrAdd(peer.Id, id =>
+            {
+                var s = new PeerStream { PeerId = id, Address = peer.Address };
+                _ = Task.Run(() => PusherSendLoopAsync(s));
+                return s;
+            });
+            if (!stream.Queue.Writer.TryWrite(wire))
+            {
+                Interlocked.Increment(ref _pusherDroppedTotal);
+                if (Interlocked.Increment(ref stream.Dropped) is 1 or 1000 or 100_000)
+                    _log.Warning($"cluster: Pusher events for node {peer.Id:x16} dropped: its queue of {PusherQueueLength} is full ({stream.Dropped} so far)");
+            }
+        }
+    }
+
+    private bool Reachable(ulong id)
+    {
+        lock (_lock) return _swim.Reachable.Any(m => m.Id == id);
+    }
+
+    private async Task PusherSendLoopAsync(PeerStream stream)
+    {
+        var reader = stream.Queue.Reader;
+        var batch = new List<W.PusherEvent>(PusherBatchSize);
+        try
+        {
+            while (await reader.WaitToReadAsync(_stop.Token))
+            {
+                batch.Clear();
+                while (batch.Count < PusherBatchSize && reader.TryRead(out var e)) batch.Add(e);
+                var first = _pusherNextSequence.AddOrUpdate(stream.PeerId, 1UL + (ulong)batch.Count, (_, next) => next + (ulong)batch.Count) - (ulong)batch.Count;
+                var request = new W.EventBatch { From = NodeId, FirstSequence = first };
+                request.Events.AddRange(batch);
+                while (true)
+                {
+                    try
+                    {
+                        await _peers.Broadcast(stream.Address).PublishAsync(request, Call());
+                        break;
+                    }
+                    catch (Exception e) when (CallFailed(e))
+                    {
+                        if (_stop.IsCancellationRequested) return;
+                        if (e is RpcException { StatusCode: StatusCode.Unimplemented })
+                        {
+                            _log.Warning($"cluster: node {stream.PeerId:x16} does not serve Pusher events (no --pusher-app there): {batch.Count} event(s) not delivered there");
+                            break;
+                        }
+                        if (!Reachable(stream.PeerId))
+                        {
+                            // Dead or left: what is queued for it is dropped with its stream.
+                            _pusherStreams.TryRemove(stream.PeerId, out _);
+                            var lost = batch.Count + reader.Count;
+                            _log.Warning($"cluster: node {stream.PeerId:x16} is not reachable: {lost} Pusher event(s) for it dropped");
+                            return;
+                        }
+                        await Task.Delay(PusherRetryDelay, _stop.Token);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    private W.EventAck OnPusherPublish(W.EventBatch batch)
+    {
+        var deliver = new List<PusherEventMessage>(batch.Events.Count);
+        ulong through;
+        lock (_pusherDelivered)
+        {
+            _pusherDelivered.TryGetValue(batch.From, out var delivered);
+            for (var i = 0; i < batch.Events.Count; i++)
+            {
+                var sequence = batch.FirstSequence + (ulong)i;
+                if (sequence <= delivered) continue; // sent again after a lost answer
+                deliver.Add(FromWire(batch.Events[i]));
+                delivered = sequence;
+            }
+            _pusherDelivered[batch.From] = delivered;
+            through = delivered;
+            // Delivered in the lock: two batches of one sender cannot overtake each other.
+            if (PusherReceived is { } hook)
+                foreach (var e in deliver)
+                {
+                    try { hook(e); }
+                    catch (Exception ex) { _log.Warning($"cluster: delivering a Pusher event: {ex.Message}"); }
+                }
+        }
+        return new W.EventAck { DeliveredThrough = through };
+    }
+
+    private static W.PusherEvent ToWire(PusherEventMessage m)
+    {
+        var e = new W.PusherEvent
+        {
+            App = m.AppId,
+            Name = m.Name,
+            DataJson = m.DataJson,
+            ExceptSocketId = m.ExceptSocketId ?? "",
+            UserId = m.UserId ?? "",
+            TerminateUserId = m.TerminateUserId ?? "",
+        };
+        e.Channels.AddRange(m.Channels);
+        return e;
+    }
+
+    private static PusherEventMessage FromWire(W.PusherEvent e) => new()
+    {
+        AppId = e.App,
+        Channels = [.. e.Channels],
+        Name = e.Name,
+        DataJson = e.DataJson,
+        ExceptSocketId = e.ExceptSocketId.Length == 0 ? null : e.ExceptSocketId,
+        UserId = e.UserId.Length == 0 ? null : e.UserId,
+        TerminateUserId = e.TerminateUserId.Length == 0 ? null : e.TerminateUserId,
+    };
+
+    /// <summary>The Broadcast service.</summary>
+    private sealed class BroadcastService(ClusterNode node) : W.Broadcast.BroadcastBase
+    {
+        public override Task<W.EventAck> Publish(W.EventBatch request, ServerCallContext context) => Task.FromResult(node.OnPusherPublish(request));
+    }
+}

@@ -1,0 +1,78 @@
+using System.Text.Json;
+using Askr.Tests.Cluster;
+using Askr.Tests.Support;
+
+namespace Askr.Tests.WebSockets;
+
+/// <summary>
+/// Pusher events across three nodes (network namespaces), with real pusher-js subscribers and the
+/// `pusher` server library: a trigger on one node reaches the subscribers of every node once, in
+/// order, minus the excluded socket; after a node is killed the others still fan out (issue 12).
+/// </summary>
+[Collection("cluster")]
+public sealed class PusherClusterTests : IAsyncLifetime
+{
+    private NetnsCluster? _cluster;
+    private NetnsCluster C => _cluster!;
+
+    private static string? WhyUnsupported() =>
+        NetnsCluster.WhyUnsupported() ?? (PusherClients.Find("node") is null ? "node is not installed: the Pusher protocol tests need Node.js 18+" : null);
+
+    public async Task InitializeAsync()
+    {
+        if (WhyUnsupported() is not null) return;
+        _cluster = new NetnsCluster();
+        try
+        {
+            for (var i = 1; i <= 3; i++) _cluster.AddHost(i);
+            var seed = _cluster.ClusterAddress(1);
+            await Task.WhenAll(Enumerable.Range(1, 3).Select(i => _cluster.StartAsync(i, seed, NetnsCluster.Secret, "router.php", "--pusher-app", PusherClients.AppArgument)));
+            Assert.True(await AskrServer.EventuallyAsync(() => Task.FromResult(
+                Enumerable.Range(1, 3).All(i => Enumerable.Range(1, 3).Where(j => j != i).All(j => C.MemberStatus(i, C.ClusterAddress(j)) == "alive"))),
+                TimeSpan.FromSeconds(30)), "the three nodes did not all see each other alive:\n" + C.Describe());
+        }
+        catch
+        {
+            await _cluster.DisposeAsync();
+            _cluster = null;
+            throw;
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_cluster is not null) await _cluster.DisposeAsync();
+    }
+
+    private async Task<JsonElement> FanOutAsync(int events, params int[] nodes) =>
+        await PusherClients.RunAsync("clusterFanOut", NetnsCluster.HttpPort, new { hosts = nodes.Select(C.Ip).ToArray(), events, waitMs = 15000 }, timeoutSeconds: 40);
+
+    private static void AssertOnceInOrder(JsonElement result, int events, int subscribers)
+    {
+        var received = result.GetProperty("received").EnumerateArray().Select(a => a.EnumerateArray().Select(n => n.GetInt32()).ToList()).ToList();
+        Assert.Equal(subscribers, received.Count);
+        for (var i = 0; i < received.Count; i++)
+            Assert.True(received[i].SequenceEqual(Enumerable.Range(1, events)), $"subscriber on node {i + 1} received [{string.Join(",", received[i])}], not 1..{events} once each in order");
+        // The event sent with the first subscriber's socket_id: every other subscriber, not that one.
+        Assert.Equal(Enumerable.Range(1, subscribers - 1), result.GetProperty("soloReceivedBy").EnumerateArray().Select(n => n.GetInt32()));
+    }
+
+    private static string Latency(JsonElement result, int node)
+    {
+        var l = result.GetProperty("latencyMs")[node].EnumerateArray().Select(x => x.GetDouble()).Order().ToList();
+        return $"p50 {l[l.Count / 2]:0} ms, p99 {l[(int)(l.Count * 0.99)]:0} ms";
+    }
+
+    [SkippableFact]
+    public async Task A_trigger_on_one_node_reaches_every_nodes_subscribers_once_in_order_and_a_killed_node_does_not_stop_it()
+    {
+        Skip.If(WhyUnsupported() is not null, WhyUnsupported());
+        var all = await FanOutAsync(100, 1, 2, 3);
+        AssertOnceInOrder(all, 100, 3);
+        Console.WriteLine($"Pusher fan-out, 100 events triggered on node 1: node 1 {Latency(all, 0)}; node 2 {Latency(all, 1)}; node 3 {Latency(all, 2)}");
+
+        await C.KillAsync(3);
+        var two = await FanOutAsync(30, 1, 2);
+        AssertOnceInOrder(two, 30, 2);
+    }
+}
