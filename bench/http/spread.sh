@@ -4,7 +4,11 @@
 # kernel's SO_REUSEPORT hash), interleaved in the same run. For each round and W, prints the
 # requests each worker answered during the measurement (from the admin endpoint's /status,
 # per-worker counters), max/min (target <= 1.2), req/s, the ratio bpf/hash of req/s, and the
-# steal time (jiffies, /proc/stat) during the round. See docs/benchmarks.md, "Load spreading".
+# steal time (jiffies, /proc/stat) during the round. Beside them, what the spreading itself
+# decides and what it does not: the connections each worker holds (ss, mid-run) and the CPU time
+# each worker process got (utime+stime, jiffies, spinning thread-pool threads included). Under
+# keep-alive a connection stays with its worker, so requests per worker also depend on how fast
+# each worker serves its connections on a shared machine, which the spreading does not decide. See docs/benchmarks.md, "Load spreading".
 #
 # Environment (all optional):
 #   ASKR_BINARY        askr executable (default: <repo>/build/askr/askr)
@@ -44,12 +48,21 @@ trap stop_all EXIT
 trap 'exit 130' INT TERM
 bench_init_tmp
 
-# per_worker ADMIN_PORT: "slot=requests ..." of the HTTP workers, from /status.
+# per_worker ADMIN_PORT: "SPREAD slot=requests:pid:cpu_jiffies ..." of the HTTP workers, from /status and /proc.
 per_worker() {
     curl -fsS -m 5 -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$1/status" | python3 -c '
 import json, sys
+def cpu(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
 d = json.load(sys.stdin)
-print(d["spread"], " ".join("%d=%d" % (w["slot"], w["requests"]) for w in sorted(d["workers"], key=lambda w: w["slot"]) if w["kind"] == "http"))'
+print(d["spread"], " ".join("%d=%d:%d:%d" % (w["slot"], w["requests"], w["pid"], cpu(w["pid"])) for w in sorted(d["workers"], key=lambda w: w["slot"]) if w["kind"] == "http"))'
+}
+
+# connections PORT: "pid=count ..." of the established connections to PORT, by the process holding them.
+connections() {
+    ss -tnpH state established "( sport = :$1 )" | grep -o 'pid=[0-9]*' | sort | uniq -c | awk '{ printf "%s=%s ", substr($2, 5), $1 }'
 }
 
 # run MODE W: one measurement; prints one result line and appends it to $BENCH_TMP/results.
@@ -73,23 +86,37 @@ run() {
     s0=$(steal)
     out=$dir/wrk.txt
     timeout --foreground $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
-        -s "$BENCH/lib/report.lua" "http://127.0.0.1:$port/" >"$out" 2>&1 || { sed 's/^/    /' "$out" >&2; stop_server "$pid"; return 1; }
+        -s "$BENCH/lib/report.lua" "http://127.0.0.1:$port/" >"$out" 2>&1 &
+    local wrk_pid=$!
+    sleep $((DURATION / 2))
+    conns=$(connections "$port")
+    wait "$wrk_pid" || { sed 's/^/    /' "$out" >&2; stop_server "$pid"; return 1; }
     s1=$(steal)
     sleep 1.5
     after=$(per_worker "$admin")
     stop_server "$pid" 15
     parse_result "$out" || { log "no result from wrk"; return 1; }
-    python3 - "$mode" "$w" "$before" "$after" "$R_rps" "$((s1 - s0))" "$R_p99_ms" <<'PY' | tee -a "$BENCH_TMP/results"
+    python3 - "$mode" "$w" "$before" "$after" "$R_rps" "$((s1 - s0))" "$R_p99_ms" "$conns" <<'PY' | tee -a "$BENCH_TMP/results"
 import sys
-mode, w, before, after, rps, steal, p99 = sys.argv[1:]
+mode, w, before, after, rps, steal, p99, conns = sys.argv[1:]
 def parse(s):
     spread, *pairs = s.split()
-    return spread, {int(k): int(v) for k, v in (p.split("=") for p in pairs)}
+    out = {}
+    for p in pairs:
+        slot, rest = p.split("=")
+        requests, pid, cpu = map(int, rest.split(":"))
+        out[int(slot)] = (requests, pid, cpu)
+    return spread, out
 effective, b = parse(before)
 _, a = parse(after)
-per = [a[k] - b.get(k, 0) for k in sorted(a)]
-ratio = max(per) / min(per) if min(per) > 0 else float("inf")
-print(f"W={w} {mode:4} (in effect: {effective:4}) req/s {float(rps):9.0f}  p99 {float(p99):7.2f} ms  per worker {' '.join(map(str, per))}  max/min {ratio:.3f}  steal {steal}")
+conn = {int(k): int(v) for k, v in (c.split("=") for c in conns.split())}
+slots = sorted(a)
+per = [a[k][0] - b[k][0] for k in slots]
+cpu = [a[k][2] - b[k][2] for k in slots]
+held = [conn.get(a[k][1], 0) for k in slots]
+def r(xs): return max(xs) / min(xs) if min(xs) > 0 else float("inf")
+print(f"W={w} {mode:4} (in effect: {effective:4}) req/s {float(rps):7.0f} p99 {float(p99):6.1f} ms | requests {' '.join(map(str, per))} max/min {r(per):.3f}"
+      f" | connections {' '.join(map(str, held))} | cpu jiffies {' '.join(map(str, cpu))} max/min {r(cpu):.3f} | steal {steal}")
 PY
 }
 
