@@ -6,7 +6,8 @@
 # per-worker counters), max/min (target <= 1.2), req/s, the ratio bpf/hash of req/s, and the
 # steal time (jiffies, /proc/stat) during the round. Beside them, what the spreading itself
 # decides and what it does not: the connections each worker holds (ss, mid-run) and the CPU time
-# each worker process got (utime+stime, jiffies, spinning thread-pool threads included). Under
+# each worker process got (utime+stime, jiffies, spinning thread-pool threads included) and its
+# PHP thread alone (the thread named "php", /proc/<pid>/task/<tid>/stat). Under
 # keep-alive a connection stays with its worker, so requests per worker also depend on how fast
 # each worker serves its connections on a shared machine, which the spreading does not decide. See docs/benchmarks.md, "Load spreading".
 #
@@ -52,12 +53,21 @@ bench_init_tmp
 per_worker() {
     curl -fsS -m 5 -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$1/status" | python3 -c '
 import json, sys
-def cpu(pid):
-    with open(f"/proc/{pid}/stat") as f:
+import os
+def jiffies(stat):
+    with open(stat) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
+def cpu(pid):
+    return jiffies(f"/proc/{pid}/stat")
+def php(pid):  # the PHP thread of the worker (named "php", Askr.Php.PhpThread)
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            if f.read().strip() == "php":
+                return jiffies(f"/proc/{pid}/task/{tid}/stat")
+    return 0
 d = json.load(sys.stdin)
-print(d["spread"], " ".join("%d=%d:%d:%d" % (w["slot"], w["requests"], w["pid"], cpu(w["pid"])) for w in sorted(d["workers"], key=lambda w: w["slot"]) if w["kind"] == "http"))'
+print(d["spread"], " ".join("%d=%d:%d:%d:%d" % (w["slot"], w["requests"], w["pid"], cpu(w["pid"]), php(w["pid"])) for w in sorted(d["workers"], key=lambda w: w["slot"]) if w["kind"] == "http"))'
 }
 
 # connections PORT: "pid=count ..." of the established connections to PORT, by the process holding them.
@@ -104,8 +114,7 @@ def parse(s):
     out = {}
     for p in pairs:
         slot, rest = p.split("=")
-        requests, pid, cpu = map(int, rest.split(":"))
-        out[int(slot)] = (requests, pid, cpu)
+        out[int(slot)] = tuple(map(int, rest.split(":")))  # requests, pid, process jiffies, PHP thread jiffies
     return spread, out
 effective, b = parse(before)
 _, a = parse(after)
@@ -113,10 +122,12 @@ conn = {int(k): int(v) for k, v in (c.split("=") for c in conns.split())}
 slots = sorted(a)
 per = [a[k][0] - b[k][0] for k in slots]
 cpu = [a[k][2] - b[k][2] for k in slots]
+php = [a[k][3] - b[k][3] for k in slots]
 held = [conn.get(a[k][1], 0) for k in slots]
 def r(xs): return max(xs) / min(xs) if min(xs) > 0 else float("inf")
 print(f"W={w} {mode:4} (in effect: {effective:4}) req/s {float(rps):7.0f} p99 {float(p99):6.1f} ms | requests {' '.join(map(str, per))} max/min {r(per):.3f}"
-      f" | connections {' '.join(map(str, held))} | cpu jiffies {' '.join(map(str, cpu))} max/min {r(cpu):.3f} | steal {steal}")
+      f" | connections {' '.join(map(str, held))} | cpu jiffies {' '.join(map(str, cpu))} max/min {r(cpu):.3f}"
+      f" | PHP thread jiffies {' '.join(map(str, php))} max/min {r(php):.3f} | steal {steal}")
 PY
 }
 
