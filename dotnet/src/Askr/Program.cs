@@ -80,6 +80,7 @@ public static class Program
         private readonly Option<string> _host = new("--host") { Description = "Address to listen on.", DefaultValueFactory = _ => "127.0.0.1" };
         private readonly Option<int> _port = new("--port") { Description = "TCP port (0: any free port).", DefaultValueFactory = _ => 8000 };
         private readonly Option<int> _workers = new("--workers") { Description = "HTTP worker processes.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        private readonly Option<string> _spread = new("--spread") { Description = "bpf: new connections go to the workers in turn (a BPF reuseport program; the kernel's hash when it cannot load); hash: the kernel's SO_REUSEPORT hash.", DefaultValueFactory = _ => "bpf" };
         private readonly Option<long> _maxRequests = new("--max-requests") { Description = "Requests after which a worker process is replaced (0: never).", DefaultValueFactory = _ => 0 };
         private readonly Option<long> _maxBody = new("--max-body-size") { Description = "Largest request body in bytes (larger: 413).", DefaultValueFactory = _ => 10 * 1024 * 1024 };
         private readonly Option<int> _timeout = new("--request-timeout") { Description = "Seconds a request may run in PHP (then 504); 0: no limit.", DefaultValueFactory = _ => 60 };
@@ -158,7 +159,7 @@ public static class Program
 
         public void AddTo(Command command)
         {
-            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _adminToken, _staticSymlinks, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _pusherApps, _pusherActivity, _pusherPong, _pusherMaxMessage, _pusherClientEvents, _pusherQueue, _store, _taskBoard, _responseCache, _responseCacheMaxEntry, _responseCacheIgnoreCookies, _responseCacheFile,
+            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _spread, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _adminToken, _staticSymlinks, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _pusherApps, _pusherActivity, _pusherPong, _pusherMaxMessage, _pusherClientEvents, _pusherQueue, _store, _taskBoard, _responseCache, _responseCacheMaxEntry, _responseCacheIgnoreCookies, _responseCacheFile,
                          _httpsPort, _certificate, _key, _httpsDev, _noHttp, _h2c, _httpRedirect, _hsts, _hstsMaxAge, _noCompression, _compressionMinSize, _sendfileRoot,
                          _recordErrors, _recordSensitive, _recordRedact, _recordMaxFiles, _recordMaxBytes,
                          _backgroundWorker, _backgroundEntrypoint, _backgroundCap, _backgroundGrace, _backgroundLimit, _backgroundMaxFailures, _vars })
@@ -181,6 +182,8 @@ public static class Program
             if (level is null) error ??= "--log-level must be debug, info, warning or error";
             var workers = parse.GetValue(_workers);
             if (workers < 1) error ??= "--workers must be at least 1";
+            var spread = parse.GetValue(_spread) switch { "bpf" => Supervision.SpreadMode.Bpf, "hash" => (Supervision.SpreadMode?)Supervision.SpreadMode.Hash, _ => null };
+            if (spread is null) error ??= $"--spread {parse.GetValue(_spread)}: expected bpf or hash";
             if (parse.GetValue(_maxQueue) < 1) error ??= "--max-queue must be at least 1";
             var tables = parse.GetValue(_tables);
             if (tables is not null && !File.Exists(tables)) error ??= $"--tables {tables}: no such file";
@@ -294,6 +297,7 @@ public static class Program
                 Host = parse.GetValue(_host)!,
                 Port = parse.GetValue(_port),
                 Workers = workers,
+                Spread = spread!.Value,
                 MaxRequests = parse.GetValue(_maxRequests),
                 MaxBodySize = parse.GetValue(_maxBody),
                 RequestTimeoutSeconds = parse.GetValue(_timeout),

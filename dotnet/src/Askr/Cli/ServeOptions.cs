@@ -16,6 +16,12 @@ public sealed record ServeOptions
     /// <summary>TCP port; 0 lets the kernel choose (the chosen port is logged).</summary>
     public int Port { get; init; } = 8000;
     public int Workers { get; init; } = Environment.ProcessorCount;
+    /// <summary>
+    /// How new connections are spread over the HTTP workers (--spread): round-robin by a BPF
+    /// reuseport program (default; the kernel's hash when it cannot load) or the kernel's hash.
+    /// The supervisor's alone: workers are not told.
+    /// </summary>
+    public Supervision.SpreadMode Spread { get; init; } = Supervision.SpreadMode.Bpf;
     /// <summary>Requests after which a worker process is replaced; 0 = never.</summary>
     public long MaxRequests { get; init; }
     /// <summary>Largest request body accepted, in bytes; larger ones get 413.</summary>

@@ -18,6 +18,8 @@ public sealed class SupervisorStatus
     [JsonPropertyName("uptime_seconds")] public double UptimeSeconds { get; init; }
     [JsonPropertyName("host")] public string Host { get; init; } = "";
     [JsonPropertyName("port")] public int Port { get; init; }
+    /// <summary>How new connections are spread over the HTTP workers: "bpf" (round-robin) or "hash" (the kernel's; --spread hash, or the program could not load).</summary>
+    [JsonPropertyName("spread")] public string Spread { get; init; } = "hash";
     [JsonPropertyName("workers")] public List<WorkerStatus> Workers { get; init; } = [];
     [JsonPropertyName("requests_total")] public long RequestsTotal => Workers.Sum(w => w.Requests);
     [JsonPropertyName("restarts")] public long Restarts { get; init; }

@@ -5,8 +5,9 @@ using System.Runtime.InteropServices;
 namespace Askr.Supervision;
 
 /// <summary>
-/// One listening socket per worker slot, all bound to the same address with SO_REUSEPORT so the
-/// kernel spreads new connections evenly across slots. The supervisor creates and keeps them for
+/// One listening socket per worker slot, all bound to the same address with SO_REUSEPORT, so they
+/// form one reuseport group: the kernel hashes each new connection to a slot, or, with a
+/// <see cref="ReuseportBalancer"/> attached (--spread bpf), takes the slots in turn. The supervisor creates and keeps them for
 /// its whole life; worker processes inherit them (FD_CLOEXEC cleared). A slot whose worker is
 /// being replaced keeps its socket, so connections the kernel queued for it wait for the next
 /// process instead of being reset.
@@ -56,6 +57,9 @@ internal sealed partial class ListenSockets : IDisposable
 
     /// <summary>The file descriptor a worker of <paramref name="slot"/> inherits.</summary>
     public int Descriptor(int slot) => (int)_sockets[slot].Handle;
+
+    /// <summary>The descriptors of every slot, index = slot.</summary>
+    public IReadOnlyList<int> Descriptors => _sockets.Select(s => (int)s.Handle).ToArray();
 
     [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
     private static partial int Fcntl(int fd, int cmd, int arg);

@@ -10,7 +10,7 @@ namespace Askr.Supervision;
 
 /// <summary>
 /// What <c>askr serve</c> sets up for the node before it starts a worker, and owns until it stops:
-/// the listening sockets of the HTTP slots, the table store (--tables), the cluster endpoint
+/// the listening sockets of the HTTP slots with their load spreading (--spread), the table store (--tables), the cluster endpoint
 /// (--cluster-port, with its TLS certificate), the task board (--task-workers) and the RESP
 /// endpoint (--resp-port). <see cref="StartAsync"/> logs what is wrong and returns null when any
 /// of them cannot start (the supervisor then exits 1); <see cref="DisposeAsync"/> takes them down
@@ -28,6 +28,13 @@ internal sealed class NodeServices : IAsyncDisposable
     public ListenSockets? Sockets { get; }
     /// <summary>The HTTPS sockets (--https-port), one per HTTP slot; null without.</summary>
     public ListenSockets? HttpsSockets { get; }
+    /// <summary>The BPF program spreading the plain-HTTP sockets' connections; null when the kernel hashes them (--spread hash, or it could not load).</summary>
+    public ReuseportBalancer? Balancer { get; private set; }
+    /// <summary>The same for the HTTPS sockets.</summary>
+    public ReuseportBalancer? HttpsBalancer { get; private set; }
+    /// <summary>The spreading in effect: <see cref="SpreadMode.Bpf"/> only when every listener's program is attached.</summary>
+    public SpreadMode Spread => (Sockets ?? HttpsSockets) is not null && (Sockets is null || Balancer is not null) && (HttpsSockets is null || HttpsBalancer is not null)
+        ? SpreadMode.Bpf : SpreadMode.Hash;
     /// <summary>The node's table store; null without --tables.</summary>
     public TableStore? Store { get; private set; }
     /// <summary>The task board; null without task workers.</summary>
@@ -67,6 +74,12 @@ internal sealed class NodeServices : IAsyncDisposable
             return null;
         }
         var node = new NodeServices(sockets, https);
+        if (options.Spread == SpreadMode.Bpf)
+        {
+            if (sockets is not null) node.Balancer = AttachBalancer(sockets, "", log);
+            if (https is not null && (sockets is null || node.Balancer is not null)) node.HttpsBalancer = AttachBalancer(https, " (HTTPS)", log);
+            if (node.Spread == SpreadMode.Bpf) log.Info($"connections spread round-robin over {options.Workers} worker(s) by a BPF reuseport program (--spread bpf)");
+        }
         if (await node.StartServicesAsync(options, log)) return node;
         await node.DisposeAsync();
         return null;
@@ -179,6 +192,18 @@ internal sealed class NodeServices : IAsyncDisposable
         return true;
     }
 
+    /// <summary>
+    /// --spread bpf: attaches a <see cref="ReuseportBalancer"/> to the group of
+    /// <paramref name="sockets"/>; when it cannot, logs one warning naming the reason and returns
+    /// null (the kernel keeps hashing connections, as with --spread hash).
+    /// </summary>
+    internal static ReuseportBalancer? AttachBalancer(ListenSockets sockets, string what, LogWriter log, ReuseportBalancer.BpfCall? bpf = null)
+    {
+        var balancer = ReuseportBalancer.TryAttach(sockets.Descriptors, out var failure, bpf);
+        if (balancer is null) log.Warning($"--spread bpf{what}: {failure}; falling back to the kernel's SO_REUSEPORT hash (--spread hash)");
+        return balancer;
+    }
+
     /// <summary>A peer's change merged into the store: a purge of the response cache is applied here too.</summary>
     private void OnRowMerged(string table, byte[] key)
     {
@@ -211,6 +236,8 @@ internal sealed class NodeServices : IAsyncDisposable
     {
         try { if (Resp is not null) await Resp.DisposeAsync(); } catch (Exception) { }
         try { if (Cluster is not null) await Cluster.DisposeAsync(); } catch (Exception) { }
+        Balancer?.Dispose();
+        HttpsBalancer?.Dispose();
         Sockets?.Dispose();
         HttpsSockets?.Dispose();
         Store?.Dispose();

@@ -379,6 +379,7 @@ internal sealed class Supervisor : IAsyncDisposable
             UptimeSeconds = Math.Round((now - _startedAt).TotalSeconds, 1),
             Host = _options.Host,
             Port = Port,
+            Spread = (_node?.Spread ?? SpreadMode.Hash) == SpreadMode.Bpf ? "bpf" : "hash",
             Restarts = Interlocked.Read(ref _restarts),
             ResponseCache = _node?.ResponseCache is { } responseCache ? Askr.ResponseCache.CacheStatus.Of(responseCache) : null,
             Cluster = _node?.Cluster is not { } cluster ? null : new ClusterStatus
