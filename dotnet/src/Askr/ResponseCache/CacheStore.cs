@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Askr.SharedMemory;
 
@@ -84,6 +85,9 @@ public sealed unsafe class CacheStore : IDisposable
     // Header offsets.
     private const int OffBlocks = 8, OffRecords = 12, OffBuckets = 16, OffLock = 20, OffFreeBlock = 24, OffFreeRecord = 28,
         OffHand = 32, OffFreeBlocks = 36, OffFlush = 40, OffSeq = 48, OffCounters = 128, OffMaxEntry = 120;
+    // The settle word (int32 futex word; see Settled), the number of processes' watchers asleep on it,
+    // and the number of lock waiters asleep on the lock word (56..67 were free header space).
+    private const int OffSettled = 56, OffSettleSleepers = 60, OffLockSleepers = 64;
 
     private readonly MappedFile _file;
     private readonly byte* _base;
@@ -218,11 +222,56 @@ public sealed unsafe class CacheStore : IDisposable
         return h;
     }
 
+    // ---- settling: waking the waiters of an in-flight marker ----
+
+    /// <summary>
+    /// The settle word (header offset 56, int32): moves every time an in-flight marker leaves the
+    /// store (the leader stored its answer, marked the key hit-for-miss, abandoned it, or a marker
+    /// was replaced). A waiter reads it before it looks its key up and sleeps only while it is
+    /// unchanged (<see cref="SettleWatcher"/>), so a settle between its look and its sleep is not lost.
+    /// </summary>
+    public int Settled => Volatile.Read(ref *(int*)(_base + OffSettled));
+
+    /// <summary>The settle word itself, for FUTEX_WAIT.</summary>
+    internal int* SettledWord => (int*)(_base + OffSettled);
+
+    /// <summary>Watchers (one per process at most) asleep on the settle word: a settle calls FUTEX_WAKE only when there is one.</summary>
+    internal ref int SettleSleepers => ref *(int*)(_base + OffSettleSleepers);
+
+    /// <summary>Moves the settle word (under the lock or not); <see cref="WakeSettleSleepers"/> after the lock is released.</summary>
+    private void BumpSettled() => Interlocked.Increment(ref *(int*)(_base + OffSettled));
+
+    /// <summary>FUTEX_WAKE on the settle word if a watcher sleeps on it (the bump's interlocked add orders the read after it).</summary>
+    private void WakeSettleSleepers()
+    {
+        if (Volatile.Read(ref SettleSleepers) != 0) Futex.WakeAll(SettledWord);
+    }
+
+    /// <summary>Settles by hand: wakes every waiter of the node to look its key up again (tests, and a purge).</summary>
+    public void Settle()
+    {
+        BumpSettled();
+        WakeSettleSleepers();
+    }
+
     // ---- the lock ----
 
     private ref int LockWord => ref *(int*)(_base + OffLock);
+    private ref int LockSleepers => ref *(int*)(_base + OffLockSleepers);
+
+    /// <summary>Spins before a contended waiter sleeps on the lock word: the sections are short (a record and a blob copy).</summary>
+    private const int LockSpins = 30;
+
+    /// <summary>The settle word when this process took the lock: Unlock wakes the watchers if a marker left meanwhile.</summary>
+    private int _settledAtLock;
 
     private void Lock()
+    {
+        Acquire();
+        _settledAtLock = Settled;
+    }
+
+    private void Acquire()
     {
         ref var word = ref LockWord;
         if (Interlocked.CompareExchange(ref word, _pid, 0) == 0) return;
@@ -231,21 +280,41 @@ public sealed unsafe class CacheStore : IDisposable
         while (true)
         {
             if (Volatile.Read(ref word) == 0 && Interlocked.CompareExchange(ref word, _pid, 0) == 0) return;
-            spin.SpinOnce(sleep1Threshold: -1);
-            if (spin.Count > 50) Thread.Sleep(1);
+            if (spin.Count < LockSpins) spin.SpinOnce(sleep1Threshold: -1);
+            else
+            {
+                // FUTEX_WAIT on the lock word until Unlock wakes us (no fixed sleep that adds a
+                // millisecond under contention); the timeout bounds how late a dead holder is seen.
+                var owner = Volatile.Read(ref word);
+                if (owner != 0)
+                {
+                    Interlocked.Increment(ref LockSleepers);
+                    Futex.Wait((int*)Unsafe.AsPointer(ref word), owner, 10);
+                    Interlocked.Decrement(ref LockSleepers);
+                }
+            }
             if (Stopwatch.GetElapsedTime(started).TotalMilliseconds < 200) continue;
             var holder = Volatile.Read(ref word);
             if (holder != 0 && holder != _pid && !ProcessAlive(holder) && Interlocked.CompareExchange(ref word, _pid, holder) == holder)
             {
-                // The holder died mid-change: its half-written records are dropped.
+                // The holder died mid-change: its half-written records are dropped, and with them
+                // any in-flight marker, so the waiters look again.
                 Reset();
+                Settle();
                 return;
             }
             started = Stopwatch.GetTimestamp();
         }
     }
 
-    private void Unlock() => Volatile.Write(ref LockWord, 0);
+    private void Unlock()
+    {
+        var settled = Settled != _settledAtLock;
+        // Exchange, not a plain write: the full fence orders the read of the sleepers after the release.
+        Interlocked.Exchange(ref LockWord, 0);
+        if (Volatile.Read(ref LockSleepers) != 0) Futex.WakeOne((int*)Unsafe.AsPointer(ref LockWord));
+        if (settled) WakeSettleSleepers();
+    }
 
     internal static bool ProcessAlive(int pid) => pid > 0 && Directory.Exists($"/proc/{pid}");
 
@@ -314,7 +383,8 @@ public sealed unsafe class CacheStore : IDisposable
         return true;
     }
 
-    private void Unlink(int index)
+    /// <summary>Frees a record (under the lock). True if it was an in-flight marker: the settle word moved, and the caller wakes its sleepers after the lock.</summary>
+    private bool Unlink(int index)
     {
         var rec = Rec(index);
         var b = Bucket(F<ulong>(rec, RHash));
@@ -337,9 +407,12 @@ public sealed unsafe class CacheStore : IDisposable
         }
         if (F<int>(rec, RKind) == (int)CacheEntryKind.Response) Add(Counter.Entries, -1);
         Add(Counter.BytesUsed, -F<int>(rec, RLength));
+        var inFlight = F<int>(rec, RKind) == (int)CacheEntryKind.InFlight;
+        if (inFlight) BumpSettled();
         new Span<byte>(rec, RecordBytes).Clear();
         F<int>(rec, RNext) = *(int*)(_base + OffFreeRecord);
         *(int*)(_base + OffFreeRecord) = index + 1;
+        return inFlight;
     }
 
     /// <summary>Whether a record may go without a second chance: expired past all its stale windows, flushed, or a marker whose time is up.</summary>

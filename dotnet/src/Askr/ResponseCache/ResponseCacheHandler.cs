@@ -52,6 +52,8 @@ internal sealed class ResponseCacheHandler
     private readonly IReadOnlyList<string> _ignoredCookies;
     private readonly int _timeoutMs;
     private readonly ConcurrentDictionary<string, byte> _loggedRoutes = new(StringComparer.Ordinal);
+    /// <summary>Wakes the waiters of a leader (futex on the settle word); null when ASKR_RESPONSE_CACHE_WAIT=poll.</summary>
+    private readonly SettleWatcher? _watcher;
 
     public ResponseCacheHandler(CacheStore store, IReadOnlyList<string> ignoredCookies, int requestTimeoutSeconds, LogWriter log)
     {
@@ -59,6 +61,8 @@ internal sealed class ResponseCacheHandler
         _ignoredCookies = ignoredCookies;
         _timeoutMs = (requestTimeoutSeconds > 0 ? requestTimeoutSeconds : 300) * 1000;
         _log = log;
+        // ASKR_RESPONSE_CACHE_WAIT=poll keeps the old wait (polling, 2 ms doubling to 25 ms) for comparison (bench/response-cache/stampede.sh).
+        _watcher = Environment.GetEnvironmentVariable("ASKR_RESPONSE_CACHE_WAIT") == "poll" ? null : new SettleWatcher(store);
     }
 
     public CacheStore Store => _store;
@@ -152,6 +156,8 @@ internal sealed class ResponseCacheHandler
         while (true)
         {
             var key = primary;
+            // Read before the look-up: a leader that settles after it wakes the wait below (no lost wake-up).
+            var settled = _store.Settled;
             var entry = _store.Get(primary);
             try
             {
@@ -202,6 +208,11 @@ internal sealed class ResponseCacheHandler
                         waited = true;
                         entry.Return();
                         entry = null;
+                        if (_watcher is not null)
+                        {
+                            await _watcher.WaitAsync(settled, context.RequestAborted);
+                            continue;
+                        }
                         await Task.Delay(delay, context.RequestAborted);
                         delay = Math.Min(delay * 2, 25);
                         continue;
@@ -480,9 +491,13 @@ internal sealed class ResponseCacheHandler
         {
             vary = vary.Distinct(StringComparer.OrdinalIgnoreCase).ToList();
             key = VaryKey(ticket.PrimaryKey!, vary, context.Request);
+            // The response first, then the Vary marker: the marker replaces the leader's in-flight
+            // marker on the primary key and so settles it, and a waiter woken by that must find
+            // the response under its Vary key, not a miss that makes it a second leader.
+            if (!_store.Put(key, CacheEntryKind.Response, payload, now, fresh, swr, sie, flushGeneration: ticket.FlushGeneration)) return false;
             if (!_store.Put(ticket.PrimaryKey!, CacheEntryKind.Vary, CachedResponse.EncodeVary(vary), now, fresh, swr, sie, flushGeneration: ticket.FlushGeneration)) return false;
         }
-        if (!_store.Put(key, CacheEntryKind.Response, payload, now, fresh, swr, sie, flushGeneration: ticket.FlushGeneration)) return false;
+        else if (!_store.Put(key, CacheEntryKind.Response, payload, now, fresh, swr, sie, flushGeneration: ticket.FlushGeneration)) return false;
         if (ticket.Leader && key != ticket.Key) _store.Abandon(ticket.Key!);
         ticket.Leader = false;
         _store.Add(CacheStore.Counter.Stores);
