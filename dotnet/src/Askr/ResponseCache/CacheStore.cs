@@ -211,14 +211,21 @@ public sealed unsafe class CacheStore : IDisposable
     /// <summary>FNV-1a 64 of the UTF-8 bytes: the same in every process (unlike string.GetHashCode).</summary>
     public static ulong Hash(string s)
     {
-        var h = 14695981039346656037UL;
         Span<byte> small = stackalloc byte[256];
         var max = Encoding.UTF8.GetMaxByteCount(s.Length);
         var rented = max > small.Length ? ArrayPool<byte>.Shared.Rent(max) : null;
         var bytes = rented ?? small;
         var n = Encoding.UTF8.GetBytes(s, bytes);
-        foreach (var b in bytes[..n]) { h ^= b; h *= 1099511628211UL; }
+        var h = Hash(bytes[..n]);
         if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        return h;
+    }
+
+    /// <summary>FNV-1a 64 of UTF-8 bytes (a key already encoded).</summary>
+    public static ulong Hash(ReadOnlySpan<byte> bytes)
+    {
+        var h = 14695981039346656037UL;
+        foreach (var b in bytes) { h ^= b; h *= 1099511628211UL; }
         return h;
     }
 
@@ -453,8 +460,25 @@ public sealed unsafe class CacheStore : IDisposable
     /// </summary>
     public CacheEntry? Get(string key)
     {
-        var keyBytes = Encoding.UTF8.GetBytes(key);
-        var hash = Hash(key);
+        // The key's bytes on the stack (a pooled buffer for a long key): a hit allocates only the entry.
+        Span<byte> small = stackalloc byte[512];
+        var max = Encoding.UTF8.GetMaxByteCount(key.Length);
+        var rented = max > small.Length ? ArrayPool<byte>.Shared.Rent(max) : null;
+        try
+        {
+            var n = Encoding.UTF8.GetBytes(key, rented ?? small);
+            return Get((rented ?? small)[..n]);
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>As <see cref="Get(string)"/>, for a key given as its UTF-8 bytes.</summary>
+    public CacheEntry? Get(ReadOnlySpan<byte> keyBytes)
+    {
+        var hash = Hash(keyBytes);
         Lock();
         try
         {
