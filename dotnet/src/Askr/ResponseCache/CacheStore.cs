@@ -50,7 +50,7 @@ public sealed class CacheEntry
 /// of the worker that stored it. Bounded: the file is the --response-cache size.
 ///
 /// Layout (little-endian): a 4 KiB header (magic, geometry, the lock word, free lists, the CLOCK
-/// hand, the flush generation, counters), the tag generation table (<see cref="TagSlots"/> int64
+/// hand, the flush generation, the settle word and its sleeper counts at 56/60/64, counters), the tag generation table (<see cref="TagSlots"/> int64
 /// counters), the hash buckets (int32 head record + 1), the records (128 bytes each), the block
 /// chain (int32 next block + 1 per block) and the data blocks (<see cref="BlockSize"/> bytes).
 /// A record's blob (key, tag references, status, headers, body) spans a chain of blocks.
@@ -62,7 +62,7 @@ public sealed class CacheEntry
 /// which is what CLOCK sweeps; it approximates LRU.
 ///
 /// Concurrency: one lock word in the header (the holder's pid; CAS). A waiter spins briefly, then
-/// sleeps; if the holder's process is gone (a worker killed while it held the lock), the waiter
+/// sleeps in FUTEX_WAIT on the word (counted at header offset 64, woken by the unlock); if the holder's process is gone (a worker killed while it held the lock), the waiter
 /// takes the lock over and resets the records, since the holder may have left them half-written
 /// (the tag generations and the counters stay). Tag generations and the flush generation are
 /// plain atomic counters, changed without the lock: invalidation is O(1) whatever the number of
