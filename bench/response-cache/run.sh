@@ -57,7 +57,7 @@ head -c "$BODY_BYTES" /dev/zero | tr '\0' x >"$root/static.txt"
 askr_port=$(free_port "$PORT_BASE")
 admin_port=$(free_port $((PORT_BASE + 1)))
 export STAMPEDE_LOG=$BENCH_TMP/stampede.log; : >"$STAMPEDE_LOG"
-start_server "$BENCH_TMP/askr.out" env ASKR_ADMIN_TOKEN=bench "$ASKR_BINARY" serve --root "$root" --worker-script "$HERE/worker.php" \
+start_server "$BENCH_TMP/askr.out" env ASKR_ADMIN_TOKEN=bench-admin-token-0123456789 "$ASKR_BINARY" serve --root "$root" --worker-script "$HERE/worker.php" \
     --host 127.0.0.1 --port "$askr_port" --workers "$WORKERS" --admin-port "$admin_port" --no-access-log \
     --response-cache 512M
 ASKR_PID=$SERVER_PID

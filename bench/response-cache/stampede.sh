@@ -3,11 +3,12 @@
 # each round sends 200 concurrent cold requests (a new key per round) to a route that sleeps
 # 300 ms, and reports the total time, PHP executions, answers 200 and the X-Askr-Cache labels,
 # plus, as the floor the client and Kestrel impose, 200 concurrent requests to a cached HIT.
-# Target (issue 11): 1 execution, total <= 1.3 x 300 ms. Load and steal beside every round;
+# Every round runs against two servers, the futex wake and ASKR_RESPONSE_CACHE_WAIT=poll, and
+# prints their ratio. Target (issue 11): 1 execution, total <= 1.3 x 300 ms. Load and steal beside every round;
 # takes /tmp/askr-bench.lock.
 #
 # Environment (all optional): ASKR_BINARY, BENCH_WORKERS (default nproc), BENCH_ROUNDS (5),
-# BENCH_CONCURRENCY (200), BENCH_PORT (18390).
+# BENCH_CONCURRENCY (200), BENCH_PORT (18390; the poll server takes the next free port).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,13 +34,23 @@ trap 'exit 130' INT TERM
 bench_init_tmp
 
 root=$BENCH_TMP/public; mkdir -p "$root"; echo ok >"$root/ok.txt"
-port=$(free_port "$PORT_BASE")
-export STAMPEDE_LOG=$BENCH_TMP/stampede.log; : >"$STAMPEDE_LOG"
 export BODY_BYTES=4096
-start_server "$BENCH_TMP/askr.out" "$ASKR_BINARY" serve --root "$root" --worker-script "$HERE/worker.php" \
-    --host 127.0.0.1 --port "$port" --workers "$WORKERS" --no-access-log --response-cache 64M
-wait_http "$SERVER_PID" "http://127.0.0.1:$port/ok.txt" ok "$STARTUP_TIMEOUT" || { tail "$BENCH_TMP/askr.out"; die "askr did not start"; }
-curl -fsS -o /dev/null "http://127.0.0.1:$port/page"
+# Two servers, the same but for how a waiter learns that its leader settled: the futex wake
+# (default) and the former poll (ASKR_RESPONSE_CACHE_WAIT=poll, 2 ms doubling to 25 ms).
+declare -A PORT LOGF PID
+next=$PORT_BASE
+for mode in futex poll; do
+    PORT[$mode]=$(free_port "$next"); next=$((PORT[$mode] + 1))
+    LOGF[$mode]=$BENCH_TMP/stampede-$mode.log; : >"${LOGF[$mode]}"
+    wait_env=()
+    [[ $mode == poll ]] && wait_env=(ASKR_RESPONSE_CACHE_WAIT=poll)
+    start_server "$BENCH_TMP/askr-$mode.out" env "${wait_env[@]}" STAMPEDE_LOG="${LOGF[$mode]}" "$ASKR_BINARY" serve \
+        --root "$root" --worker-script "$HERE/worker.php" --host 127.0.0.1 --port "${PORT[$mode]}" --workers "$WORKERS" \
+        --no-access-log --response-cache 64M
+    PID[$mode]=$SERVER_PID
+    wait_http "$SERVER_PID" "http://127.0.0.1:${PORT[$mode]}/ok.txt" ok "$STARTUP_TIMEOUT" || { tail "$BENCH_TMP/askr-$mode.out"; die "askr ($mode) did not start"; }
+    curl -fsS -o /dev/null "http://127.0.0.1:${PORT[$mode]}/page"
+done
 
 # burst URL: N concurrent requests to URL; prints "ms codes labels"
 burst() {
@@ -57,14 +68,22 @@ burst() {
     echo "$ms $ok/$N ${labels}max_connect=${conn}s max_total=${slow}s"
 }
 
-printf '%-6s %-9s %s\n' round what result
+printf '%-6s %-16s %s\n' round what result
 for r in $(seq "$ROUNDS"); do
-    s0=$(steal); load=$(cut -d' ' -f1 /proc/loadavg)
-    hit=$(burst "http://127.0.0.1:$port/page")
-    : >"$STAMPEDE_LOG"
-    cold=$(burst "http://127.0.0.1:$port/slow?round=$r")
-    runs=$(wc -l <"$STAMPEDE_LOG")
-    printf '%-6s %-9s %s ms  (load %s, steal %s jiffies)\n' "$r" hit-floor "$hit" "$load" "$(( $(steal) - s0 ))"
-    printf '%-6s %-9s %s ms  PHP ran %s time(s)\n' "$r" stampede "$cold" "$runs"
+    # Alternate which server goes first, so neither always gets the quieter half of the round.
+    if ((r % 2)); then order=(futex poll); else order=(poll futex); fi
+    declare -A total
+    for mode in "${order[@]}"; do
+        port=${PORT[$mode]}
+        s0=$(steal); load=$(cut -d' ' -f1 /proc/loadavg)
+        hit=$(burst "http://127.0.0.1:$port/page")
+        : >"${LOGF[$mode]}"
+        cold=$(burst "http://127.0.0.1:$port/slow?round=$r")
+        runs=$(wc -l <"${LOGF[$mode]}")
+        total[$mode]=${cold%% *}
+        printf '%-6s %-16s %s ms  (load %s, steal %s jiffies)\n' "$r" "$mode hit-floor" "$hit" "$load" "$(( $(steal) - s0 ))"
+        printf '%-6s %-16s %s ms  PHP ran %s time(s)\n' "$r" "$mode stampede" "$cold" "$runs"
+    done
+    printf '%-6s %-16s futex/poll total time %s\n' "$r" ratio "$(awk -v f="${total[futex]}" -v p="${total[poll]}" 'BEGIN{printf "%.2f", f/p}')"
 done
-stop_server "$SERVER_PID"
+for mode in futex poll; do stop_server "${PID[$mode]}"; done

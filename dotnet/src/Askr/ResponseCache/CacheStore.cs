@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Askr.SharedMemory;
 
@@ -49,7 +50,7 @@ public sealed class CacheEntry
 /// of the worker that stored it. Bounded: the file is the --response-cache size.
 ///
 /// Layout (little-endian): a 4 KiB header (magic, geometry, the lock word, free lists, the CLOCK
-/// hand, the flush generation, counters), the tag generation table (<see cref="TagSlots"/> int64
+/// hand, the flush generation, the settle word and its sleeper counts at 56/60/64, counters), the tag generation table (<see cref="TagSlots"/> int64
 /// counters), the hash buckets (int32 head record + 1), the records (128 bytes each), the block
 /// chain (int32 next block + 1 per block) and the data blocks (<see cref="BlockSize"/> bytes).
 /// A record's blob (key, tag references, status, headers, body) spans a chain of blocks.
@@ -61,7 +62,7 @@ public sealed class CacheEntry
 /// which is what CLOCK sweeps; it approximates LRU.
 ///
 /// Concurrency: one lock word in the header (the holder's pid; CAS). A waiter spins briefly, then
-/// sleeps; if the holder's process is gone (a worker killed while it held the lock), the waiter
+/// sleeps in FUTEX_WAIT on the word (counted at header offset 64, woken by the unlock); if the holder's process is gone (a worker killed while it held the lock), the waiter
 /// takes the lock over and resets the records, since the holder may have left them half-written
 /// (the tag generations and the counters stay). Tag generations and the flush generation are
 /// plain atomic counters, changed without the lock: invalidation is O(1) whatever the number of
@@ -84,6 +85,9 @@ public sealed unsafe class CacheStore : IDisposable
     // Header offsets.
     private const int OffBlocks = 8, OffRecords = 12, OffBuckets = 16, OffLock = 20, OffFreeBlock = 24, OffFreeRecord = 28,
         OffHand = 32, OffFreeBlocks = 36, OffFlush = 40, OffSeq = 48, OffCounters = 128, OffMaxEntry = 120;
+    // The settle word (int32 futex word; see Settled), the number of processes' watchers asleep on it,
+    // and the number of lock waiters asleep on the lock word (56..67 were free header space).
+    private const int OffSettled = 56, OffSettleSleepers = 60, OffLockSleepers = 64;
 
     private readonly MappedFile _file;
     private readonly byte* _base;
@@ -207,22 +211,74 @@ public sealed unsafe class CacheStore : IDisposable
     /// <summary>FNV-1a 64 of the UTF-8 bytes: the same in every process (unlike string.GetHashCode).</summary>
     public static ulong Hash(string s)
     {
-        var h = 14695981039346656037UL;
         Span<byte> small = stackalloc byte[256];
         var max = Encoding.UTF8.GetMaxByteCount(s.Length);
         var rented = max > small.Length ? ArrayPool<byte>.Shared.Rent(max) : null;
         var bytes = rented ?? small;
         var n = Encoding.UTF8.GetBytes(s, bytes);
-        foreach (var b in bytes[..n]) { h ^= b; h *= 1099511628211UL; }
+        var h = Hash(bytes[..n]);
         if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
         return h;
+    }
+
+    /// <summary>FNV-1a 64 of UTF-8 bytes (a key already encoded).</summary>
+    public static ulong Hash(ReadOnlySpan<byte> bytes)
+    {
+        var h = 14695981039346656037UL;
+        foreach (var b in bytes) { h ^= b; h *= 1099511628211UL; }
+        return h;
+    }
+
+    // ---- settling: waking the waiters of an in-flight marker ----
+
+    /// <summary>
+    /// The settle word (header offset 56, int32): moves every time an in-flight marker leaves the
+    /// store (the leader stored its answer, marked the key hit-for-miss, abandoned it, or a marker
+    /// was replaced). A waiter reads it before it looks its key up and sleeps only while it is
+    /// unchanged (<see cref="SettleWatcher"/>), so a settle between its look and its sleep is not lost.
+    /// </summary>
+    public int Settled => Volatile.Read(ref *(int*)(_base + OffSettled));
+
+    /// <summary>The settle word itself, for FUTEX_WAIT.</summary>
+    internal int* SettledWord => (int*)(_base + OffSettled);
+
+    /// <summary>Watchers (one per process at most) asleep on the settle word: a settle calls FUTEX_WAKE only when there is one.</summary>
+    internal ref int SettleSleepers => ref *(int*)(_base + OffSettleSleepers);
+
+    /// <summary>Moves the settle word (under the lock or not); <see cref="WakeSettleSleepers"/> after the lock is released.</summary>
+    private void BumpSettled() => Interlocked.Increment(ref *(int*)(_base + OffSettled));
+
+    /// <summary>FUTEX_WAKE on the settle word if a watcher sleeps on it (the bump's interlocked add orders the read after it).</summary>
+    private void WakeSettleSleepers()
+    {
+        if (Volatile.Read(ref SettleSleepers) != 0) Futex.WakeAll(SettledWord);
+    }
+
+    /// <summary>Settles by hand: wakes every waiter of the node to look its key up again (tests, and a purge).</summary>
+    public void Settle()
+    {
+        BumpSettled();
+        WakeSettleSleepers();
     }
 
     // ---- the lock ----
 
     private ref int LockWord => ref *(int*)(_base + OffLock);
+    private ref int LockSleepers => ref *(int*)(_base + OffLockSleepers);
+
+    /// <summary>Spins before a contended waiter sleeps on the lock word: the sections are short (a record and a blob copy).</summary>
+    private const int LockSpins = 30;
+
+    /// <summary>The settle word when this process took the lock: Unlock wakes the watchers if a marker left meanwhile.</summary>
+    private int _settledAtLock;
 
     private void Lock()
+    {
+        Acquire();
+        _settledAtLock = Settled;
+    }
+
+    private void Acquire()
     {
         ref var word = ref LockWord;
         if (Interlocked.CompareExchange(ref word, _pid, 0) == 0) return;
@@ -231,21 +287,41 @@ public sealed unsafe class CacheStore : IDisposable
         while (true)
         {
             if (Volatile.Read(ref word) == 0 && Interlocked.CompareExchange(ref word, _pid, 0) == 0) return;
-            spin.SpinOnce(sleep1Threshold: -1);
-            if (spin.Count > 50) Thread.Sleep(1);
+            if (spin.Count < LockSpins) spin.SpinOnce(sleep1Threshold: -1);
+            else
+            {
+                // FUTEX_WAIT on the lock word until Unlock wakes us (no fixed sleep that adds a
+                // millisecond under contention); the timeout bounds how late a dead holder is seen.
+                var owner = Volatile.Read(ref word);
+                if (owner != 0)
+                {
+                    Interlocked.Increment(ref LockSleepers);
+                    Futex.Wait((int*)Unsafe.AsPointer(ref word), owner, 10);
+                    Interlocked.Decrement(ref LockSleepers);
+                }
+            }
             if (Stopwatch.GetElapsedTime(started).TotalMilliseconds < 200) continue;
             var holder = Volatile.Read(ref word);
             if (holder != 0 && holder != _pid && !ProcessAlive(holder) && Interlocked.CompareExchange(ref word, _pid, holder) == holder)
             {
-                // The holder died mid-change: its half-written records are dropped.
+                // The holder died mid-change: its half-written records are dropped, and with them
+                // any in-flight marker, so the waiters look again.
                 Reset();
+                Settle();
                 return;
             }
             started = Stopwatch.GetTimestamp();
         }
     }
 
-    private void Unlock() => Volatile.Write(ref LockWord, 0);
+    private void Unlock()
+    {
+        var settled = Settled != _settledAtLock;
+        // Exchange, not a plain write: the full fence orders the read of the sleepers after the release.
+        Interlocked.Exchange(ref LockWord, 0);
+        if (Volatile.Read(ref LockSleepers) != 0) Futex.WakeOne((int*)Unsafe.AsPointer(ref LockWord));
+        if (settled) WakeSettleSleepers();
+    }
 
     internal static bool ProcessAlive(int pid) => pid > 0 && Directory.Exists($"/proc/{pid}");
 
@@ -314,7 +390,8 @@ public sealed unsafe class CacheStore : IDisposable
         return true;
     }
 
-    private void Unlink(int index)
+    /// <summary>Frees a record (under the lock). True if it was an in-flight marker: the settle word moved, and the caller wakes its sleepers after the lock.</summary>
+    private bool Unlink(int index)
     {
         var rec = Rec(index);
         var b = Bucket(F<ulong>(rec, RHash));
@@ -337,9 +414,12 @@ public sealed unsafe class CacheStore : IDisposable
         }
         if (F<int>(rec, RKind) == (int)CacheEntryKind.Response) Add(Counter.Entries, -1);
         Add(Counter.BytesUsed, -F<int>(rec, RLength));
+        var inFlight = F<int>(rec, RKind) == (int)CacheEntryKind.InFlight;
+        if (inFlight) BumpSettled();
         new Span<byte>(rec, RecordBytes).Clear();
         F<int>(rec, RNext) = *(int*)(_base + OffFreeRecord);
         *(int*)(_base + OffFreeRecord) = index + 1;
+        return inFlight;
     }
 
     /// <summary>Whether a record may go without a second chance: expired past all its stale windows, flushed, or a marker whose time is up.</summary>
@@ -380,8 +460,25 @@ public sealed unsafe class CacheStore : IDisposable
     /// </summary>
     public CacheEntry? Get(string key)
     {
-        var keyBytes = Encoding.UTF8.GetBytes(key);
-        var hash = Hash(key);
+        // The key's bytes on the stack (a pooled buffer for a long key): a hit allocates only the entry.
+        Span<byte> small = stackalloc byte[512];
+        var max = Encoding.UTF8.GetMaxByteCount(key.Length);
+        var rented = max > small.Length ? ArrayPool<byte>.Shared.Rent(max) : null;
+        try
+        {
+            var n = Encoding.UTF8.GetBytes(key, rented ?? small);
+            return Get((rented ?? small)[..n]);
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>As <see cref="Get(string)"/>, for a key given as its UTF-8 bytes.</summary>
+    public CacheEntry? Get(ReadOnlySpan<byte> keyBytes)
+    {
+        var hash = Hash(keyBytes);
         Lock();
         try
         {

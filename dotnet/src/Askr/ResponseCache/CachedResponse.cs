@@ -99,3 +99,69 @@ internal static class CachedResponse
         return names;
     }
 }
+
+/// <summary>
+/// Reads a stored response's status and headers in place, without decoding them to strings
+/// (the HIT path): <see cref="TryNext"/> until false, then <see cref="ReadBody"/>.
+/// </summary>
+internal ref struct StoredHeaderReader
+{
+    private readonly ReadOnlySpan<byte> _payload;
+    private int _at;
+    private int _left;
+
+    public StoredHeaderReader(ReadOnlySpan<byte> payload)
+    {
+        _payload = payload;
+        _at = 2 + BinaryPrimitives.ReadUInt16LittleEndian(payload) * 12;
+        Status = BinaryPrimitives.ReadUInt16LittleEndian(payload[_at..]); _at += 2;
+        _left = BinaryPrimitives.ReadUInt16LittleEndian(payload[_at..]); _at += 2;
+    }
+
+    public int Status { get; }
+
+    /// <summary>The next header's name and value (Latin-1 bytes), or false after the last.</summary>
+    public bool TryNext(out ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value)
+    {
+        if (_left == 0) { name = value = default; return false; }
+        _left--;
+        var n = BinaryPrimitives.ReadUInt16LittleEndian(_payload[_at..]); _at += 2;
+        name = _payload.Slice(_at, n); _at += n;
+        var v = BinaryPrimitives.ReadInt32LittleEndian(_payload[_at..]); _at += 4;
+        value = _payload.Slice(_at, v); _at += v;
+        return true;
+    }
+
+    /// <summary>Where the body is in the payload (after every header was read).</summary>
+    public void ReadBody(out int offset, out int length)
+    {
+        while (TryNext(out _, out _)) { }
+        length = BinaryPrimitives.ReadInt32LittleEndian(_payload[_at..]);
+        offset = _at + 4;
+    }
+}
+
+/// <summary>
+/// The process's strings for stored header names and values (Latin-1), so a HIT does not
+/// allocate a string per header: a lookup by the bytes decoded to chars on the stack. Bounded
+/// (<see cref="MaxStrings"/>, <see cref="MaxLength"/>); past either, strings are allocated per hit.
+/// </summary>
+internal static class HeaderStrings
+{
+    public const int MaxStrings = 8192;
+    public const int MaxLength = 256;
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> s_strings = new(StringComparer.Ordinal);
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> s_lookup =
+        s_strings.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    public static string Get(ReadOnlySpan<byte> latin1)
+    {
+        if (latin1.Length > MaxLength) return Encoding.Latin1.GetString(latin1);
+        Span<char> chars = stackalloc char[latin1.Length];
+        Encoding.Latin1.GetChars(latin1, chars);
+        if (s_lookup.TryGetValue(chars, out var s)) return s;
+        s = new string(chars);
+        return s_strings.Count < MaxStrings ? s_strings.GetOrAdd(s, s) : s;
+    }
+}

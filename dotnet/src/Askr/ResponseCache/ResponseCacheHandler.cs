@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
 using Askr.Logging;
@@ -52,6 +53,8 @@ internal sealed class ResponseCacheHandler
     private readonly IReadOnlyList<string> _ignoredCookies;
     private readonly int _timeoutMs;
     private readonly ConcurrentDictionary<string, byte> _loggedRoutes = new(StringComparer.Ordinal);
+    /// <summary>Wakes the waiters of a leader (futex on the settle word); null when ASKR_RESPONSE_CACHE_WAIT=poll.</summary>
+    private readonly SettleWatcher? _watcher;
 
     public ResponseCacheHandler(CacheStore store, IReadOnlyList<string> ignoredCookies, int requestTimeoutSeconds, LogWriter log)
     {
@@ -59,6 +62,8 @@ internal sealed class ResponseCacheHandler
         _ignoredCookies = ignoredCookies;
         _timeoutMs = (requestTimeoutSeconds > 0 ? requestTimeoutSeconds : 300) * 1000;
         _log = log;
+        // ASKR_RESPONSE_CACHE_WAIT=poll keeps the old wait (polling, 2 ms doubling to 25 ms) for comparison (bench/response-cache/stampede.sh).
+        _watcher = Environment.GetEnvironmentVariable("ASKR_RESPONSE_CACHE_WAIT") == "poll" ? null : new SettleWatcher(store);
     }
 
     public CacheStore Store => _store;
@@ -129,11 +134,113 @@ internal sealed class ResponseCacheHandler
         return key.ToString();
     }
 
+    /// <summary>Largest blob a HIT writes synchronously into Kestrel's pipe (flushed when the request ends); larger ones await the write.</summary>
+    private const int SyncServeBytes = 64 * 1024;
+
+    /// <summary>Longest primary key (bytes) the HIT fast path builds on the stack; longer keys take the general path.</summary>
+    private const int FastKeyBytes = 1024;
+
+    /// <summary>Completed tasks of served tickets, one per status (a served ticket is never changed).</summary>
+    private static readonly Task<CacheTicket?>[] s_served = new Task<CacheTicket?>[600];
+
+    private static Task<CacheTicket?> Served(int status) => status is >= 0 and < 600
+        ? s_served[status] ??= Task.FromResult<CacheTicket?>(new CacheTicket { Served = true, Status = status })
+        : Task.FromResult<CacheTicket?>(new CacheTicket { Served = true, Status = status });
+
+    /// <summary>The Age header values 0..3599 s, made once.</summary>
+    private static readonly string?[] s_ages = new string?[3600];
+
+    private static string AgeSeconds(long storedAtMs, long nowMs)
+    {
+        var age = Math.Max(0, (nowMs - storedAtMs) / 1000);
+        return age < s_ages.Length ? s_ages[age] ??= age.ToString(CultureInfo.InvariantCulture) : age.ToString(CultureInfo.InvariantCulture);
+    }
+
     /// <summary>
     /// Before PHP: null when the cache has no say (not GET/HEAD); a served ticket when the
     /// response was written from the cache; otherwise how to treat PHP's answer.
+    /// A fresh HIT is answered synchronously (<see cref="TryServeFresh"/>); everything else takes the general path.
     /// </summary>
-    public async Task<CacheTicket?> BeforeAsync(HttpContext context)
+    public Task<CacheTicket?> BeforeAsync(HttpContext context)
+    {
+        var status = TryServeFresh(context);
+        return status > 0 ? Served(status) : BeforeSlowAsync(context);
+    }
+
+    /// <summary>
+    /// The HIT path: a GET/HEAD, anonymous, without conditional headers, whose primary key
+    /// (ASCII host) holds a fresh response with current tags and a body up to
+    /// <see cref="SyncServeBytes"/>, is written at once: the key on the stack, the header strings
+    /// from <see cref="HeaderStrings"/>, the body from the pooled copy of the entry. Returns the
+    /// status, or 0 when the general path must decide (it looks again: the cost of a miss is PHP's).
+    /// </summary>
+    private int TryServeFresh(HttpContext context)
+    {
+        var request = context.Request;
+        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method)) return 0;
+        var headers = request.Headers;
+        if (headers.IfNoneMatch.Count > 0 || headers.IfModifiedSince.Count > 0 || !Anonymous(request)) return 0;
+        Span<byte> key = stackalloc byte[FastKeyBytes];
+        var length = PrimaryKeyBytes(request.Host.Value, RawTarget(context), key);
+        if (length < 0) return 0;
+        var entry = _store.Get(key[..length]);
+        if (entry is null) return 0;
+        try
+        {
+            if (entry.Kind != CacheEntryKind.Response || entry.BlobLength > SyncServeBytes) return 0;
+            var now = NowMs;
+            if (now >= entry.FreshUntilMs) return 0;
+            var payload = entry.Blob.AsSpan(entry.PayloadOffset, entry.BlobLength - entry.PayloadOffset);
+            if (!CachedResponse.TagsCurrent(_store, payload)) return 0;
+            var status = WriteHead(context, payload, "HIT", AgeSeconds(entry.StoredAtMs, now), out var bodyOffset, out var bodyLength);
+            if (bodyLength > 0) context.Response.BodyWriter.Write(payload.Slice(bodyOffset, bodyLength));
+            _store.Add(CacheStore.Counter.Hits);
+            return status;
+        }
+        finally
+        {
+            entry.Return();
+        }
+    }
+
+    /// <summary>
+    /// The UTF-8 bytes of <see cref="PrimaryKey"/> (host lower-cased, newline, target) into
+    /// <paramref name="key"/>: their length, or -1 for a host that is not ASCII or a key that does
+    /// not fit (the general path builds those as strings).
+    /// </summary>
+    private static int PrimaryKeyBytes(string? host, string target, Span<byte> key)
+    {
+        host ??= "";
+        if (host.Length + 1 > key.Length) return -1;
+        for (var i = 0; i < host.Length; i++)
+        {
+            var c = host[i];
+            if (c >= 0x80) return -1;
+            key[i] = (byte)(c is >= 'A' and <= 'Z' ? c + 32 : c);
+        }
+        key[host.Length] = (byte)'\n';
+        return System.Text.Encoding.UTF8.TryGetBytes(target, key[(host.Length + 1)..], out var n) ? host.Length + 1 + n : -1;
+    }
+
+    /// <summary>Status and headers of a stored response (no conditional request) into the response; where the body to write is (length 0: none).</summary>
+    private static int WriteHead(HttpContext context, ReadOnlySpan<byte> payload, string how, string age, out int bodyOffset, out int bodyLength)
+    {
+        var response = context.Response;
+        var reader = new StoredHeaderReader(payload);
+        var status = reader.Status;
+        response.StatusCode = status;
+        var target = response.Headers;
+        while (reader.TryNext(out var name, out var value)) target.Append(HeaderStrings.Get(name), HeaderStrings.Get(value));
+        target.Age = age;
+        target[StatusHeader] = how;
+        reader.ReadBody(out bodyOffset, out bodyLength);
+        if (status < 200 || status == 204 || status == 304) { bodyLength = 0; return status; }
+        response.ContentLength = bodyLength;
+        if (HttpMethods.IsHead(context.Request.Method)) bodyLength = 0;
+        return status;
+    }
+
+    private async Task<CacheTicket?> BeforeSlowAsync(HttpContext context)
     {
         var request = context.Request;
         if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method)) return null;
@@ -152,6 +259,8 @@ internal sealed class ResponseCacheHandler
         while (true)
         {
             var key = primary;
+            // Read before the look-up: a leader that settles after it wakes the wait below (no lost wake-up).
+            var settled = _store.Settled;
             var entry = _store.Get(primary);
             try
             {
@@ -202,6 +311,11 @@ internal sealed class ResponseCacheHandler
                         waited = true;
                         entry.Return();
                         entry = null;
+                        if (_watcher is not null)
+                        {
+                            await _watcher.WaitAsync(settled, context.RequestAborted);
+                            continue;
+                        }
                         await Task.Delay(delay, context.RequestAborted);
                         delay = Math.Min(delay * 2, 25);
                         continue;
@@ -238,10 +352,16 @@ internal sealed class ResponseCacheHandler
     private async Task<int> ServeAsync(HttpContext context, CacheEntry entry, string how, long now)
     {
         var payload = entry.Blob.AsMemory(entry.PayloadOffset, entry.BlobLength - entry.PayloadOffset);
-        var (status, headers, bodyOffset, bodyLength) = CachedResponse.Decode(payload.Span);
         var response = context.Response;
         var request = context.Request;
-        var age = Math.Max(0, (now - entry.StoredAtMs) / 1000).ToString(CultureInfo.InvariantCulture);
+        var age = AgeSeconds(entry.StoredAtMs, now);
+        if (request.Headers.IfNoneMatch.Count == 0 && request.Headers.IfModifiedSince.Count == 0)
+        {
+            var written = WriteHead(context, payload.Span, how, age, out var offset, out var length);
+            if (length > 0) await response.BodyWriter.WriteAsync(payload.Slice(offset, length), context.RequestAborted);
+            return written;
+        }
+        var (status, headers, bodyOffset, bodyLength) = CachedResponse.Decode(payload.Span);
         if (NotModified(request, headers))
         {
             response.StatusCode = 304;
@@ -480,9 +600,13 @@ internal sealed class ResponseCacheHandler
         {
             vary = vary.Distinct(StringComparer.OrdinalIgnoreCase).ToList();
             key = VaryKey(ticket.PrimaryKey!, vary, context.Request);
+            // The response first, then the Vary marker: the marker replaces the leader's in-flight
+            // marker on the primary key and so settles it, and a waiter woken by that must find
+            // the response under its Vary key, not a miss that makes it a second leader.
+            if (!_store.Put(key, CacheEntryKind.Response, payload, now, fresh, swr, sie, flushGeneration: ticket.FlushGeneration)) return false;
             if (!_store.Put(ticket.PrimaryKey!, CacheEntryKind.Vary, CachedResponse.EncodeVary(vary), now, fresh, swr, sie, flushGeneration: ticket.FlushGeneration)) return false;
         }
-        if (!_store.Put(key, CacheEntryKind.Response, payload, now, fresh, swr, sie, flushGeneration: ticket.FlushGeneration)) return false;
+        else if (!_store.Put(key, CacheEntryKind.Response, payload, now, fresh, swr, sie, flushGeneration: ticket.FlushGeneration)) return false;
         if (ticket.Leader && key != ticket.Key) _store.Abandon(ticket.Key!);
         ticket.Leader = false;
         _store.Add(CacheStore.Counter.Stores);
