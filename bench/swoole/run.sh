@@ -43,6 +43,10 @@
 #   BENCH_TASK_REQUESTS      measured trivial concurrently() requests (default 1000; sleep100: a tenth)
 #   BENCH_TASK_WARMUP        warm-up requests before them (default 300)
 #   BENCH_SESSION_DRIVER     SESSION_DRIVER for both (default array)
+#   BENCH_SWOOLE_OPCACHE     1: Swoole's PHP runs with opcache.enable_cli=1 (default), as askr's
+#                            embedded PHP always does (native/shim/sapi.c); 0: php's CLI default
+#                            (Debian: opcache.enable_cli=Off, so every Swoole worker compiles the app
+#                            into its own heap and runs without OPcache)
 #   BENCH_TABLES             1: run bench/tables/run.sh afterwards (default 0)
 #   BENCH_ASKR_VARIANTS      more askr servers measured in the same rounds, each with extra
 #                            environment variables: ';' between variants, ' ' between NAME=VALUE
@@ -74,6 +78,7 @@ TASK_REQUESTS=${BENCH_TASK_REQUESTS:-1000}
 TASK_WARMUP=${BENCH_TASK_WARMUP:-300}
 SESSION_DRIVER_OVERRIDE=${BENCH_SESSION_DRIVER:-array}
 RUN_TABLES=${BENCH_TABLES:-0}
+SWOOLE_OPCACHE=${BENCH_SWOOLE_OPCACHE:-1}
 PORT_BASE=${BENCH_PORT:-18580}
 LARAVEL_CACHE=1
 QUIET_WAIT=0 QUIET_PCT=10   # for lib/common.sh's measure()
@@ -94,6 +99,7 @@ for v in W ROUNDS THREADS CONNECTIONS DURATION WARMUP MEMORY_REQUESTS TASK_WORKE
     [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number (got '${!v}')"
 done
 ((W >= 1 && ROUNDS >= 1 && TASK_WORKERS >= 1 && TASK_REQUESTS >= 1)) || die "BENCH_WORKERS, BENCH_ROUNDS, BENCH_TASK_WORKERS and BENCH_TASK_REQUESTS must be at least 1"
+[[ $SWOOLE_OPCACHE == 0 || $SWOOLE_OPCACHE == 1 ]] || die "BENCH_SWOOLE_OPCACHE must be 0 or 1"
 [[ $SESSION_DRIVER_OVERRIDE =~ ^(file|array|cookie)$ ]] || die "BENCH_SESSION_DRIVER must be file, array or cookie (got '$SESSION_DRIVER_OVERRIDE')"
 IFS=, read -r -a phase_list <<<"$PHASES"
 for p in "${phase_list[@]}"; do [[ $p =~ ^(json500|json0|tasks)$ ]] || die "unknown phase '$p' (json500, json0, tasks)"; done
@@ -141,6 +147,11 @@ export ASKR_BINARY
 
 # Octane's swoole command starts bin/swoole-server with octane.swoole.php_options: the extension.
 SWOOLE_PHP_OPTIONS=(-d "extension=$SWOOLE_SO")
+if ((SWOOLE_OPCACHE)); then
+    SWOOLE_PHP_OPTIONS+=(-d opcache.enable_cli=1)
+    php "${SWOOLE_PHP_OPTIONS[@]}" -r 'exit(function_exists("opcache_get_status") && (opcache_get_status(false)["opcache_enabled"] ?? false) ? 0 : 1);' ||
+        die "OPcache does not come up in php ${SWOOLE_PHP_OPTIONS[*]} (Debian package: php8.2-opcache); BENCH_SWOOLE_OPCACHE=0 measures Swoole without it"
+fi
 laravel_app_prepare
 STATE_FILE=$LARAVEL_TMP/octane-server-state.json
 
@@ -339,6 +350,7 @@ mib_fmt() { awk '{ printf "%.1f", $1 / 1024 }'; }
         row "concurrently 3 x 100 ms p99 ms" tasks sleep100_p99_ms ms_fmt
     fi
     echo "(W=$W; wrk -t$THREADS -c$CONNECTIONS ${WARMUP}s warm-up + ${DURATION}s; memory after >= $MEMORY_REQUESTS requests with recycling off;"
+    echo " Swoole's PHP: ${SWOOLE_PHP_OPTIONS[*]} (OPcache $( ((SWOOLE_OPCACHE)) && echo on || echo off); askr's embedded PHP: OPcache on);"
     echo " tasks: $TASK_WORKERS task workers, $TASK_REQUESTS trivial requests after $TASK_WARMUP warm-up, one at a time;"
     echo " steal: jiffies of steal during each server's measurement in that round (memory rows: during the top-up);"
     for s in "${SERVERS[@]}"; do if [[ -n ${VARIANT_ENV[$s]:-} ]]; then echo " $s: askr with ${VARIANT_ENV[$s]}"; fi; done
@@ -362,8 +374,9 @@ RESULT_FILE=$RESULTS_DIR/swoole-$(date +%Y-%m-%dT%H%M%S).json
     printf '  "machine": {"cores": %d, "loadavg_at_end": %s},\n' "$(nproc)" "$(json_str "$(cut -d' ' -f1-3 /proc/loadavg)")"
     printf '  "git_commit": %s, "swoole": %s, "askr_binary": %s,\n' "$(json_str "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)")" \
         "$(json_str "$SWOOLE_VERSION")" "$(json_str "$ASKR_SOURCE")"
-    printf '  "params": {"workers": %d, "rounds": %d, "wrk_threads": %d, "connections": %d, "duration_s": %d, "warmup_s": %d, "memory_requests": %d, "task_workers": %d, "task_requests": %d, "session_driver": %s},\n' \
-        "$W" "$ROUNDS" "$THREADS" "$CONNECTIONS" "$DURATION" "$WARMUP" "$MEMORY_REQUESTS" "$TASK_WORKERS" "$TASK_REQUESTS" "$(json_str "$SESSION_DRIVER")"
+    printf '  "params": {"workers": %d, "rounds": %d, "wrk_threads": %d, "connections": %d, "duration_s": %d, "warmup_s": %d, "memory_requests": %d, "task_workers": %d, "task_requests": %d, "session_driver": %s, "swoole_opcache": %s, "askr_variants": %s},\n' \
+        "$W" "$ROUNDS" "$THREADS" "$CONNECTIONS" "$DURATION" "$WARMUP" "$MEMORY_REQUESTS" "$TASK_WORKERS" "$TASK_REQUESTS" "$(json_str "$SESSION_DRIVER")" \
+        "$( ((SWOOLE_OPCACHE)) && echo true || echo false)" "$(json_str "${BENCH_ASKR_VARIANTS:-}")"
     printf '  "rounds": ['
     sep=''
     for key in $(printf '%s\n' "${!R[@]}" | sort); do
