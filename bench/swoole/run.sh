@@ -52,6 +52,8 @@
 #                            environment variables: ';' between variants, ' ' between NAME=VALUE
 #                            (e.g. 'DOTNET_GCgen0size=0x400000;DOTNET_TieredCompilation=0'), shown as
 #                            askr1, askr2, ... (default: none). For tuning: nothing is changed otherwise.
+#   BENCH_QUIET_WAIT         before each /json measurement, wait up to this many seconds until the
+#                            CPUs are at most BENCH_QUIET_PCT % busy (default 0: no wait; PCT default 10)
 #   BENCH_PORT               first port tried on 127.0.0.1 (default 18580)
 #   BENCH_RESULTS_DIR        where the JSON goes (default: <repo>/bench/results)
 set -euo pipefail
@@ -81,7 +83,7 @@ RUN_TABLES=${BENCH_TABLES:-0}
 SWOOLE_OPCACHE=${BENCH_SWOOLE_OPCACHE:-1}
 PORT_BASE=${BENCH_PORT:-18580}
 LARAVEL_CACHE=1
-QUIET_WAIT=0 QUIET_PCT=10   # for lib/common.sh's measure()
+QUIET_WAIT=${BENCH_QUIET_WAIT:-0} QUIET_PCT=${BENCH_QUIET_PCT:-10}   # for lib/common.sh's measure()
 STARTUP_TIMEOUT=60
 URL_PATH=/json
 EXPECTED='{"hello":"world"}'
@@ -95,7 +97,7 @@ if [[ -n ${BENCH_ASKR_VARIANTS:-} ]]; then
     done
 fi
 
-for v in W ROUNDS THREADS CONNECTIONS DURATION WARMUP MEMORY_REQUESTS TASK_WORKERS TASK_REQUESTS TASK_WARMUP PORT_BASE; do
+for v in QUIET_WAIT QUIET_PCT W ROUNDS THREADS CONNECTIONS DURATION WARMUP MEMORY_REQUESTS TASK_WORKERS TASK_REQUESTS TASK_WARMUP PORT_BASE; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number (got '${!v}')"
 done
 ((W >= 1 && ROUNDS >= 1 && TASK_WORKERS >= 1 && TASK_REQUESTS >= 1)) || die "BENCH_WORKERS, BENCH_ROUNDS, BENCH_TASK_WORKERS and BENCH_TASK_REQUESTS must be at least 1"
