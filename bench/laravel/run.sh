@@ -53,6 +53,8 @@ source "$BENCH/lib/common.sh"
 APP=$REPO/examples/laravel
 # shellcheck source=../lib/fpm.sh
 source "$BENCH/lib/fpm.sh"
+# shellcheck source=../lib/laravel-app.sh
+source "$BENCH/lib/laravel-app.sh"
 
 OCTANE_PATH=${OCTANE_PATH:-$HOME/.cache/askr/octane-1.5.6}
 WORKERS_LIST=${BENCH_WORKERS:-$(nproc)}
@@ -97,22 +99,7 @@ if want fpm; then need nginx nginx; need php-fpm8.2 php8.2-fpm; fi
 
 # --- Preconditions: Octane, the app's autoloader, askr -------------------------------------------
 
-if [[ ! -f $OCTANE_PATH/src/Worker.php ]]; then
-    log "error: laravel/octane not found at OCTANE_PATH=$OCTANE_PATH (no src/Worker.php there)."
-    log "       Export its source there, e.g.: git --git-dir=<clone of laravel/octane>/.git archive v1.5.6 | tar -x -C \"$OCTANE_PATH\""
-    exit 2
-fi
-export OCTANE_PATH
-if [[ ! -f $APP/vendor/autoload.php ]]; then
-    log "examples/laravel/vendor/autoload.php missing: running examples/laravel/setup.sh"
-    "$APP/setup.sh" >&2 || die "examples/laravel/setup.sh failed"
-fi
-# The generated vendor/autoload.php loads Octane from $OCTANE_PATH (exported above) when it is set;
-# a Composer install (ASKR_EXAMPLE_COMPOSER=1) loads its own.
-if ! grep -qF "getenv('OCTANE_PATH')" "$APP/vendor/autoload.php"; then
-    log "warning: examples/laravel/vendor/autoload.php does not take Octane from OCTANE_PATH (a Composer install, or an old one: rerun examples/laravel/setup.sh)"
-fi
-[[ -f $APP/.env ]] || die "examples/laravel/.env missing (run examples/laravel/setup.sh)"
+laravel_app_require_octane
 
 trap stop_all EXIT
 trap 'exit 130' INT TERM
@@ -134,39 +121,7 @@ export ASKR_BINARY
 
 # --- The app's environment, shared by both servers ------------------------------------------------
 
-LARAVEL_TMP=$BENCH_TMP/laravel
-mkdir -p "$LARAVEL_TMP/sessions" "$LARAVEL_TMP/logs"
-APP_ENV_VARS=()       # NAME=VALUE given to both servers (php-fpm: env[...]; askr: its environment)
-if [[ -n $SESSION_DRIVER_OVERRIDE ]]; then APP_ENV_VARS+=("SESSION_DRIVER=$SESSION_DRIVER_OVERRIDE"); fi
-SESSION_DIR=$APP/storage/framework/sessions
-LOG_FILE=$APP/storage/logs/laravel.log
-if ((LARAVEL_CACHE)); then
-    APP_ENV_VARS+=("APP_CONFIG_CACHE=$LARAVEL_TMP/config.php" "APP_ROUTES_CACHE=$LARAVEL_TMP/routes.php")
-    (cd "$APP" && env "${APP_ENV_VARS[@]}" php artisan config:cache >"$LARAVEL_TMP/cache.out" 2>&1 &&
-        env "${APP_ENV_VARS[@]}" php artisan route:cache >>"$LARAVEL_TMP/cache.out" 2>&1) ||
-        { cat "$LARAVEL_TMP/cache.out" >&2; die "php artisan config:cache / route:cache failed"; }
-    SESSION_DIR=$LARAVEL_TMP/sessions
-    LOG_FILE=$LARAVEL_TMP/logs/laravel.log
-    # Only the cached copy changes: paths into the temp dir (see the header).
-    php -r '
-        [, $file, $sessions, $log, $state, $tables] = $argv;
-        $c = require $file;
-        $c["session"]["files"] = $sessions;
-        $c["logging"]["channels"]["single"]["path"] = $log;
-        $c["octane"]["state_file"] = $state;
-        $c["octane"]["askr"]["tables_file"] = $tables;
-        file_put_contents($file, "<?php return ".var_export($c, true).";".PHP_EOL);
-    ' "$LARAVEL_TMP/config.php" "$SESSION_DIR" "$LOG_FILE" "$LARAVEL_TMP/octane-server-state.json" "$LARAVEL_TMP/askr-tables.json"
-fi
-# What the app will run with, read the way the servers read it.
-read -r APP_ENV_NAME APP_DEBUG SESSION_DRIVER <<<"$(cd "$APP" && env "${APP_ENV_VARS[@]}" php -r '
-    require "vendor/autoload.php"; $app = require "bootstrap/app.php";
-    $app->make(Illuminate\Contracts\Console\Kernel::class)->bootstrap();
-    echo config("app.env"), " ", var_export(config("app.debug"), true), " ", config("session.driver"), "\n";')"
-[[ $APP_ENV_NAME == production && $APP_DEBUG == false ]] ||
-    die "the app must run with APP_ENV=production and APP_DEBUG=false (examples/laravel/.env); it has APP_ENV=$APP_ENV_NAME APP_DEBUG=$APP_DEBUG"
-log "app: APP_ENV=$APP_ENV_NAME APP_DEBUG=$APP_DEBUG, session driver '$SESSION_DRIVER', config/route cache: $( ((LARAVEL_CACHE)) && echo on || echo off)"
-log "app: session files in $SESSION_DIR, log in $LOG_FILE"
+laravel_app_prepare
 
 # Without the caches, sessions land in the app's storage/: remember what was there, delete the rest.
 SESSION_MARK=$BENCH_TMP/session-mark
