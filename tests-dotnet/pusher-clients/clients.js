@@ -60,6 +60,62 @@ const scenarios = {
   // triggered through the first node's HTTP API reach each subscriber once and in order, and
   // one triggered with the first subscriber's socket_id reaches only the others. latencyMs: per
   // node, each event's trigger-to-arrival time (same machine clock).
+  // A cluster of three (opt.hosts): a watcher (user 2) on the third node; user 1 joins on the
+  // first node, then also on the second. Members are the cluster's: each copy of user 1 sees user
+  // 2, the watcher sees member_added once and member_removed once, after both copies left.
+  async clusterPresence() {
+    const [h1, h2, h3] = opt.hosts;
+    const settle = opt.settleMs || 600;
+    const watcher = client({ user_id: '2', user_info: { name: 'Bob' } }, h3);
+    await connected(watcher);
+    const wch = watcher.subscribe('presence-cl');
+    await subscribed(wch);
+    const added = []; const removed = [];
+    wch.bind('pusher:member_added', (m) => added.push(m.id));
+    wch.bind('pusher:member_removed', (m) => removed.push(m.id));
+    await sleep(settle);
+    const a = client({ user_id: '1', user_info: { name: 'Ada' } }, h1);
+    await connected(a);
+    out.firstCopySees = Object.keys((await subscribed(a.subscribe('presence-cl'))).members).sort();
+    while (added.length < 1) await sleep(20);
+    const b = client({ user_id: '1', user_info: { name: 'Ada' } }, h2);
+    await connected(b);
+    out.secondCopySees = Object.keys((await subscribed(b.subscribe('presence-cl'))).members).sort();
+    await sleep(settle);
+    out.addedWhileBoth = [...added];
+    a.disconnect();
+    await sleep(settle);
+    out.removedAfterFirst = [...removed];
+    b.disconnect();
+    while (removed.length < 1) await sleep(20);
+    await sleep(300);
+    out.added = added;
+    out.removed = removed;
+    watcher.disconnect();
+  },
+  // A watcher (user 2) on the first node of opt.hosts sees user 3 join on the second; prints
+  // {"ready":true}; the test then kills the second node; the watcher must see user 3 removed.
+  async clusterPresenceLoss() {
+    const [h1, h2] = opt.hosts;
+    const watcher = client({ user_id: '2' }, h1);
+    await connected(watcher);
+    const wch = watcher.subscribe('presence-loss');
+    await subscribed(wch);
+    const removed = [];
+    let added = false;
+    wch.bind('pusher:member_added', (m) => { if (m.id === '3') added = true; });
+    wch.bind('pusher:member_removed', (m) => removed.push(m.id));
+    const c = client({ user_id: '3' }, h2);
+    await connected(c);
+    await subscribed(c.subscribe('presence-loss'));
+    while (!added) await sleep(20);
+    console.log(JSON.stringify({ ready: true }));
+    const t0 = Date.now();
+    while (!removed.includes('3')) await sleep(20);
+    out.removedAfterMs = Date.now() - t0;
+    out.removed = removed;
+    watcher.disconnect();
+  },
   async clusterFanOut() {
     const clients = opt.hosts.map((h) => client(undefined, h));
     const ids = await Promise.all(clients.map(connected));

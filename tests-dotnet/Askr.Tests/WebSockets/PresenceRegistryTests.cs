@@ -29,4 +29,18 @@ public sealed class PresenceRegistryTests
         Assert.Equal([Leave("alone")], registry.RemoveWorker(100));
         Assert.Equal(["shared"], registry.Snapshot().Select(m => m.UserId));
     }
+
+    [Fact]
+    public void A_nodes_snapshot_replaces_what_was_known_of_it_with_only_the_differences_reported()
+    {
+        // Holders are nodes here: node 1's snapshot after a gap in its stream.
+        var registry = new PresenceRegistry<ulong>();
+        registry.Apply(1, Join("stale"));
+        registry.Apply(1, Join("kept"));
+        registry.Apply(2, Join("elsewhere"));
+        var changes = registry.Replace(1, [Join("kept"), Join("new")]);
+        Assert.Equal([Leave("stale"), Join("new")], changes);
+        Assert.Equal(["elsewhere", "kept", "new"], registry.Snapshot().Select(m => m.UserId).Order());
+        Assert.Empty(registry.Replace(1, [Join("kept"), Join("new")])); // the same again: nothing
+    }
 }

@@ -63,6 +63,46 @@ public sealed class PusherClusterTests : IAsyncLifetime
         return $"p50 {l[l.Count / 2]:0} ms, p99 {l[(int)(l.Count * 0.99)]:0} ms";
     }
 
+    private static List<string> Ids(JsonElement r, string name) => r.GetProperty(name).EnumerateArray().Select(x => x.GetString()!).ToList();
+
+    [SkippableFact]
+    public async Task Presence_members_are_the_clusters_and_a_user_on_two_nodes_is_added_and_removed_once()
+    {
+        Skip.If(WhyUnsupported() is not null, WhyUnsupported());
+        var r = await PusherClients.RunAsync("clusterPresence", NetnsCluster.HttpPort, new { hosts = new[] { 1, 2, 3 }.Select(C.Ip).ToArray() }, timeoutSeconds: 40);
+        Assert.Equal(["1", "2"], Ids(r, "firstCopySees"));   // user 2 is connected to another node
+        Assert.Equal(["1", "2"], Ids(r, "secondCopySees"));
+        Assert.Equal(["1"], Ids(r, "addedWhileBoth"));        // once, though user 1 is on two nodes
+        Assert.Empty(Ids(r, "removedAfterFirst"));            // still on node 2
+        Assert.Equal(["1"], Ids(r, "added"));
+        Assert.Equal(["1"], Ids(r, "removed"));
+    }
+
+    [SkippableFact]
+    public async Task The_members_of_a_killed_node_leave_the_presence_channels_of_the_others()
+    {
+        Skip.If(WhyUnsupported() is not null, WhyUnsupported());
+        await PusherClients.EnsureInstalledAsync();
+        var psi = new System.Diagnostics.ProcessStartInfo("node") { WorkingDirectory = PusherClients.Directory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "clients.js", "clusterPresenceLoss", JsonSerializer.Serialize(new { appId = PusherClients.AppId, key = PusherClients.Key, secret = PusherClients.Secret, port = NetnsCluster.HttpPort, hosts = new[] { C.Ip(1), C.Ip(2) }, timeoutMs = 45000 }) })
+            psi.ArgumentList.Add(a);
+        using var node = System.Diagnostics.Process.Start(psi)!;
+        try
+        {
+            var ready = await node.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal("{\"ready\":true}", ready);
+            await C.KillAsync(2);
+            var last = await node.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(45));
+            var result = JsonDocument.Parse(last!).RootElement;
+            Assert.Contains("3", Ids(result, "removed"));
+            Console.WriteLine($"presence: a killed node's member left the others' channels {result.GetProperty("removedAfterMs").GetInt32()} ms after the kill");
+        }
+        finally
+        {
+            if (!node.HasExited) node.Kill(entireProcessTree: true);
+        }
+    }
+
     [SkippableFact]
     public async Task A_trigger_on_one_node_reaches_every_nodes_subscribers_once_in_order_and_a_killed_node_does_not_stop_it()
     {

@@ -2,17 +2,21 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Askr.Cluster.Membership;
 using Askr.WebSockets;
+using Askr.WebSockets.Pusher;
 using Grpc.Core;
 using W = Askr.Cluster.Wire;
 
 namespace Askr.Cluster;
 
-// Pusher events across the cluster (docs/websockets.md, "Cluster"): an event triggered on this
-// node goes to every reachable member through one ordered stream per peer (a bounded queue and a
+// Pusher events and presence across the cluster (docs/websockets.md, "Cluster"): an event
+// triggered on this node, and each change of the presence members this node holds, go to every
+// reachable member through one ordered stream per peer (a bounded queue and a
 // sender loop that sends batches, Broadcast.Publish, and sends a batch again until it is answered
 // or the peer is no longer reachable). Sequence numbers per (sender, receiver) let the receiver
-// deliver each event once even when a batch is sent again after a lost answer. What a peer
-// receives goes to PusherReceived (the supervisor hands it to its HTTP workers).
+// deliver each item once even when a batch is sent again after a lost answer. What a peer
+// receives goes to PusherReceived / PresenceReceived (the supervisor's PusherNodeRelay).
+// Membership changes that presence needs (a member alive: send it our members; gone: forget its
+// members) reach MemberChanged, one at a time and in order, off the membership lock.
 internal sealed partial class ClusterNode
 {
     /// <summary>Events queued for one peer before new ones are dropped (and counted).</summary>
@@ -25,7 +29,7 @@ internal sealed partial class ClusterNode
     {
         public required ulong PeerId;
         public required string Address;
-        public readonly Channel<W.PusherEvent> Queue = Channel.CreateBounded<W.PusherEvent>(new BoundedChannelOptions(PusherQueueLength)
+        public readonly Channel<W.BroadcastItem> Queue = Channel.CreateBounded<W.BroadcastItem>(new BoundedChannelOptions(PusherQueueLength)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.DropWrite,
@@ -49,14 +53,31 @@ internal sealed partial class ClusterNode
     /// <summary>Events this node could not queue for a peer (its queue was full), since start.</summary>
     public long PusherDropped => Interlocked.Read(ref _pusherDroppedTotal);
 
+    /// <summary>A presence change of another node (<c>from</c>): a delta, or with <c>snapshot</c> all its members (the delta list).</summary>
+    public Action<ulong, IReadOnlyList<PresenceDelta>, bool>? PresenceReceived { get; set; }
+
+    /// <summary>A member became alive (true: send it this node's presence members) or dead or left (false: forget its members).</summary>
+    public Action<ulong, bool>? MemberChanged { get; set; }
+
     /// <summary>Sends <paramref name="message"/> (an event of this node's workers) to every reachable member.</summary>
-    public void PublishPusher(PusherEventMessage message)
+    public void PublishPusher(PusherEventMessage message) => PublishItem(new W.BroadcastItem { Event = ToWire(message) });
+
+    /// <summary>Sends a change of this node's presence members to every reachable member (call in the order the changes happen).</summary>
+    public void PublishPresence(PresenceDelta change) => PublishItem(new W.BroadcastItem { Presence = ToWire(change) });
+
+    /// <summary>Sends all of this node's presence members to <paramref name="peer"/> (or to every reachable member), replacing what it knew of them.</summary>
+    public void PublishPresenceSnapshot(IEnumerable<PresenceDelta> members, ulong? peer = null)
+    {
+        var snapshot = new W.PresenceSnapshot();
+        snapshot.Members.AddRange(members.Select(ToWire));
+        PublishItem(new W.BroadcastItem { PresenceSnapshot = snapshot }, peer);
+    }
+
+    private void PublishItem(W.BroadcastItem item, ulong? only = null)
     {
         if (!PusherEnabled || _stop.IsCancellationRequested) return;
         List<MemberUpdate> peers;
-        lock (_lock) peers = _swim.Reachable.Where(m => m.Id != NodeId).ToList();
-        if (peers.Count == 0) return;
-        var wire = ToWire(message);
+        lock (_lock) peers = _swim.Reachable.Where(m => m.Id != NodeId && (only is null || m.Id == only)).ToList();
         foreach (var peer in peers)
         {
             var stream = _pusherStreams.GetOrAdd(peer.Id, id =>
@@ -65,13 +86,36 @@ internal sealed partial class ClusterNode
                 _ = Task.Run(() => PusherSendLoopAsync(s));
                 return s;
             });
-            if (!stream.Queue.Writer.TryWrite(wire))
+            if (!stream.Queue.Writer.TryWrite(item))
             {
                 Interlocked.Increment(ref _pusherDroppedTotal);
                 if (Interlocked.Increment(ref stream.Dropped) is 1 or 1000 or 100_000)
                     _log.Warning($"cluster: Pusher events for node {peer.Id:x16} dropped: its queue of {PusherQueueLength} is full ({stream.Dropped} so far)");
             }
         }
+    }
+
+    private readonly Channel<(ulong Id, bool Alive)> _memberChanges = Channel.CreateUnbounded<(ulong, bool)>(new UnboundedChannelOptions { SingleReader = true });
+
+    /// <summary>Called by the membership (under its lock) on every status change: queued for <see cref="MemberChangeLoopAsync"/>.</summary>
+    private void OnMemberStatus(MemberUpdate m)
+    {
+        if (!PusherEnabled || m.Id == NodeId) return;
+        if (m.Status == MemberStatus.Suspect) return; // still a member
+        _memberChanges.Writer.TryWrite((m.Id, m.Status == MemberStatus.Alive));
+    }
+
+    private async Task MemberChangeLoopAsync()
+    {
+        try
+        {
+            await foreach (var (id, alive) in _memberChanges.Reader.ReadAllAsync(_stop.Token))
+            {
+                try { MemberChanged?.Invoke(id, alive); }
+                catch (Exception e) { _log.Warning($"cluster: after node {id:x16} became {(alive ? "alive" : "gone")}: {e.Message}"); }
+            }
+        }
+        catch (OperationCanceledException) { }
     }
 
     private bool Reachable(ulong id)
@@ -82,7 +126,7 @@ internal sealed partial class ClusterNode
     private async Task PusherSendLoopAsync(PeerStream stream)
     {
         var reader = stream.Queue.Reader;
-        var batch = new List<W.PusherEvent>(PusherBatchSize);
+        var batch = new List<W.BroadcastItem>(PusherBatchSize);
         try
         {
             while (await reader.WaitToReadAsync(_stop.Token))
@@ -91,7 +135,7 @@ internal sealed partial class ClusterNode
                 while (batch.Count < PusherBatchSize && reader.TryRead(out var e)) batch.Add(e);
                 var first = _pusherNextSequence.AddOrUpdate(stream.PeerId, 1UL + (ulong)batch.Count, (_, next) => next + (ulong)batch.Count) - (ulong)batch.Count;
                 var request = new W.EventBatch { From = NodeId, FirstSequence = first };
-                request.Events.AddRange(batch);
+                request.Items.AddRange(batch);
                 while (true)
                 {
                     try
@@ -125,30 +169,47 @@ internal sealed partial class ClusterNode
 
     private W.EventAck OnPusherPublish(W.EventBatch batch)
     {
-        var deliver = new List<PusherEventMessage>(batch.Events.Count);
         ulong through;
         lock (_pusherDelivered)
         {
             _pusherDelivered.TryGetValue(batch.From, out var delivered);
-            for (var i = 0; i < batch.Events.Count; i++)
+            for (var i = 0; i < batch.Items.Count; i++)
             {
                 var sequence = batch.FirstSequence + (ulong)i;
                 if (sequence <= delivered) continue; // sent again after a lost answer
-                deliver.Add(FromWire(batch.Events[i]));
                 delivered = sequence;
+                // Delivered in the lock: two batches of one sender cannot overtake each other.
+                try
+                {
+                    var item = batch.Items[i];
+                    switch (item.ItemCase)
+                    {
+                        case W.BroadcastItem.ItemOneofCase.Event:
+                            PusherReceived?.Invoke(FromWire(item.Event));
+                            break;
+                        case W.BroadcastItem.ItemOneofCase.Presence:
+                            PresenceReceived?.Invoke(batch.From, [FromWire(item.Presence)], false);
+                            break;
+                        case W.BroadcastItem.ItemOneofCase.PresenceSnapshot:
+                            PresenceReceived?.Invoke(batch.From, item.PresenceSnapshot.Members.Select(FromWire).ToList(), true);
+                            break;
+                    }
+                }
+                catch (Exception ex) { _log.Warning($"cluster: delivering a Pusher item from node {batch.From:x16}: {ex.Message}"); }
             }
             _pusherDelivered[batch.From] = delivered;
             through = delivered;
-            // Delivered in the lock: two batches of one sender cannot overtake each other.
-            if (PusherReceived is { } hook)
-                foreach (var e in deliver)
-                {
-                    try { hook(e); }
-                    catch (Exception ex) { _log.Warning($"cluster: delivering a Pusher event: {ex.Message}"); }
-                }
         }
         return new W.EventAck { DeliveredThrough = through };
     }
+
+    private static W.PresenceChange ToWire(PresenceDelta d) => new()
+    {
+        App = d.AppId, Channel = d.Channel, UserId = d.UserId, UserInfoJson = d.InfoJson ?? "", Joined = d.Joined,
+    };
+
+    private static PresenceDelta FromWire(W.PresenceChange c) =>
+        new(c.App, c.Channel, c.UserId, c.UserInfoJson.Length == 0 ? null : c.UserInfoJson, c.Joined);
 
     private static W.PusherEvent ToWire(PusherEventMessage m)
     {

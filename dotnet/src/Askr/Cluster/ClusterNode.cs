@@ -78,6 +78,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable, Background.IBackgr
         _log = log;
         _swim = new Swim(store.NodeId, options.Advertise, options.Swim);
         _swim.Changed += m => _log.Info($"cluster: node {m.Id:x16} at {m.Address} is {m.Status.ToString().ToLowerInvariant()}");
+        _swim.Changed += OnMemberStatus;
         _ringCursor = store.Changes.Head + 1;
         _peers = new PeerChannels(new PeerChannelOptions
         {
@@ -128,6 +129,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable, Background.IBackgr
         _loops.Add(Task.Run(PushLoopAsync));
         _loops.Add(Task.Run(AntiEntropyLoopAsync));
         if (_varsEntries.Count > 0) _loops.Add(Task.Run(VarsLoopAsync));
+        if (PusherEnabled) _loops.Add(Task.Run(MemberChangeLoopAsync));
     }
 
     private static long NowMs => Environment.TickCount64;

@@ -68,7 +68,7 @@ internal sealed class Supervisor : IAsyncDisposable
         _node = await NodeServices.StartAsync(_options, _log);
         if (_node is null) return 1;
         _hub.Board = _node.Board;
-        if (_node.Cluster is { PusherEnabled: true } pusherCluster) pusherCluster.PusherReceived = e => _pusher.FromCluster(e);
+        if (_node.Cluster is { PusherEnabled: true } pusherCluster) _pusher.AttachCluster(pusherCluster);
         _control = ControlServer.Start(Find, OnControlMessage, _log);
         if (_options.AdminPort > 0)
         {

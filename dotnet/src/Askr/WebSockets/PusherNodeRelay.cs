@@ -33,7 +33,7 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
             case PresenceMessage p:
                 lock (_lock)
                 {
-                    if (_presence.Apply(from.Pid, p.ToDelta()) is { } change) SendToAll(PresenceMessage.From(change));
+                    if (_presence.Apply(from.Pid, p.ToDelta()) is { } change) NodeChanged(change);
                 }
                 return true;
             case ChannelCountMessage c:
@@ -68,12 +68,66 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
     /// <summary>An event another node of the cluster sent: to every HTTP worker of this node.</summary>
     public void FromCluster(PusherEventMessage e) => SendToAll(e);
 
-    /// <summary>An HTTP worker is ready: it learns the node's members.</summary>
+    // ---------- presence across a cluster ----------
+    // Two levels: _presence (holders: this node's workers) gives the node's members; in a cluster
+    // _cluster (holders: nodes, this one included) gives the cluster's, and only its changes reach
+    // the workers. Each change of the node's members is sent to the other nodes, in order, on the
+    // same stream as the events; a full snapshot goes to a node that becomes alive and to all every
+    // SnapshotInterval (which repairs what a dropped stream lost).
+
+    private readonly PresenceRegistry<ulong> _cluster = new();
+    private Cluster.ClusterNode? _node;
+
+    /// <summary>How often this node sends all its presence members to every other node.</summary>
+    public static readonly TimeSpan SnapshotInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>Shares presence through <paramref name="node"/> (its Pusher hooks are set here).</summary>
+    public void AttachCluster(Cluster.ClusterNode node)
+    {
+        _node = node;
+        node.PusherReceived = FromCluster;
+        node.PresenceReceived = (from, changes, snapshot) =>
+        {
+            lock (_lock)
+            {
+                var up = snapshot ? _cluster.Replace(from, changes) : changes.Select(c => _cluster.Apply(from, c)).OfType<PresenceDelta>().ToList();
+                foreach (var c in up) SendToAll(PresenceMessage.From(c));
+            }
+        };
+        node.MemberChanged = (id, alive) =>
+        {
+            lock (_lock)
+            {
+                if (alive) node.PublishPresenceSnapshot(_presence.Snapshot(), id);
+                else foreach (var c in _cluster.RemoveWorker(id)) SendToAll(PresenceMessage.From(c));
+            }
+        };
+        _ = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(SnapshotInterval);
+            while (await timer.WaitForNextTickAsync())
+                lock (_lock) node.PublishPresenceSnapshot(_presence.Snapshot());
+        });
+    }
+
+    /// <summary>A change of this node's members: to the workers (alone) or through the cluster level.</summary>
+    private void NodeChanged(PresenceDelta change)
+    {
+        if (_node is not { } node)
+        {
+            SendToAll(PresenceMessage.From(change));
+            return;
+        }
+        node.PublishPresence(change);
+        if (_cluster.Apply(node.NodeId, change) is { } up) SendToAll(PresenceMessage.From(up));
+    }
+
+    /// <summary>An HTTP worker is ready: it learns the node's members (the cluster's, in a cluster).</summary>
     public void WorkerReady(WorkerProcess worker)
     {
         if (worker.IsTask) return;
         lock (_lock)
-            foreach (var member in _presence.Snapshot()) worker.Connection?.TrySend(PresenceMessage.From(member, snapshot: true));
+            foreach (var member in _node is null ? _presence.Snapshot() : _cluster.Snapshot()) worker.Connection?.TrySend(PresenceMessage.From(member, snapshot: true));
     }
 
     /// <summary>A worker exited: the users only it held leave every presence channel.</summary>
@@ -82,7 +136,7 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
         if (worker.IsTask) return;
         lock (_lock)
         {
-            foreach (var change in _presence.RemoveWorker(worker.Pid)) SendToAll(PresenceMessage.From(change));
+            foreach (var change in _presence.RemoveWorker(worker.Pid)) NodeChanged(change);
             foreach (var (key, perWorker) in _counts.ToList())
                 if (perWorker.Remove(worker.Pid) && perWorker.Count == 0) _counts.Remove(key);
         }
