@@ -247,7 +247,9 @@ const scenarios = {
     await subscribed(a.subscribe('news'));
     const api = server();
     const get = async (path, params) => { const r = await api.get({ path, params }); return { status: r.status, body: await r.json() }; };
-    out.channels = await get('/channels', {});
+    // Each worker reports its counts to the supervisor as they change, and the call may land on
+    // the other worker: poll until the node's counts include this client (the deadline bounds it).
+    do { out.channels = await get('/channels', {}); } while (!(out.channels.body.channels || {}).news || !out.channels.body.channels['presence-q']);
     out.presenceChannels = await get('/channels', { filter_by_prefix: 'presence-', info: 'user_count' });
     out.news = await get('/channels/news', { info: 'subscription_count' });
     out.empty = await get('/channels/nobody-here', {});
