@@ -132,8 +132,14 @@ class TasksTest extends TestCase
 
     public function test_a_late_task_among_finished_ones_is_false_as_with_swoole(): void
     {
-        // Let the workers the timeout test kept busy (1 s tasks) finish first.
-        usleep(900_000);
+        // Let the workers the timeout test kept busy (1 s tasks) finish first: wait until three
+        // trivial tasks come back at once (a fixed 900 ms sleep was too short on a loaded machine,
+        // and 'quick' then queued behind a 1 s task past the 300 ms deadline).
+        $deadline = microtime(true) + 15;
+        do {
+            usleep(100_000);
+            $idle = $this->get('/tasks/concurrently', ['ms' => 0]);
+        } while (($idle['status'] !== 200 || $idle['body']['elapsed_ms'] > 100) && microtime(true) < $deadline);
 
         $body = $this->ok('/tasks/partial');
 
