@@ -382,6 +382,7 @@ internal sealed class Supervisor : IAsyncDisposable
         if (next != n)
         {
             SetActive(next);
+            if (next > n) ShedConnections(workers, n, next);
             _log.Info(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"autoscale {(next > n ? "up" : "down")} busy={load.BusyShare:0.00} queued={load.Queued} → workers={next}"));
         }
@@ -395,6 +396,22 @@ internal sealed class Supervisor : IAsyncDisposable
             if (idle.InFlight > 0 || idle.Connections > 0 || now - idle.LastBusyAt < scaler.QuietPeriod || now - _inactiveSince[slot] < scaler.QuietPeriod) continue;
             _ = StopIdleAsync(idle);
         }
+    }
+
+    /// <summary>
+    /// After a scale up from <paramref name="from"/> to <paramref name="to"/> workers: each formerly
+    /// active worker holding more than its share of the connections (total / to) ends the surplus
+    /// gracefully after their next response, so their clients reconnect and are spread over all
+    /// <paramref name="to"/> (keep-alive clients such as wrk or a pool opened them before the scale up).
+    /// </summary>
+    private static void ShedConnections(WorkerProcess?[] workers, int from, int to)
+    {
+        var total = 0;
+        for (var slot = 0; slot < from; slot++) total += Math.Max(0, workers[slot]?.Connections ?? 0);
+        var share = total / to;
+        for (var slot = 0; slot < from; slot++)
+            if (workers[slot] is { } w && w.Connections > share)
+                w.Connection?.TrySend(new ShedConnectionsMessage { Count = w.Connections - share });
     }
 
     private async Task BootSpareAsync(int slot)

@@ -67,7 +67,8 @@ internal static class HttpWorkerHost
             var node = pusher is null ? null : new WebSockets.PusherNodeClient(pusher, control);
             control.OnMessage = message =>
             {
-                if (node?.OnMessage(message) != true) tasks!.OnMessage(message);
+                if (message is ShedConnectionsMessage shed) ConnectionShedding.Request(shed.Count);
+                else if (node?.OnMessage(message) != true) tasks!.OnMessage(message);
             };
             control.Start();
         }
