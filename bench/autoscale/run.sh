@@ -71,8 +71,8 @@ run() {
     parse_result "$out" || { log "no result from wrk"; return 1; }
     local events
     events=$(grep -o 'autoscale up .*' "$dir/askr.out" | tr '\n' ';' | sed 's/;$//')
-    printf "%-5s req/s %6.0f p99 %7.1f ms non-2xx %s socket errors %s | steal %s | up events before the step %s | %s\n" \
-        "$mode" "$R_rps" "$R_p99_ms" "$R_non2xx" "$R_socket_errors" "$((s1 - s0))" "$at_step" "${events:-no autoscale event}"
+    printf "%-5s req/s %6.0f p50 %7.1f ms p99 %7.1f ms non-2xx %s socket errors %s | steal %s | up events before the step %s | %s\n" \
+        "$mode" "$R_rps" "$R_p50_ms" "$R_p99_ms" "$R_non2xx" "$R_socket_errors" "$((s1 - s0))" "$at_step" "${events:-no autoscale event}"
 }
 
 log "autoscale ($MIN..$MAX, $SPARE spare) vs fixed --workers $MIN: wrk -c2 3 s, then -c64 ${STEP}s on a 20 ms route; $ROUNDS round(s)"
