@@ -78,3 +78,17 @@ public sealed class AutoscalerTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new Autoscaler(0, 2));
     }
 }
+
+/// <summary>The worker's side of shedding connections on a scale up (Worker.ConnectionShedding).</summary>
+public sealed class ConnectionSheddingTests
+{
+    [Fact]
+    public void A_request_for_n_connections_ends_exactly_n_responses_connections()
+    {
+        Askr.Worker.ConnectionShedding.Request(3);
+        var taken = Enumerable.Range(0, 10).Count(_ => Askr.Worker.ConnectionShedding.TryTake());
+        Assert.Equal(3, taken);
+        Askr.Worker.ConnectionShedding.Request(-1);
+        Assert.False(Askr.Worker.ConnectionShedding.TryTake());
+    }
+}
