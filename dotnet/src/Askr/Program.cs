@@ -80,6 +80,9 @@ public static class Program
         private readonly Option<string> _host = new("--host") { Description = "Address to listen on.", DefaultValueFactory = _ => "127.0.0.1" };
         private readonly Option<int> _port = new("--port") { Description = "TCP port (0: any free port).", DefaultValueFactory = _ => 8000 };
         private readonly Option<int> _workers = new("--workers") { Description = "HTTP worker processes.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        private readonly Option<int> _workersMin = new("--workers-min") { Description = "Autoscaling: fewest HTTP workers taking new connections (with --workers-max; needs --spread bpf; docs/lifecycle.md).", DefaultValueFactory = _ => 0 };
+        private readonly Option<int> _workersMax = new("--workers-max") { Description = "Autoscaling: most HTTP workers; their listening sockets are made at start.", DefaultValueFactory = _ => 0 };
+        private readonly Option<int> _workersSpare = new("--workers-spare") { Description = "Autoscaling: booted idle workers kept above the active ones, so a spike is met without a boot.", DefaultValueFactory = _ => 1 };
         private readonly Option<string> _spread = new("--spread") { Description = "bpf: new connections go to the workers in turn (a BPF reuseport program; the kernel's hash when it cannot load); hash: the kernel's SO_REUSEPORT hash.", DefaultValueFactory = _ => "bpf" };
         private readonly Option<long> _maxRequests = new("--max-requests") { Description = "Requests after which a worker process is replaced (0: never).", DefaultValueFactory = _ => 0 };
         private readonly Option<long> _maxBody = new("--max-body-size") { Description = "Largest request body in bytes (larger: 413).", DefaultValueFactory = _ => 10 * 1024 * 1024 };
@@ -159,7 +162,7 @@ public static class Program
 
         public void AddTo(Command command)
         {
-            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _spread, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _adminToken, _staticSymlinks, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _pusherApps, _pusherActivity, _pusherPong, _pusherMaxMessage, _pusherClientEvents, _pusherQueue, _store, _taskBoard, _responseCache, _responseCacheMaxEntry, _responseCacheIgnoreCookies, _responseCacheFile,
+            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _workersMin, _workersMax, _workersSpare, _spread, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _adminToken, _staticSymlinks, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _pusherApps, _pusherActivity, _pusherPong, _pusherMaxMessage, _pusherClientEvents, _pusherQueue, _store, _taskBoard, _responseCache, _responseCacheMaxEntry, _responseCacheIgnoreCookies, _responseCacheFile,
                          _httpsPort, _certificate, _key, _httpsDev, _noHttp, _h2c, _httpRedirect, _hsts, _hstsMaxAge, _noCompression, _compressionMinSize, _sendfileRoot,
                          _recordErrors, _recordSensitive, _recordRedact, _recordMaxFiles, _recordMaxBytes,
                          _backgroundWorker, _backgroundEntrypoint, _backgroundCap, _backgroundGrace, _backgroundLimit, _backgroundMaxFailures, _vars })
@@ -184,6 +187,18 @@ public static class Program
             if (workers < 1) error ??= "--workers must be at least 1";
             var spread = parse.GetValue(_spread) switch { "bpf" => Supervision.SpreadMode.Bpf, "hash" => (Supervision.SpreadMode?)Supervision.SpreadMode.Hash, _ => null };
             if (spread is null) error ??= $"--spread {parse.GetValue(_spread)}: expected bpf or hash";
+            var workersMin = parse.GetValue(_workersMin);
+            var workersMax = parse.GetValue(_workersMax);
+            var workersSpare = parse.GetValue(_workersSpare);
+            if (workersMin != 0 || workersMax != 0)
+            {
+                if (workersMin < 1 || workersMax < 1) error ??= "autoscaling needs both --workers-min N and --workers-max M (N >= 1)";
+                else if (workersMin > workersMax) error ??= $"--workers-min {workersMin} is more than --workers-max {workersMax}";
+                else if (parse.GetResult(_workers) is { Implicit: false }) error ??= "--workers is a fixed count: give it, or --workers-min and --workers-max, not both";
+                else if (spread == Supervision.SpreadMode.Hash) error ??= "autoscaling steers new connections with the BPF reuseport program: it cannot run with --spread hash";
+                else workers = workersMax;
+            }
+            if (workersSpare < 0) error ??= "--workers-spare must be 0 or more";
             if (parse.GetValue(_maxQueue) < 1) error ??= "--max-queue must be at least 1";
             var tables = parse.GetValue(_tables);
             if (tables is not null && !File.Exists(tables)) error ??= $"--tables {tables}: no such file";
@@ -297,6 +312,8 @@ public static class Program
                 Host = parse.GetValue(_host)!,
                 Port = parse.GetValue(_port),
                 Workers = workers,
+                WorkersMin = workersMin,
+                WorkersSpare = workersSpare,
                 Spread = spread!.Value,
                 MaxRequests = parse.GetValue(_maxRequests),
                 MaxBodySize = parse.GetValue(_maxBody),

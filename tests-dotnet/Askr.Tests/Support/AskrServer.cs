@@ -70,8 +70,10 @@ public sealed partial class AskrServer : IAsyncDisposable
             UseShellExecute = false,
         };
         foreach (var a in new[] { "serve", "--root", Path.Combine(PhpDir, "public"), "--worker-script", Path.Combine(PhpDir, script),
-                     "--host", "127.0.0.1", "--port", port.ToString(), "--workers", workers.ToString(), "--admin-port", admin.ToString() })
+                     "--host", "127.0.0.1", "--port", port.ToString(), "--admin-port", admin.ToString() })
             psi.ArgumentList.Add(a);
+        // workers 0: the count is left to the extra arguments (--workers-min/--workers-max).
+        if (workers > 0) { psi.ArgumentList.Add("--workers"); psi.ArgumentList.Add(workers.ToString()); }
         foreach (var a in extra) psi.ArgumentList.Add(a);
         psi.Environment["ASKR_ADMIN_TOKEN"] = TestAdminToken;
         foreach (var (name, value) in environment ?? new Dictionary<string, string>()) psi.Environment[name] = value;

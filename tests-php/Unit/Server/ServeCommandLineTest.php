@@ -165,6 +165,40 @@ class ServeCommandLineTest extends TestCase
         $this->assertNotContains('--workers', ServeCommandLine::arguments($this->options(['workers' => 'auto'])));
     }
 
+    public function test_workers_min_and_max_autoscale_instead_of_a_fixed_count(): void
+    {
+        $arguments = ServeCommandLine::arguments($this->options(['workers' => 'auto', 'workersMin' => '2', 'workersMax' => 8, 'workersSpare' => '1']));
+
+        $this->assertNotContains('--workers', $arguments);
+        $this->assertSame(['--workers-min', '2', '--workers-max', '8', '--workers-spare', '1'],
+            array_slice($arguments, array_search('--workers-min', $arguments, true), 6));
+        $this->assertNotContains('--workers-min', ServeCommandLine::arguments($this->options(['workersMin' => null, 'workersMax' => ''])));
+    }
+
+    /**
+     * @return array<string, array{0: array, 1: string}>
+     */
+    public static function invalidAutoscaling(): array
+    {
+        return [
+            'min above max' => [['workers' => 'auto', 'workersMin' => 4, 'workersMax' => 2], 'workers_min (4) is more than octane.askr.workers_max (2)'],
+            'max alone' => [['workers' => 'auto', 'workersMax' => 4], 'needs both'],
+            'a fixed count as well' => [['workers' => '4', 'workersMin' => 1, 'workersMax' => 4], '--workers=4 is a fixed count'],
+            'min zero' => [['workers' => 'auto', 'workersMin' => 0, 'workersMax' => 4], '--workers-min must be a positive number'],
+        ];
+    }
+
+    /**
+     * @dataProvider invalidAutoscaling
+     */
+    public function test_autoscaling_config_askr_would_reject_fails_before_starting_it(array $override, string $message): void
+    {
+        $this->expectException(InvalidArgumentException::class);
+        $this->expectExceptionMessage($message);
+
+        ServeCommandLine::arguments($this->options($override));
+    }
+
     public function test_zero_max_requests_is_passed_as_never_recycle(): void
     {
         $arguments = ServeCommandLine::arguments($this->options(['maxRequests' => '0']));

@@ -15,7 +15,17 @@ public sealed record ServeOptions
     public string Host { get; init; } = "127.0.0.1";
     /// <summary>TCP port; 0 lets the kernel choose (the chosen port is logged).</summary>
     public int Port { get; init; } = 8000;
+    /// <summary>HTTP worker slots: the fixed count, or with autoscaling the most (--workers-max), whose listening sockets are all made at start.</summary>
     public int Workers { get; init; } = Environment.ProcessorCount;
+    /// <summary>
+    /// Autoscaling (docs/lifecycle.md): the fewest HTTP workers that take new connections
+    /// (--workers-min); 0 = off, <see cref="Workers"/> fixed. With it, <see cref="Workers"/> is --workers-max.
+    /// </summary>
+    public int WorkersMin { get; init; }
+    /// <summary>Autoscaling: booted workers kept idle above the active ones (--workers-spare), so scaling up needs no boot.</summary>
+    public int WorkersSpare { get; init; } = 1;
+    /// <summary>True when the HTTP worker count follows the load (<see cref="WorkersMin"/> &gt; 0).</summary>
+    public bool Autoscale => WorkersMin > 0;
     /// <summary>
     /// How new connections are spread over the HTTP workers (--spread): round-robin by a BPF
     /// reuseport program (default; the kernel's hash when it cannot load) or the kernel's hash.
@@ -158,6 +168,8 @@ public sealed record ServeOptions
         yield return "--host"; yield return Host;
         yield return "--port"; yield return Port.ToString();
         yield return "--max-requests"; yield return MaxRequests.ToString();
+        // Workers report their load 4 times a second when the supervisor scales on it (WorkerLifecycle).
+        if (Autoscale) { yield return "--workers-min"; yield return WorkersMin.ToString(); yield return "--workers-max"; yield return Workers.ToString(); }
         yield return "--max-body-size"; yield return MaxBodySize.ToString();
         yield return "--request-timeout"; yield return RequestTimeoutSeconds.ToString();
         yield return "--max-queue"; yield return MaxQueue.ToString();

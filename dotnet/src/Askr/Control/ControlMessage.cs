@@ -24,6 +24,7 @@ namespace Askr.Control;
 [JsonDerivedType(typeof(ReadyMessage), "ready")]
 [JsonDerivedType(typeof(StatsMessage), "stats")]
 [JsonDerivedType(typeof(RecycleMessage), "recycle")]
+[JsonDerivedType(typeof(ShedConnectionsMessage), "shed-connections")]
 [JsonDerivedType(typeof(SubmitTasksMessage), "tasks")]
 [JsonDerivedType(typeof(RunTaskMessage), "task")]
 [JsonDerivedType(typeof(TaskResultMessage), "task-result")]
@@ -139,6 +140,16 @@ public sealed class StatsMessage : ControlMessage
 
 /// <summary>Worker → supervisor: it reached its --max-requests; replace it.</summary>
 public sealed class RecycleMessage : ControlMessage;
+
+/// <summary>
+/// Supervisor → HTTP worker, on an autoscale up: end this many keep-alive connections, each after
+/// its next response (<c>Connection: close</c>, HTTP/1.1 only), so that their clients connect again
+/// and the BPF program spreads them over the workers now active (Worker.ConnectionShedding).
+/// </summary>
+public sealed class ShedConnectionsMessage : ControlMessage
+{
+    [JsonPropertyName("count")] public int Count { get; init; }
+}
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ControlMessage))]

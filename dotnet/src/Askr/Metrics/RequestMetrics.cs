@@ -37,6 +37,13 @@ internal sealed class RequestMetrics
 
     public void Started() => Interlocked.Increment(ref _inFlight);
 
+    /// <summary>TCP connections Kestrel holds open (plain and HTTPS), keep-alive ones included.</summary>
+    public int Connections => Volatile.Read(ref _connections);
+    private int _connections;
+
+    public void ConnectionOpened() => Interlocked.Increment(ref _connections);
+    public void ConnectionClosed() => Interlocked.Decrement(ref _connections);
+
     /// <summary>One answered request: <paramref name="status"/> 100..599 (others are not counted), <paramref name="seconds"/> from arrival to the end of the response.</summary>
     public void Finished(int status, double seconds)
     {
@@ -65,7 +72,7 @@ internal sealed class RequestMetrics
             _counts = new long[Slots];
             _sums = new double[Slots];
         }
-        return new HttpStatsDelta { Counts = counts, Sums = sums, InFlight = InFlight, Queued = queued, PhpMemory = PhpMemory };
+        return new HttpStatsDelta { Counts = counts, Sums = sums, InFlight = InFlight, Queued = queued, Connections = Connections, PhpMemory = PhpMemory };
     }
 }
 
@@ -79,6 +86,8 @@ public sealed class HttpStatsDelta
     [JsonPropertyName("in_flight")] public int InFlight { get; init; }
     /// <summary>Requests waiting for the PHP thread.</summary>
     [JsonPropertyName("queued")] public int Queued { get; init; }
+    /// <summary>Open TCP connections (keep-alive ones included): an autoscaled worker is stopped only with none.</summary>
+    [JsonPropertyName("connections")] public int Connections { get; init; }
     /// <summary>PHP's memory_get_usage() after its last answer, in bytes.</summary>
     [JsonPropertyName("php_memory")] public long PhpMemory { get; init; }
 }

@@ -22,6 +22,7 @@ internal sealed class SupervisorMetrics
     private readonly Gauge _inFlight;
     private readonly Gauge _queued;
     private readonly Gauge _workers;
+    private readonly Gauge _workersActive, _workersMin, _workersMax;
     private readonly Counter _restarts;
     private readonly Gauge _rss;
     private readonly Gauge _pss;
@@ -45,6 +46,9 @@ internal sealed class SupervisorMetrics
         _inFlight = f.CreateGauge("askr_http_requests_in_flight", "Requests received and not yet answered, per HTTP worker slot.", new GaugeConfiguration { LabelNames = ["slot"] });
         _queued = f.CreateGauge("askr_worker_queue_depth", "Requests waiting for the PHP thread, per HTTP worker slot.", new GaugeConfiguration { LabelNames = ["slot"] });
         _workers = f.CreateGauge("askr_workers", "Worker processes by kind and state.", new GaugeConfiguration { LabelNames = ["kind", "state"] });
+        _workersActive = f.CreateGauge("askr_workers_active", "HTTP workers that take new connections (autoscaling: the active slots; otherwise every HTTP worker slot).");
+        _workersMin = f.CreateGauge("askr_workers_min", "Fewest HTTP workers (--workers-min; the fixed --workers without autoscaling).");
+        _workersMax = f.CreateGauge("askr_workers_max", "Most HTTP workers (--workers-max; the fixed --workers without autoscaling).");
         _restarts = f.CreateCounter("askr_worker_restarts_total", "Worker processes started again after a crash or a failed start.");
         _rss = f.CreateGauge("askr_worker_resident_memory_bytes", "Resident set size of each worker process (Rss of /proc/PID/smaps_rollup).", new GaugeConfiguration { LabelNames = ["kind", "slot"] });
         _pss = f.CreateGauge("askr_worker_pss_bytes", "Proportional set size of each worker process (Pss of /proc/PID/smaps_rollup: a page shared by N processes counts 1/N).", new GaugeConfiguration { LabelNames = ["kind", "slot"] });
@@ -62,6 +66,9 @@ internal sealed class SupervisorMetrics
         {
             var s = status();
             _restarts.IncTo(s.Restarts);
+            _workersActive.Set(s.WorkersActive);
+            _workersMin.Set(s.WorkersMin);
+            _workersMax.Set(s.WorkersMax);
             foreach (var labels in _workers.GetAllLabelValues().ToList()) _workers.WithLabels(labels).Set(0);
             foreach (var g in s.Workers.GroupBy(w => (w.Kind, w.State))) _workers.WithLabels(g.Key.Kind, g.Key.State).Set(g.Count());
             Replace(_rss, s.Workers.Select(w => (new[] { w.Kind, w.Slot.ToString() }, (double)w.Memory.RssBytes)));

@@ -21,6 +21,13 @@ public sealed class SupervisorStatus
     /// <summary>How new connections are spread over the HTTP workers: "bpf" (round-robin) or "hash" (the kernel's; --spread hash, or the program could not load).</summary>
     [JsonPropertyName("spread")] public string Spread { get; init; } = "hash";
     [JsonPropertyName("workers")] public List<WorkerStatus> Workers { get; init; } = [];
+    /// <summary>HTTP workers that take new connections: with autoscaling the active slots [0, N) of the BPF program; otherwise every HTTP slot.</summary>
+    [JsonPropertyName("workers_active")] public int WorkersActive { get; init; }
+    /// <summary>The fewest and most HTTP workers (--workers-min, --workers-max); both the fixed --workers without autoscaling.</summary>
+    [JsonPropertyName("workers_min")] public int WorkersMin { get; init; }
+    [JsonPropertyName("workers_max")] public int WorkersMax { get; init; }
+    /// <summary>True when the HTTP worker count follows the load (docs/lifecycle.md, "Autoscaling").</summary>
+    [JsonPropertyName("autoscale")] public bool Autoscale { get; init; }
     [JsonPropertyName("requests_total")] public long RequestsTotal => Workers.Sum(w => w.Requests);
     [JsonPropertyName("restarts")] public long Restarts { get; init; }
     /// <summary>This node's view of its cluster; null when it is not in one.</summary>

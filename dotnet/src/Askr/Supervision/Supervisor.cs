@@ -42,6 +42,13 @@ internal sealed class Supervisor : IAsyncDisposable
     private volatile bool _stopping;
     private Background.BackgroundSupervisor? _background;
     private string? _abortReason;
+    /// <summary>Autoscaling's rule; null when the HTTP worker count is fixed.</summary>
+    private Autoscaler? _autoscaler;
+    /// <summary>HTTP slots [0, _active) take new connections (the BPF program's active count).</summary>
+    private volatile int _active;
+    /// <summary>What autoscaling last asked for; above _active while the workers of the slots in between still boot.</summary>
+    private int _wanted;
+    private DateTime[] _inactiveSince = [];
 
     /// <summary>The node's table store (null without --tables).</summary>
     public TableStore? Store => _node?.Store;
@@ -87,24 +94,29 @@ internal sealed class Supervisor : IAsyncDisposable
         using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; RequestStop(); });
         using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; _ = ReloadAsync(); });
 
-        for (var slot = 0; slot < _slots.Length; slot++) _slots[slot] = Spawn(slot);
+        _active = _options.Workers;
+        if (_options.Autoscale) StartAutoscaling();
+        for (var slot = 0; slot < _slots.Length; slot++)
+            if (slot >= _options.Workers || slot < BootedTarget()) _slots[slot] = Spawn(slot);
         if (_node.Vars is { } vars)
         {
             _background = new Background.BackgroundSupervisor(_options, _log, vars, SpawnBackground, reason => { _abortReason = reason; RequestStop(); });
             if (_node.Cluster is { } cluster) _background.AttachCluster(cluster);
             _background.StartEager();
         }
-        var allReady = Task.WhenAll(_slots.Select(w => w!.Ready));
+        var allReady = Task.WhenAll(_slots.Where(w => w is not null).Select(w => w!.Ready));
         if (_options.TaskWorkers > 0) _log.Info($"{_options.TaskWorkers} task worker(s) for Octane::concurrently() and ticks");
         await Task.WhenAny(allReady, _stopRequested.Task, Task.Delay(ReadyTimeout));
         if (allReady.IsCompletedSuccessfully && _options.HttpsPort > 0)
             _log.Info($"HTTPS on https://{_options.Host}:{_options.HttpsPort} (HTTP/1.1, HTTP/2){(_options.HttpEnabled ? "" : "; no plain HTTP")}");
         if (allReady.IsCompletedSuccessfully)
-            _log.Info($"askr listening on {(_options.HttpEnabled ? "http" : "https")}://{_options.Host}:{(_options.HttpEnabled ? Port : _options.HttpsPort)} with {_slots.Length} worker(s) (supervisor pid {Environment.ProcessId}{(_options.AdminPort > 0 ? $", admin on 127.0.0.1:{_options.AdminPort}" : "")})");
+            _log.Info($"askr listening on {(_options.HttpEnabled ? "http" : "https")}://{_options.Host}:{(_options.HttpEnabled ? Port : _options.HttpsPort)} with {(_autoscaler is null ? $"{_slots.Length}" : $"{_active} of {_autoscaler.Min}..{_autoscaler.Max} autoscaled HTTP ({_options.WorkersSpare} spare)")} worker(s) (supervisor pid {Environment.ProcessId}{(_options.AdminPort > 0 ? $", admin on 127.0.0.1:{_options.AdminPort}" : "")})");
         else if (!_stopRequested.Task.IsCompleted)
             _log.Warning($"listening on http://{_options.Host}:{Port}, but not every worker is ready yet");
 
+        var scaling = _autoscaler is null ? Task.CompletedTask : AutoscaleAsync(_autoscaler);
         await _stopRequested.Task;
+        await scaling;
         await StopAllAsync();
         return _abortReason is null ? 0 : 1;
     }
@@ -265,7 +277,12 @@ internal sealed class Supervisor : IAsyncDisposable
             if (_options.HttpsPort > 0) ReloadCertificates();
             _log.Info("reloading workers one at a time");
             for (var slot = 0; slot < _slots.Length && !_stopping; slot++)
-                await RecycleAsync(slot, "reload");
+            {
+                // An autoscaled slot without a worker (never booted, or stopped when idle) boots the new code when it is needed.
+                bool empty;
+                lock (_lock) empty = _slots[slot] is null;
+                if (!empty) await RecycleAsync(slot, "reload");
+            }
             if (_background is not null && !_stopping) await _background.ReloadAsync();
             if (!_stopping) _log.Info("reload complete");
         }
@@ -300,6 +317,140 @@ internal sealed class Supervisor : IAsyncDisposable
         _log.Info("stopped");
     }
 
+    // ---------- autoscaling (docs/lifecycle.md) ----------
+
+    /// <summary>
+    /// Sets up autoscaling once the sockets of every slot up to --workers-max exist: the BPF program
+    /// sends new connections to slots [0, --workers-min) only. Without the program (it did not load)
+    /// the node runs --workers-max fixed workers instead, and says so.
+    /// </summary>
+    private void StartAutoscaling()
+    {
+        if (_node!.Spread != SpreadMode.Bpf)
+        {
+            _log.Warning($"autoscaling needs the BPF reuseport program, which did not load: running {_options.Workers} fixed HTTP worker(s) (--workers-max)");
+            return;
+        }
+        _autoscaler = new Autoscaler(_options.WorkersMin, _options.Workers, QuietPeriodOverride());
+        _inactiveSince = new DateTime[_options.Workers];
+        SetActive(_options.WorkersMin);
+        _wanted = _active;
+    }
+
+    /// <summary>ASKR_AUTOSCALE_QUIET_MS shortens the quiet period before a scale down (tests, benchmarks); unset: <see cref="Autoscaler.DefaultQuietPeriod"/>.</summary>
+    private static TimeSpan? QuietPeriodOverride() =>
+        int.TryParse(Environment.GetEnvironmentVariable("ASKR_AUTOSCALE_QUIET_MS"), out var ms) && ms > 0 ? TimeSpan.FromMilliseconds(ms) : null;
+
+    /// <summary>HTTP slots that should have a booted worker: the active or wanted ones plus the spares.</summary>
+    private int BootedTarget() => _autoscaler is null ? _options.Workers : Math.Min(_options.Workers, Math.Max(_active, _wanted) + _options.WorkersSpare);
+
+    private void SetActive(int count)
+    {
+        _node!.Balancer?.SetActiveSlots(count);
+        _node.HttpsBalancer?.SetActiveSlots(count);
+        var now = DateTime.UtcNow;
+        for (var slot = count; slot < _active; slot++) _inactiveSince[slot] = now;
+        _active = count;
+    }
+
+    private async Task AutoscaleAsync(Autoscaler scaler)
+    {
+        using var timer = new PeriodicTimer(Autoscaler.SampleInterval);
+        while (!_stopping && await Task.WhenAny(timer.WaitForNextTickAsync().AsTask(), _stopRequested.Task) != _stopRequested.Task)
+        {
+            try { AutoscaleStep(scaler, DateTime.UtcNow); }
+            catch (Exception e) { _log.Error($"autoscale: {e.Message}"); }
+        }
+    }
+
+    /// <summary>One sample: apply the rule's target as far as booted workers allow, boot the spares, stop long-idle workers above them.</summary>
+    private void AutoscaleStep(Autoscaler scaler, DateTime now)
+    {
+        WorkerProcess?[] workers;
+        lock (_lock) workers = _slots[.._options.Workers];
+        var n = _active;
+        var samples = new (int InFlight, int Queued)[n];
+        for (var slot = 0; slot < n; slot++)
+            if (workers[slot] is { } w && w.Ready.IsCompletedSuccessfully) samples[slot] = (w.InFlight, w.Queued);
+        var target = scaler.Sample(now, samples, out var load);
+        if (target > n) _wanted = Math.Max(_wanted, target);
+        else if (target < n) _wanted = target;
+        // New connections may only go to a booted worker: extend over the ready slots in order.
+        var reach = n;
+        while (reach < _wanted && workers[reach] is { Retiring: false } w && w.Ready.IsCompletedSuccessfully) reach++;
+        var next = _wanted < n ? _wanted : reach;
+        if (next != n)
+        {
+            SetActive(next);
+            if (next > n) ShedConnections(workers, n, next);
+            _log.Info(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"autoscale {(next > n ? "up" : "down")} busy={load.BusyShare:0.00} queued={load.Queued} → workers={next}"));
+        }
+        var booted = BootedTarget();
+        for (var slot = 0; slot < booted; slot++)
+            if (workers[slot] is null) _ = BootSpareAsync(slot);
+        // Above the spares: a worker no connection goes to any more is stopped once it has had nothing to do for a quiet period.
+        for (var slot = Math.Max(booted, _active); slot < workers.Length; slot++)
+        {
+            if (workers[slot] is not { Retiring: false } idle || !idle.Ready.IsCompletedSuccessfully) continue;
+            if (idle.InFlight > 0 || idle.Connections > 0 || now - idle.LastBusyAt < scaler.QuietPeriod || now - _inactiveSince[slot] < scaler.QuietPeriod) continue;
+            _ = StopIdleAsync(idle);
+        }
+    }
+
+    /// <summary>
+    /// After a scale up from <paramref name="from"/> to <paramref name="to"/> workers: each formerly
+    /// active worker holding more than its share of the connections (total / to) ends the surplus
+    /// gracefully after their next response, so their clients reconnect and are spread over all
+    /// <paramref name="to"/> (keep-alive clients such as wrk or a pool opened them before the scale up).
+    /// </summary>
+    private static void ShedConnections(WorkerProcess?[] workers, int from, int to)
+    {
+        var total = 0;
+        for (var slot = 0; slot < from; slot++) total += Math.Max(0, workers[slot]?.Connections ?? 0);
+        var share = total / to;
+        for (var slot = 0; slot < from; slot++)
+            if (workers[slot] is { } w && w.Connections > share)
+                w.Connection?.TrySend(new ShedConnectionsMessage { Count = w.Connections - share });
+    }
+
+    private async Task BootSpareAsync(int slot)
+    {
+        if (!await _slotLocks[slot].WaitAsync(0)) return;
+        try
+        {
+            lock (_lock)
+            {
+                if (_stopping || _slots[slot] is not null) return;
+                _slots[slot] = Spawn(slot);
+            }
+        }
+        finally
+        {
+            _slotLocks[slot].Release();
+        }
+    }
+
+    private async Task StopIdleAsync(WorkerProcess worker)
+    {
+        if (!await _slotLocks[worker.Slot].WaitAsync(0)) return;
+        try
+        {
+            lock (_lock)
+            {
+                if (!ReferenceEquals(_slots[worker.Slot], worker) || worker.Slot < _active) return;
+                _slots[worker.Slot] = null;
+            }
+            worker.Retiring = true;
+            _log.Info($"autoscale: worker {worker.Pid} (slot {worker.Slot}) idle, stopped ({_active} active)");
+        }
+        finally
+        {
+            _slotLocks[worker.Slot].Release();
+        }
+        await worker.StopAsync(TimeSpan.FromSeconds(Math.Max(30, _options.RequestTimeoutSeconds + 15)));
+    }
+
     // ---------- control socket ----------
 
     /// <summary>A message of <paramref name="worker"/>'s (ControlServer); task messages go to the task hub.</summary>
@@ -321,7 +472,14 @@ internal sealed class Supervisor : IAsyncDisposable
                 break;
             case StatsMessage stats:
                 worker.Requests = stats.Requests;
-                if (stats.Http is { } http) Metrics.Add(worker.Slot, http);
+                if (stats.Http is { } http)
+                {
+                    Metrics.Add(worker.Slot, http);
+                    worker.InFlight = http.InFlight;
+                    worker.Queued = http.Queued;
+                    worker.Connections = http.Connections;
+                    if (http.InFlight > 0 || http.Connections > 0) worker.LastBusyAt = DateTime.UtcNow;
+                }
                 break;
             case RecycleMessage:
                 if (!worker.Retiring && !_stopping) _ = RecycleIfCurrent(worker);
@@ -381,6 +539,10 @@ internal sealed class Supervisor : IAsyncDisposable
             Port = Port,
             Spread = (_node?.Spread ?? SpreadMode.Hash) == SpreadMode.Bpf ? "bpf" : "hash",
             Restarts = Interlocked.Read(ref _restarts),
+            WorkersActive = _active,
+            WorkersMin = _autoscaler?.Min ?? _options.Workers,
+            WorkersMax = _options.Workers,
+            Autoscale = _autoscaler is not null,
             ResponseCache = _node?.ResponseCache is { } responseCache ? Askr.ResponseCache.CacheStatus.Of(responseCache) : null,
             Cluster = _node?.Cluster is not { } cluster ? null : new ClusterStatus
             {

@@ -43,6 +43,10 @@ internal sealed partial class WorkerProcess
     public volatile WorkerState State = WorkerState.Starting;
     /// <summary>Requests answered, as last reported by the worker.</summary>
     public long Requests;
+    /// <summary>An HTTP worker's last load report (StatsMessage.Http): requests in flight (queued ones included), queued, open connections.</summary>
+    public volatile int InFlight, Queued, Connections;
+    /// <summary>When the worker last reported a request in flight or a connection open (or started); autoscaling stops only long-idle spares.</summary>
+    public DateTime LastBusyAt = DateTime.UtcNow;
     /// <summary>Set when the supervisor itself stops this process (recycle, reload, shutdown): its exit is no crash.</summary>
     public volatile bool Retiring;
     /// <summary>Completes with the exit code.</summary>

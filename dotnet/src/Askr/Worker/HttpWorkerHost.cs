@@ -67,7 +67,8 @@ internal static class HttpWorkerHost
             var node = pusher is null ? null : new WebSockets.PusherNodeClient(pusher, control);
             control.OnMessage = message =>
             {
-                if (node?.OnMessage(message) != true) tasks!.OnMessage(message);
+                if (message is ShedConnectionsMessage shed) ConnectionShedding.Request(shed.Count);
+                else if (node?.OnMessage(message) != true) tasks!.OnMessage(message);
             };
             control.Start();
         }
@@ -108,7 +109,7 @@ internal static class HttpWorkerHost
             k.ResponseHeaderEncodingSelector = _ => Encoding.Latin1;
             // The plain port: HTTP/1.1, or HTTP/2 with prior knowledge only (h2c) when asked: Kestrel
             // picks between the two only by ALPN, which a cleartext connection has not.
-            Action<ListenOptions> plain = l => l.Protocols = options.Http2Cleartext ? HttpProtocols.Http2 : HttpProtocols.Http1;
+            Action<ListenOptions> plain = l => { l.Protocols = options.Http2Cleartext ? HttpProtocols.Http2 : HttpProtocols.Http1; CountConnections(l); };
             if (!options.HttpEnabled) { }
             else if (listenFd is { } fd)
                 k.ListenHandle((ulong)fd, plain);
@@ -116,9 +117,9 @@ internal static class HttpWorkerHost
                 k.Listen(ResolveHost(options.Host), options.Port, plain);
             if (certificate is null) { }
             else if (httpsListenFd is { } hfd)
-                k.ListenHandle((ulong)hfd, l => Tls.HttpsEndpoint.Configure(l, certificate));
+                k.ListenHandle((ulong)hfd, l => { CountConnections(l); Tls.HttpsEndpoint.Configure(l, certificate); });
             else
-                k.Listen(ResolveHost(options.Host), options.HttpsPort, l => Tls.HttpsEndpoint.Configure(l, certificate));
+                k.Listen(ResolveHost(options.Host), options.HttpsPort, l => { CountConnections(l); Tls.HttpsEndpoint.Configure(l, certificate); });
         });
         Front.HttpFront.AddServices(builder.Services, options);
         var app = builder.Build();
@@ -139,7 +140,7 @@ internal static class HttpWorkerHost
         php.Start();
         await app.StartAsync();
 
-        var stopRequested = await WorkerLifecycle.RunUntilStopAsync(php, control, options.MaxRequests);
+        var stopRequested = await WorkerLifecycle.RunUntilStopAsync(php, control, options.MaxRequests, options.Autoscale ? 250 : 1000);
         if (!stopRequested)
         {
             // PHP stopped by itself (boot failure, exit status, stuck in a system call).
@@ -158,6 +159,14 @@ internal static class HttpWorkerHost
         log.Flush(TimeSpan.FromSeconds(1));
         return exit;
     }
+
+    /// <summary>Counts the endpoint's open connections (RequestMetrics.Connections: the supervisor stops an idle autoscaled worker only with none).</summary>
+    private static void CountConnections(ListenOptions listen) => listen.Use(next => async connection =>
+    {
+        Metrics.RequestMetrics.Current.ConnectionOpened();
+        try { await next(connection); }
+        finally { Metrics.RequestMetrics.Current.ConnectionClosed(); }
+    });
 
     private static async Task StopQuietly(WebApplication app, TimeSpan timeout)
     {

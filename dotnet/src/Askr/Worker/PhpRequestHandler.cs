@@ -46,6 +46,8 @@ internal sealed class PhpRequestHandler
     {
         var arrived = System.Diagnostics.Stopwatch.GetTimestamp();
         Metrics.RequestMetrics.Current.Started();
+        // Autoscaling moved load to new workers: this connection's client connects again, to one of them.
+        if (context.Request.Protocol == "HTTP/1.1" && ConnectionShedding.TryTake()) context.Response.Headers.Connection = "close";
         byte[]? body = null;
         var bodyLength = 0;
         var status = 0;

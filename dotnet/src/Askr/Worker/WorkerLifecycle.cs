@@ -6,7 +6,7 @@ using Askr.Php;
 namespace Askr.Worker;
 
 /// <summary>What every worker process (HTTP or task) does while it runs: tells the supervisor when PHP is
-/// ready and how many requests it answered (once a second), asks to be recycled after --max-requests,
+/// ready and how many requests it answered (once a second; 4 times a second when the supervisor autoscales on it), asks to be recycled after --max-requests,
 /// and waits for a reason to stop.</summary>
 internal static class WorkerLifecycle
 {
@@ -17,7 +17,7 @@ internal static class WorkerLifecycle
     /// limits, WorkerCommandLine) the worker asks the supervisor to replace it.
     /// Returns true when asked to stop, false when PHP stopped first.
     /// </summary>
-    public static async Task<bool> RunUntilStopAsync(PhpThread php, ControlClient? control, long maxRequests)
+    public static async Task<bool> RunUntilStopAsync(PhpThread php, ControlClient? control, long maxRequests, int statsIntervalMs = 1000)
     {
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });
@@ -37,7 +37,7 @@ internal static class WorkerLifecycle
         {
             Requests = php.Served,
             Http = php.Kind == WorkerKind.Http ? Metrics.RequestMetrics.Current.TakeDelta(php.Queued) : null,
-        }), null, 1000, 1000);
+        }), null, statsIntervalMs, statsIntervalMs);
         if (control is not null) _ = control.Closed.ContinueWith(_ => stop.TrySetResult(), TaskScheduler.Default);
         return await Task.WhenAny(stop.Task, php.Exited) == stop.Task;
     }

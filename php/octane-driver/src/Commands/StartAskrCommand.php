@@ -102,30 +102,40 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
         // Through the release link, if the app is deployed as current -> releases/N (docs/lifecycle.md).
         $basePath = static::basePath();
 
-        $arguments = ServeCommandLine::arguments([
-            'binary' => $binary,
-            'root' => ReleasePaths::map(public_path(), base_path(), $basePath),
-            'workerScript' => ReleasePaths::map(static::workerScript(), base_path(), $basePath),
-            'host' => $this->getHost(),
-            'port' => $this->getPort(),
-            'workers' => $this->option('workers'),
-            // Recycled inside the worker process (MAX_REQUESTS below): the app boots again without a
-            // new process, which costs a fresh .NET runtime and dropped keep-alive connections.
-            'maxRequests' => null,
-            'adminPort' => $adminPort,
-            'logLevel' => $logLevel = $this->option('log-level') ?: config('octane.askr.log_level'),
-            'tables' => $tablesFile,
-            'respPort' => $this->option('resp-port') ?: config('octane.askr.resp_port') ?: env('ASKR_RESP_PORT'),
-            'taskWorkers' => $taskWorkers,
-            'cluster' => $cluster = static::clusterConfig(),
-            'accessLog' => ServeCommandLine::showsRequestLines(app()->environment(), $logLevel),
-            'responseCache' => config('octane.askr.response_cache') ?: env('ASKR_RESPONSE_CACHE'),
-            'responseCacheIgnoreCookies' => config('octane.askr.response_cache_ignore_cookies'),
-            'pusherApps' => static::pusherApps(),
-            'tls' => static::tlsConfig((bool) $this->option('https'), (bool) $this->option('http-redirect')),
-            'recordErrors' => static::recordErrorsConfig(),
-            'backgroundWorkers' => $backgroundWorkers,
-        ]);
+        try {
+            $arguments = ServeCommandLine::arguments([
+                'binary' => $binary,
+                'root' => ReleasePaths::map(public_path(), base_path(), $basePath),
+                'workerScript' => ReleasePaths::map(static::workerScript(), base_path(), $basePath),
+                'host' => $this->getHost(),
+                'port' => $this->getPort(),
+                'workers' => $this->option('workers'),
+                // Autoscaling between the two (docs/lifecycle.md); Octane's --workers=auto keeps its meaning otherwise.
+                'workersMin' => config('octane.askr.workers_min'),
+                'workersMax' => config('octane.askr.workers_max'),
+                'workersSpare' => config('octane.askr.workers_spare'),
+                // Recycled inside the worker process (MAX_REQUESTS below): the app boots again without a
+                // new process, which costs a fresh .NET runtime and dropped keep-alive connections.
+                'maxRequests' => null,
+                'adminPort' => $adminPort,
+                'logLevel' => $logLevel = $this->option('log-level') ?: config('octane.askr.log_level'),
+                'tables' => $tablesFile,
+                'respPort' => $this->option('resp-port') ?: config('octane.askr.resp_port') ?: env('ASKR_RESP_PORT'),
+                'taskWorkers' => $taskWorkers,
+                'cluster' => $cluster = static::clusterConfig(),
+                'accessLog' => ServeCommandLine::showsRequestLines(app()->environment(), $logLevel),
+                'responseCache' => config('octane.askr.response_cache') ?: env('ASKR_RESPONSE_CACHE'),
+                'responseCacheIgnoreCookies' => config('octane.askr.response_cache_ignore_cookies'),
+                'pusherApps' => static::pusherApps(),
+                'tls' => static::tlsConfig((bool) $this->option('https'), (bool) $this->option('http-redirect')),
+                'recordErrors' => static::recordErrorsConfig(),
+                'backgroundWorkers' => $backgroundWorkers,
+            ]);
+        } catch (InvalidArgumentException $e) {
+            $this->error($e->getMessage());
+
+            return 1;
+        }
 
         // The admin endpoint's POST calls need it: octane:reload and octane:stop read it from the
         // state file; askr gets it through its environment, never on its command line (ps).

@@ -28,7 +28,7 @@ class ServeCommandLine
      *     cluster?: array{port?: int|string|null, host?: string|null, advertise?: string|null, seeds?: string|null},
      *     accessLog?: bool, pusherApps?: list<array{app_id: string|int, key: string, secret: string}>,
      *     tls?: array{https?: bool, httpRedirect?: bool, certificate?: string|null, key?: string|null, httpPort?: int|string|null, hstsMaxAge?: int|string|null},
-     *     backgroundWorkers?: list<string>}  $options
+     *     backgroundWorkers?: list<string>, workersMin?: int|string|null, workersMax?: int|string|null, workersSpare?: int|string|null}  $options
      *        `workers` "auto" or empty leaves the count to askr (one per core); `maxRequests` 0 never recycles;
      *        `tables` is the tables JSON file (docs/tables-php.md); `respPort` the RESP endpoint's port (empty: none);
      *        `taskWorkers` the task worker count (docs/tasks.md): a number (0: none), "auto" / empty: one per core;
@@ -43,6 +43,9 @@ class ServeCommandLine
      *        redirects `tls.httpPort` (default 80, as Caddy's HTTP->HTTPS redirect) to it; `tls.hstsMaxAge`
      *        sends Strict-Transport-Security (docs/tls.md).
      *        `backgroundWorkers` the --background-worker values (BackgroundWorkerDeclarations, docs/background-workers.md).
+     *        `workersMin`/`workersMax` (config('octane.askr.workers_min'/'workers_max')) autoscale the HTTP workers
+     *        between the two (--workers-min/--workers-max, docs/lifecycle.md), with `workersSpare` booted spares;
+     *        `workers` must then be "auto" or empty.
      * @return list<string>
      *
      * @throws InvalidArgumentException for a value askr would reject.
@@ -88,7 +91,35 @@ class ServeCommandLine
 
         $workers = $options['workers'] ?? 'auto';
 
-        if ($workers !== 'auto' && $workers !== '' && $workers !== null) {
+        $workersMin = $options['workersMin'] ?? null;
+        $workersMax = $options['workersMax'] ?? null;
+
+        if (($workersMin !== null && $workersMin !== '') || ($workersMax !== null && $workersMax !== '')) {
+            if ($workersMin === null || $workersMin === '' || $workersMax === null || $workersMax === '') {
+                throw new InvalidArgumentException("Autoscaling needs both config('octane.askr.workers_min') and config('octane.askr.workers_max').");
+            }
+
+            $min = static::positive('workers-min', $workersMin);
+            $max = static::positive('workers-max', $workersMax);
+
+            if ($min > $max) {
+                throw new InvalidArgumentException("octane.askr.workers_min ({$min}) is more than octane.askr.workers_max ({$max}).");
+            }
+
+            if ($workers !== 'auto' && $workers !== '' && $workers !== null) {
+                throw new InvalidArgumentException("--workers={$workers} is a fixed count, and octane.askr.workers_min/workers_max autoscale: give --workers=auto or remove the config.");
+            }
+
+            array_push($arguments, '--workers-min', (string) $min, '--workers-max', (string) $max);
+
+            if (($spare = $options['workersSpare'] ?? null) !== null && $spare !== '') {
+                if (! is_numeric($spare) || (int) $spare < 0) {
+                    throw new InvalidArgumentException("octane.askr.workers_spare must be 0 or more, [{$spare}] given.");
+                }
+
+                array_push($arguments, '--workers-spare', (string) (int) $spare);
+            }
+        } elseif ($workers !== 'auto' && $workers !== '' && $workers !== null) {
             array_push($arguments, '--workers', (string) static::positive('workers', $workers));
         }
 
