@@ -494,6 +494,38 @@ const scenarios = {
     out.ok = ok; out.errors = errors;
     if (out.close === undefined) ws.close();
   },
+  // --pusher-max-connections (opt.limit) over the node's workers: opt.limit raw connections are
+  // established one after another (each counted node-wide before the next), the next one gets
+  // pusher:error 4004 and close 4004; the HTTP API still answers and delivers; once one closes,
+  // a new connection is established again.
+  async connectionQuota() {
+    const held = [];
+    for (let i = 0; i < opt.limit; i++) {
+      const ws = raw();
+      await ws.next((m) => m.event === 'pusher:connection_established');
+      held.push(ws);
+      await sleep(opt.settleMs || 300);
+    }
+    out.established = held.length;
+    const over = raw();
+    const error = await over.next((m) => m.event === 'pusher:error');
+    out.error = typeof error.data === 'string' ? JSON.parse(error.data) : error.data;
+    out.close = await over.closed;
+    held[0].send(JSON.stringify({ event: 'pusher:subscribe', data: { channel: 'quota' } }));
+    await held[0].next((m) => m.event === 'pusher_internal:subscription_succeeded');
+    try { await server().trigger('quota', 'still', { ok: 1 }); out.triggerStatus = 200; } catch (e) { out.triggerStatus = e.status; }
+    out.delivered = (await held[0].next((m) => m.event === 'still')).event;
+    held.pop().close();
+    // The freed place is seen by every worker after the supervisor's report: retry a little.
+    for (let attempt = 0; attempt < 50 && out.afterClose === undefined; attempt++) {
+      await sleep(100);
+      const again = raw();
+      const m = await again.next((x) => x.event === 'pusher:connection_established' || x.event === 'pusher:error');
+      if (m.event === 'pusher:connection_established') { out.afterClose = attempt; held.push(again); }
+      else await again.closed;
+    }
+    for (const ws of held) ws.close();
+  },
   // A trigger with a wrong secret: 401 and nothing delivered.
   async badSignature() {
     const ws = raw();

@@ -134,6 +134,35 @@ public sealed class PusherProtocolTests(PusherServerFixture fixture) : IClassFix
     }
 }
 
+/// <summary>--pusher-max-connections: the node's connections of an app, over two workers.</summary>
+public sealed class PusherConnectionQuotaTests
+{
+    [PusherFact]
+    public async Task A_connection_past_the_apps_quota_gets_4004_and_the_http_api_still_serves()
+    {
+        await using var server = await AskrServer.StartAsync("router.php", 2, "--pusher-app", PusherClients.AppArgument, "--pusher-max-connections", "4");
+        // Four connections over two SO_REUSEPORT workers: the fifth is refused wherever it lands.
+        var r = await PusherClients.RunAsync("connectionQuota", server.Port, new { limit = 4, settleMs = 300 }, timeoutSeconds: 40);
+        Assert.Equal(4, r.GetProperty("established").GetInt32());
+        Assert.Equal(4004, r.GetProperty("error").GetProperty("code").GetInt32());
+        Assert.Equal("Application is over connection quota", r.GetProperty("error").GetProperty("message").GetString());
+        Assert.Equal(4004, r.GetProperty("close").GetProperty("code").GetInt32());
+        Assert.Equal(200, r.GetProperty("triggerStatus").GetInt32());
+        Assert.Equal("still", r.GetProperty("delivered").GetString());
+        Assert.True(r.TryGetProperty("afterClose", out _), $"no connection was established after one closed: {r}");
+    }
+
+    [Fact]
+    public async Task A_negative_max_connections_is_refused_at_start()
+    {
+        var (code, stdout, stderr) = await Askr.Tests.Resp.RespFixture.Run(AskrServer.Binary,
+            ["serve", "--root", Path.Combine(AskrServer.PhpDir, "public"), "--worker-script", Path.Combine(AskrServer.PhpDir, "router.php"),
+             "--port", AskrServer.FreePort().ToString(), "--workers", "1", "--pusher-app", PusherClients.AppArgument, "--pusher-max-connections", "-1"], timeoutSeconds: 30);
+        Assert.Equal(2, code);
+        Assert.Contains("--pusher-max-connections must be 0 (unlimited) or more", stdout + stderr);
+    }
+}
+
 /// <summary>The server's ping: a client that never answers is closed with 4201.</summary>
 public sealed class PusherPingTests
 {

@@ -174,6 +174,7 @@ public sealed record ServeOptions
             yield return "--pusher-max-message-size"; yield return PusherLimits.MaxMessageBytes.ToString();
             yield return "--pusher-client-events-per-second"; yield return PusherLimits.ClientEventsPerSecond.ToString();
             yield return "--pusher-max-queued-frames"; yield return PusherLimits.MaxQueuedFrames.ToString();
+            yield return "--pusher-max-connections"; yield return PusherLimits.MaxConnectionsPerApp.ToString();
         }
         if (HttpsPort > 0) { yield return "--https-port"; yield return HttpsPort.ToString(); }
         if (Certificate is not null) { yield return "--certificate"; yield return Certificate; }

@@ -335,7 +335,7 @@ internal sealed class Supervisor : IAsyncDisposable
             case TaskWorkerIdleMessage:
                 _hub.Idle();
                 break;
-            case WebSockets.PusherEventMessage or WebSockets.PresenceMessage or WebSockets.ChannelCountMessage or WebSockets.ChannelQueryMessage:
+            case WebSockets.PusherEventMessage or WebSockets.PresenceMessage or WebSockets.ChannelCountMessage or WebSockets.ChannelQueryMessage or WebSockets.ConnectionCountMessage:
                 _pusher.OnMessage(worker, message);
                 // An event of this node's also goes to every other node of the cluster.
                 if (message is WebSockets.PusherEventMessage e) _node?.Cluster?.PublishPusher(e);

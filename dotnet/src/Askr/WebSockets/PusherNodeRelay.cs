@@ -49,6 +49,14 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
                         _counts.Remove(key);
                 }
                 return true;
+            case ConnectionCountMessage n:
+                lock (_lock)
+                {
+                    if (!_connectionCounts.TryGetValue(n.AppId, out var perWorker)) _connectionCounts[n.AppId] = perWorker = [];
+                    if (n.Count > 0) perWorker[from.Pid] = n.Count; else perWorker.Remove(from.Pid);
+                    SendConnectionCountsLocked(n.AppId, except: from);
+                }
+                return true;
             case ChannelQueryMessage q:
                 var answer = new ChannelQueryAnswerMessage { Id = q.Id };
                 lock (_lock)
@@ -63,6 +71,19 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
             default:
                 return false;
         }
+    }
+
+    // Open connections per app, per worker pid (reported only when --pusher-max-connections is set).
+    private readonly Dictionary<string, Dictionary<int, int>> _connectionCounts = new(StringComparer.Ordinal);
+
+    /// <summary>Tells each HTTP worker (but <paramref name="except"/>, whose own count changed) the app's connections on the others.</summary>
+    private void SendConnectionCountsLocked(string app, WorkerProcess? except)
+    {
+        var perWorker = _connectionCounts.GetValueOrDefault(app) ?? [];
+        var total = perWorker.Values.Sum();
+        foreach (var w in workers())
+            if (w != except && !w.IsTask)
+                w.Connection?.TrySend(new OtherConnectionsMessage { AppId = app, Count = total - perWorker.GetValueOrDefault(w.Pid) });
     }
 
     /// <summary>An event another node of the cluster sent: to every HTTP worker of this node.</summary>
@@ -127,7 +148,11 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
     {
         if (worker.IsTask) return;
         lock (_lock)
+        {
             foreach (var member in _node is null ? _presence.Snapshot() : _cluster.Snapshot()) worker.Connection?.TrySend(PresenceMessage.From(member, snapshot: true));
+            foreach (var (app, perWorker) in _connectionCounts)
+                worker.Connection?.TrySend(new OtherConnectionsMessage { AppId = app, Count = perWorker.Values.Sum() - perWorker.GetValueOrDefault(worker.Pid) });
+        }
     }
 
     /// <summary>A worker exited: the users only it held leave every presence channel.</summary>
@@ -139,6 +164,8 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
             foreach (var change in _presence.RemoveWorker(worker.Pid)) NodeChanged(change);
             foreach (var (key, perWorker) in _counts.ToList())
                 if (perWorker.Remove(worker.Pid) && perWorker.Count == 0) _counts.Remove(key);
+            foreach (var (app, perWorker) in _connectionCounts)
+                if (perWorker.Remove(worker.Pid)) SendConnectionCountsLocked(app, except: worker);
         }
     }
 

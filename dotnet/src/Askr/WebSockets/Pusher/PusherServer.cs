@@ -58,11 +58,48 @@ public sealed class PusherServer
 
     public int ConnectionCount { get { lock (_lock) return _connections.Count; } }
 
-    /// <summary>A connection was opened: answers connection_established.</summary>
-    public void Open(PusherConnection connection)
+    // Open connections per app id: this worker's, and the node's other workers' (as the supervisor last reported them).
+    private readonly Dictionary<string, int> _appConnections = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _otherWorkersConnections = new(StringComparer.Ordinal);
+
+    /// <summary>When set, called (under the lock) with this worker's new connection count of an app each time it changes, for the node-wide limit.</summary>
+    public Action<string, int>? ConnectionCountRelay { get; set; }
+
+    /// <summary>The open connections of an app on the node's other workers, as the supervisor counts them (for <see cref="PusherLimits.MaxConnectionsPerApp"/>).</summary>
+    public void SetOtherWorkersConnections(string appId, int count)
     {
-        lock (_lock) _connections.Add(connection);
+        lock (_lock) _otherWorkersConnections[appId] = count;
+    }
+
+    /// <summary>Open connections of an app: this worker's plus the others' as last reported.</summary>
+    public int AppConnectionCount(string appId)
+    {
+        lock (_lock) return _appConnections.GetValueOrDefault(appId) + _otherWorkersConnections.GetValueOrDefault(appId);
+    }
+
+    /// <summary>
+    /// A connection was opened: answers connection_established, or, when its app is at
+    /// <see cref="PusherLimits.MaxConnectionsPerApp"/>, <c>pusher:error</c> 4004 and close 4004
+    /// ("Application is over connection quota", Pusher's code). False: refused.
+    /// </summary>
+    public bool Open(PusherConnection connection)
+    {
+        lock (_lock)
+        {
+            var app = connection.App.Id;
+            var mine = _appConnections.GetValueOrDefault(app);
+            if (Limits.MaxConnectionsPerApp > 0 && mine + _otherWorkersConnections.GetValueOrDefault(app) >= Limits.MaxConnectionsPerApp)
+            {
+                connection.Send(PusherMessages.Error(4004, "Application is over connection quota"));
+                connection.Close(4004, "Application is over connection quota");
+                return false;
+            }
+            _connections.Add(connection);
+            _appConnections[app] = mine + 1;
+            ConnectionCountRelay?.Invoke(app, mine + 1);
+        }
         connection.Send(PusherMessages.ConnectionEstablished(connection.SocketId, Limits.ActivityTimeoutSeconds));
+        return true;
     }
 
     /// <summary>A connection ended: leaves its channels (member_removed where it was a user's last connection).</summary>
@@ -70,7 +107,11 @@ public sealed class PusherServer
     {
         lock (_lock)
         {
-            _connections.Remove(connection);
+            if (!_connections.Remove(connection)) return;
+            var app = connection.App.Id;
+            var left = _appConnections.GetValueOrDefault(app) - 1;
+            if (left > 0) _appConnections[app] = left; else _appConnections.Remove(app);
+            ConnectionCountRelay?.Invoke(app, Math.Max(left, 0));
             foreach (var channel in connection.Channels.ToList()) UnsubscribeLocked(connection, channel);
         }
     }
