@@ -436,6 +436,54 @@ const scenarios = {
     out.bystander = (await bystander.next((m) => m.event === 'pusher:pong')).event;
     bystander.close();
   },
+  // pusher:signin (user authentication): pusher-js signs in through userAuthentication's
+  // customHandler (the `pusher` library's authenticateUser), subscribes to its
+  // #server-to-user-{id} channel and gets what the library's sendToUser sends; a raw client with
+  // a bad signature gets pusher:error 4009 and stays connected, and may not subscribe to another
+  // user's channel; terminate_connections closes every connection signed in as the user (opt.copies).
+  async signin() {
+    const api = server();
+    const p = new PusherJs(opt.key, {
+      wsHost: '127.0.0.1', wsPort: opt.port, forceTLS: false, enabledTransports: ['ws'], cluster: 'mt1', disableStats: true,
+      userAuthentication: { customHandler: ({ socketId }, cb) => cb(null, api.authenticateUser(socketId, { id: 'u1', user_info: { name: 'Ada' } })) },
+    });
+    await connected(p);
+    p.signin();
+    await p.user.signinDonePromise;
+    out.userData = p.user.user_data;
+    while (!(p.user.serverToUserChannel && p.user.serverToUserChannel.subscribed)) await sleep(20);
+    const got = new Promise((resolve) => p.user.bind('greeting', resolve));
+    await api.sendToUser('u1', 'greeting', { hi: 1 });
+    out.toUser = await got;
+
+    const bad = raw();
+    await bad.next((m) => m.event === 'pusher:connection_established');
+    bad.send(JSON.stringify({ event: 'pusher:signin', data: { auth: `${opt.key}:${'0'.repeat(64)}`, user_data: '{"id":"u1"}' } }));
+    const e1 = await bad.next((m) => m.event === 'pusher:error');
+    out.badSignin = typeof e1.data === 'string' ? JSON.parse(e1.data) : e1.data;
+    bad.send(JSON.stringify({ event: 'pusher:subscribe', data: { channel: '#server-to-user-u1' } }));
+    const e2 = await bad.next((m) => m.event === 'pusher:error');
+    out.otherUsersChannel = typeof e2.data === 'string' ? JSON.parse(e2.data) : e2.data;
+    bad.send(JSON.stringify({ event: 'pusher:ping', data: {} }));
+    out.badStillOpen = (await bad.next((m) => m.event === 'pusher:pong')).event;
+
+    const victims = [];
+    for (let i = 0; i < (opt.copies || 6); i++) {
+      const ws = raw();
+      const socketId = JSON.parse((await ws.next((m) => m.event === 'pusher:connection_established')).data).socket_id;
+      ws.send(JSON.stringify({ event: 'pusher:signin', data: api.authenticateUser(socketId, { id: 'u2' }) }));
+      const ok = await ws.next((m) => m.event === 'pusher:signin_success' || m.event === 'pusher:error');
+      if (ok.event !== 'pusher:signin_success') throw new Error(`signin failed: ${JSON.stringify(ok)}`);
+      victims.push(ws);
+    }
+    out.terminateStatus = (await api.terminateUserConnections('u2')).status;
+    out.closes = (await Promise.all(victims.map((ws) => ws.closed))).map((c) => c.code);
+    bad.send(JSON.stringify({ event: 'pusher:ping', data: {} }));
+    out.bystander = (await bad.next((m) => m.event === 'pusher:pong')).event;
+    out.signedInStillConnected = p.connection.state;
+    bad.close();
+    p.disconnect();
+  },
   // Connects, says so on stdout ({"ready":true} line), and reports the close code the server sends (server shutdown).
   async awaitClose() {
     const ws = raw();

@@ -217,6 +217,29 @@ public sealed class PusherTerminateTests(PusherServerFixture fixture) : IClassFi
     }
 }
 
+/// <summary>pusher:signin (user authentication) with pusher-js and the `pusher` library, on two workers.</summary>
+public sealed class PusherSigninTests(PusherServerFixture fixture) : IClassFixture<PusherServerFixture>
+{
+    [PusherFact]
+    public async Task Pusher_js_signs_in_gets_server_to_user_events_and_terminate_closes_signed_in_connections()
+    {
+        // Six raw connections signed in as u2 over two workers (all on one: odds 2^-5).
+        var r = await PusherClients.RunAsync("signin", fixture.Server.Port, new { copies = 6 }, timeoutSeconds: 30);
+        Assert.Equal("u1", r.GetProperty("userData").GetProperty("id").GetString());
+        Assert.Equal("Ada", r.GetProperty("userData").GetProperty("user_info").GetProperty("name").GetString());
+        Assert.Equal(1, r.GetProperty("toUser").GetProperty("hi").GetInt32());
+        Assert.Equal(4009, r.GetProperty("badSignin").GetProperty("code").GetInt32());
+        Assert.Equal("Invalid signin signature", r.GetProperty("badSignin").GetProperty("message").GetString());
+        Assert.Equal(4009, r.GetProperty("otherUsersChannel").GetProperty("code").GetInt32());
+        Assert.Equal("pusher:pong", r.GetProperty("badStillOpen").GetString());
+        Assert.Equal(200, r.GetProperty("terminateStatus").GetInt32());
+        Assert.Equal(6, r.GetProperty("closes").GetArrayLength());
+        Assert.All(r.GetProperty("closes").EnumerateArray(), c => Assert.Equal(4009, c.GetInt32()));
+        Assert.Equal("pusher:pong", r.GetProperty("bystander").GetString());
+        Assert.Equal("connected", r.GetProperty("signedInStillConnected").GetString());
+    }
+}
+
 /// <summary>A server that stops tells its WebSocket clients to reconnect: 4200, never a 40xx code (pusher-js would give up).</summary>
 public sealed class PusherShutdownTests
 {

@@ -151,6 +151,9 @@ public sealed class PusherServer
                 case "pusher:subscribe":
                     Subscribe(connection, Data(data));
                     break;
+                case "pusher:signin":
+                    Signin(connection, Data(data));
+                    break;
                 case "pusher:unsubscribe":
                     if (Data(data) is { ValueKind: JsonValueKind.Object } u && u.TryGetProperty("channel", out var uc) && uc.ValueKind == JsonValueKind.String)
                         lock (_lock) UnsubscribeLocked(connection, uc.GetString()!);
@@ -184,6 +187,58 @@ public sealed class PusherServer
         return true;
     }
 
+    /// <summary>The prefix of a signed-in user's own channel (<c>#server-to-user-{id}</c>): only that user's connections may subscribe; the HTTP API sends to it (the <c>pusher</c> library's sendToUser).</summary>
+    public const string ServerToUserPrefix = "#server-to-user-";
+
+    /// <summary>Whether the channel is a user's server-to-user channel with a valid user id (1–164 characters, no control characters).</summary>
+    public static bool IsServerToUser(string channel) =>
+        channel.StartsWith(ServerToUserPrefix, StringComparison.Ordinal) && channel.Length > ServerToUserPrefix.Length
+        && channel.Length <= ServerToUserPrefix.Length + 164 && !channel.Any(char.IsControl);
+
+    /// <summary>
+    /// <c>pusher:signin</c> (user authentication): <c>auth</c> must be <see cref="PusherSignature.UserAuth"/> of
+    /// <c>user_data</c>, a JSON object with a non-empty string <c>id</c>. Success: <c>pusher:signin_success</c>, and
+    /// the connection is that user's (terminate_connections, <c>#server-to-user-{id}</c>). Failure: <c>pusher:error</c>
+    /// 4009 and the connection stays as it was (Pusher closes only apps that require signin, which askr has not).
+    /// </summary>
+    private void Signin(PusherConnection connection, JsonElement data)
+    {
+        if (data.ValueKind != JsonValueKind.Object
+            || !data.TryGetProperty("user_data", out var ud) || ud.ValueKind != JsonValueKind.String
+            || !data.TryGetProperty("auth", out var a) || a.ValueKind != JsonValueKind.String)
+        {
+            connection.Send(PusherMessages.Error(4009, "Invalid signin: auth and user_data (strings) are required"));
+            return;
+        }
+        var userData = ud.GetString()!;
+        if (!PusherSignature.VerifyUserAuth(connection.App, a.GetString(), connection.SocketId, userData))
+        {
+            connection.Send(PusherMessages.Error(4009, "Invalid signin signature"));
+            return;
+        }
+        string id;
+        try
+        {
+            using var user = JsonDocument.Parse(userData);
+            if (user.RootElement.ValueKind != JsonValueKind.Object || !user.RootElement.TryGetProperty("id", out var i)
+                || i.ValueKind != JsonValueKind.String || i.GetString() is not { Length: > 0 and <= 164 } s || s.Any(char.IsControl))
+                throw new JsonException("no id");
+            id = i.GetString()!;
+        }
+        catch (JsonException)
+        {
+            connection.Send(PusherMessages.Error(4009, "Invalid signin: user_data must be a JSON object with a non-empty string id"));
+            return;
+        }
+        lock (_lock)
+        {
+            // Signing in as another user leaves the former user's own channel.
+            if (connection.UserId is { } former && former != id) UnsubscribeLocked(connection, ServerToUserPrefix + former);
+            connection.UserId = id;
+        }
+        connection.Send(PusherMessages.SigninSuccess(userData));
+    }
+
     private static bool IsPresence(string channel) => channel.StartsWith("presence-", StringComparison.Ordinal) || channel.StartsWith("presence-cache-", StringComparison.Ordinal);
     private static bool IsPrivate(string channel) => channel.StartsWith("private-", StringComparison.Ordinal);
     private static bool IsCache(string channel) =>
@@ -198,7 +253,18 @@ public sealed class PusherServer
             return;
         }
         var channel = c.GetString()!;
-        if (!IsValidChannelName(channel))
+        if (channel.StartsWith(ServerToUserPrefix, StringComparison.Ordinal))
+        {
+            // Only the signed-in user's own channel.
+            string? user;
+            lock (_lock) user = connection.UserId;
+            if (user is null || channel != ServerToUserPrefix + user)
+            {
+                connection.Send(PusherMessages.Error(4009, "Connection is unauthorized: sign in as this user first (pusher:signin)"));
+                return;
+            }
+        }
+        else if (!IsValidChannelName(channel))
         {
             connection.Send(PusherMessages.Error(4200, "Invalid channel name"));
             return;
@@ -526,16 +592,16 @@ public sealed class PusherServer
         }
     }
 
-    /// <summary>Closes every connection of a user (a presence member) on every worker of the node.</summary>
+    /// <summary>Closes every connection of a user (signed in as it, or a presence member as it) on every worker of the node.</summary>
     public void TerminateUserEverywhere(string appId, string userId) =>
         Publish(new PusherEvent(appId, [], "", "null", TerminateUserId: userId));
 
-    /// <summary>Closes this worker's connections of a user (a presence member) with 4009; returns how many.</summary>
+    /// <summary>Closes this worker's connections of a user (signed in as it, or a presence member as it) with 4009; returns how many.</summary>
     public int TerminateUser(string appId, string userId)
     {
         List<PusherConnection> victims;
         lock (_lock)
-            victims = _connections.Where(c => c.App.Id == appId && c.PresenceUsers.ContainsValue(userId)).ToList();
+            victims = _connections.Where(c => c.App.Id == appId && (c.UserId == userId || c.PresenceUsers.ContainsValue(userId))).ToList();
         foreach (var c in victims) c.Close(4009, "Connection terminated by the server");
         return victims.Count;
     }
