@@ -484,6 +484,37 @@ const scenarios = {
     bad.close();
     p.disconnect();
   },
+  // What the webhooks report: two presence members (w1, w2) join presence-wh, w2 sends a client
+  // event, both leave. socketIdB: w2's socket id (the client_event's socket_id).
+  async webhookTraffic() {
+    const a = client({ user_id: 'w1' });
+    await connected(a);
+    await subscribed(a.subscribe('presence-wh'));
+    const b = client({ user_id: 'w2' });
+    out.socketIdB = await connected(b);
+    const bch = b.subscribe('presence-wh');
+    await subscribed(bch);
+    const got = nextEvent(a.channel('presence-wh'), 'client-hi');
+    bch.trigger('client-hi', { x: 1 });
+    out.clientEvent = await got;
+    a.disconnect();
+    await sleep(opt.settleMs || 300);
+    b.disconnect();
+    await sleep(100);
+  },
+  // The `pusher` library's webhook check on requests a test received (opt.requests: [{key, signature, contentType, body}]).
+  async verifyWebhooks() {
+    const api = server();
+    out.valid = []; out.events = [];
+    for (const r of opt.requests) {
+      const hook = api.webhook({ headers: { 'x-pusher-key': r.key, 'x-pusher-signature': r.signature, 'content-type': r.contentType }, rawBody: r.body });
+      out.valid.push(hook.isValid());
+      if (hook.isValid()) out.events.push(...hook.getEvents());
+      out.timeMs = hook.getTime().getTime();
+    }
+    const forged = api.webhook({ headers: { 'x-pusher-key': opt.key, 'x-pusher-signature': '0'.repeat(64), 'content-type': 'application/json' }, rawBody: opt.requests[0].body });
+    out.forgedValid = forged.isValid();
+  },
   // Connects, says so on stdout ({"ready":true} line), and reports the close code the server sends (server shutdown).
   async awaitClose() {
     const ws = raw();

@@ -111,6 +111,7 @@ public static class Program
         private readonly Option<int> _pusherPong = new("--pusher-pong-timeout") { Description = "Seconds to wait for the pong to the server's ping before closing with 4201.", DefaultValueFactory = _ => 30 };
         private readonly Option<int> _pusherMaxMessage = new("--pusher-max-message-size") { Description = "Largest client message in bytes (larger: pusher:error, dropped).", DefaultValueFactory = _ => 10_000 };
         private readonly Option<int> _pusherClientEvents = new("--pusher-client-events-per-second") { Description = "Client events a connection may send per second (more: closed with 4301).", DefaultValueFactory = _ => 10 };
+        private readonly Option<string[]> _pusherWebhooks = new("--pusher-webhook") { Description = "Where to POST a Pusher app's webhooks: URL (every app) or ID=URL (repeatable; docs/websockets.md)." };
         private readonly Option<int> _pusherMaxConnections = new("--pusher-max-connections") { Description = "Connections each Pusher app may have open on the node (0: unlimited); more: pusher:error and close 4004.", DefaultValueFactory = _ => 0 };
         private readonly Option<int> _pusherQueue = new("--pusher-max-queued-frames") { Description = "Frames queued for a client that does not read before it is closed with 4100.", DefaultValueFactory = _ => 1024 };
         // TLS, HTTP/2 and the HTTP front (docs/tls.md)
@@ -160,7 +161,7 @@ public static class Program
 
         public void AddTo(Command command)
         {
-            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _spread, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _adminToken, _staticSymlinks, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _pusherApps, _pusherActivity, _pusherPong, _pusherMaxMessage, _pusherClientEvents, _pusherQueue, _pusherMaxConnections, _store, _taskBoard, _responseCache, _responseCacheMaxEntry, _responseCacheIgnoreCookies, _responseCacheFile,
+            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _spread, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _adminToken, _staticSymlinks, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _pusherApps, _pusherActivity, _pusherPong, _pusherMaxMessage, _pusherClientEvents, _pusherQueue, _pusherMaxConnections, _pusherWebhooks, _store, _taskBoard, _responseCache, _responseCacheMaxEntry, _responseCacheIgnoreCookies, _responseCacheFile,
                          _httpsPort, _certificate, _key, _httpsDev, _noHttp, _h2c, _httpRedirect, _hsts, _hstsMaxAge, _noCompression, _compressionMinSize, _sendfileRoot,
                          _recordErrors, _recordSensitive, _recordRedact, _recordMaxFiles, _recordMaxBytes,
                          _backgroundWorker, _backgroundEntrypoint, _backgroundCap, _backgroundGrace, _backgroundLimit, _backgroundMaxFailures, _vars })
@@ -232,6 +233,9 @@ public static class Program
                 foreach (var text in parse.GetValue(_pusherApps) ?? []) pusherApps.Add(WebSockets.Pusher.PusherApp.Parse(text));
                 _ = new WebSockets.Pusher.PusherApps(pusherApps);
             }
+            catch (FormatException e) { error ??= e.Message; }
+            var pusherWebhooks = new Dictionary<string, Uri>();
+            try { pusherWebhooks = WebSockets.PusherWebhooks.ParseOption(parse.GetValue(_pusherWebhooks) ?? [], pusherApps); }
             catch (FormatException e) { error ??= e.Message; }
             if (parse.GetValue(_pusherActivity) < 1 || parse.GetValue(_pusherPong) < 1) error ??= "--pusher-activity-timeout and --pusher-pong-timeout must be at least 1 second";
             if (parse.GetValue(_pusherMaxMessage) < 256) error ??= "--pusher-max-message-size must be at least 256 bytes";
@@ -332,6 +336,7 @@ public static class Program
                 ResponseCacheIgnoreCookies = (parse.GetValue(_responseCacheIgnoreCookies) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 ResponseCachePath = parse.GetValue(_responseCacheFile),
                 PusherApps = pusherApps,
+                PusherWebhooks = pusherWebhooks,
                 PusherLimits = new WebSockets.Pusher.PusherLimits
                 {
                     ActivityTimeoutSeconds = parse.GetValue(_pusherActivity),

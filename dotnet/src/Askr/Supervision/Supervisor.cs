@@ -354,7 +354,7 @@ internal sealed class Supervisor : IAsyncDisposable
     }
 
     /// <summary>Pusher events and presence across the node's HTTP workers (docs/websockets.md).</summary>
-    private WebSockets.PusherNodeRelay _pusher => _pusherRelay ??= new WebSockets.PusherNodeRelay(() => _live.Values);
+    private WebSockets.PusherNodeRelay _pusher => _pusherRelay ??= new WebSockets.PusherNodeRelay(() => _live.Values, WebSockets.PusherWebhooks.Create(_options.PusherApps, _options.PusherWebhooks, _log));
     private WebSockets.PusherNodeRelay? _pusherRelay;
 
     /// <summary>Live worker processes by pid, including replacements not swapped into their slot yet.</summary>

@@ -14,7 +14,7 @@ namespace Askr.WebSockets;
 /// This is a node-local route over the control socket (one JSON frame per event and worker), not
 /// the shared-memory ring the design names (docs/websockets.md, "Fan-out").
 /// </remarks>
-internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
+internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers, PusherWebhooks? webhooks = null)
 {
     private readonly object _lock = new();
     private readonly PresenceRegistry _presence = new();
@@ -29,6 +29,8 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
             case PusherEventMessage e:
                 foreach (var other in workers())
                     if (other != from && !other.IsTask) other.Connection?.TrySend(e);
+                if (e.IsClientEvent && webhooks is not null)
+                    foreach (var channel in e.Channels) webhooks.ClientEvent(e.AppId, channel, e.Name, e.DataJson, e.ExceptSocketId, e.UserId);
                 return true;
             case PresenceMessage p:
                 lock (_lock)
@@ -40,6 +42,7 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
                 lock (_lock)
                 {
                     var key = (c.AppId, c.Channel);
+                    var wasOccupied = _counts.ContainsKey(key);
                     if (c.Count > 0)
                     {
                         if (!_counts.TryGetValue(key, out var perWorker)) _counts[key] = perWorker = [];
@@ -47,6 +50,9 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
                     }
                     else if (_counts.TryGetValue(key, out var perWorker) && perWorker.Remove(from.Pid) && perWorker.Count == 0)
                         _counts.Remove(key);
+                    // The node's first subscriber came, or its last one left (a count of 0 is never kept).
+                    if (!wasOccupied && _counts.ContainsKey(key)) webhooks?.ChannelOccupied(c.AppId, c.Channel);
+                    else if (wasOccupied && !_counts.ContainsKey(key)) webhooks?.ChannelVacated(c.AppId, c.Channel);
                 }
                 return true;
             case ConnectionCountMessage n:
@@ -137,10 +143,22 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
         if (_node is not { } node)
         {
             SendToAll(PresenceMessage.From(change));
+            MemberWebhook(change);
             return;
         }
         node.PublishPresence(change);
-        if (_cluster.Apply(node.NodeId, change) is { } up) SendToAll(PresenceMessage.From(up));
+        if (_cluster.Apply(node.NodeId, change) is { } up)
+        {
+            SendToAll(PresenceMessage.From(up));
+            // The cluster's change was made here: this node alone sends its webhook.
+            MemberWebhook(up);
+        }
+    }
+
+    private void MemberWebhook(PresenceDelta change)
+    {
+        if (change.Joined) webhooks?.MemberAdded(change.AppId, change.Channel, change.UserId);
+        else webhooks?.MemberRemoved(change.AppId, change.Channel, change.UserId);
     }
 
     /// <summary>An HTTP worker is ready: it learns the node's members (the cluster's, in a cluster).</summary>
@@ -163,7 +181,11 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
         {
             foreach (var change in _presence.RemoveWorker(worker.Pid)) NodeChanged(change);
             foreach (var (key, perWorker) in _counts.ToList())
-                if (perWorker.Remove(worker.Pid) && perWorker.Count == 0) _counts.Remove(key);
+                if (perWorker.Remove(worker.Pid) && perWorker.Count == 0)
+                {
+                    _counts.Remove(key);
+                    webhooks?.ChannelVacated(key.App, key.Channel);
+                }
             foreach (var (app, perWorker) in _connectionCounts)
                 if (perWorker.Remove(worker.Pid)) SendConnectionCountsLocked(app, except: worker);
         }

@@ -433,7 +433,6 @@ public sealed class PusherServer
         var channels = _apps[connection.App.Id];
         if (!channels.TryGetValue(channel, out var state)) return;
         state.Subscribers.Remove(connection);
-        OccupancyRelay?.Invoke(connection.App.Id, channel, state.Subscribers.Count);
         if (connection.PresenceUsers.Remove(channel, out var userId) && state.Members!.TryGetValue(userId, out var member) && --member.Connections == 0)
         {
             state.Members.Remove(userId);
@@ -444,6 +443,8 @@ public sealed class PusherServer
                 foreach (var other in state.Subscribers) other.Send(payload);
             }
         }
+        // After the member left: the node's member_removed comes before its channel_vacated (webhooks).
+        OccupancyRelay?.Invoke(connection.App.Id, channel, state.Subscribers.Count);
         // A cache channel keeps its last event while it is empty (Pusher keeps it 30 minutes).
         if (state.Subscribers.Count == 0 && !state.IsCache) channels.Remove(channel);
     }
@@ -477,7 +478,7 @@ public sealed class PusherServer
             return;
         }
         var data = root.TryGetProperty("data", out var d) ? d.GetRawText() : "null";
-        Publish(new PusherEvent(connection.App.Id, [channel], name, data, connection.SocketId, userId));
+        Publish(new PusherEvent(connection.App.Id, [channel], name, data, connection.SocketId, userId, IsClientEvent: true));
     }
 
     /// <summary>Delivers an event that originated in this worker to its subscribers here, and hands it to <see cref="Relay"/>.</summary>

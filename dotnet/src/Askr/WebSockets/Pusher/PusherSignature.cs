@@ -13,6 +13,10 @@ namespace Askr.WebSockets.Pusher;
 /// </summary>
 public static class PusherSignature
 {
+    /// <summary>Lowercase hex HMAC-SHA256 of bytes (a webhook body's X-Pusher-Signature).</summary>
+    public static string Hmac(string secret, byte[] message) =>
+        Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), message));
+
     public static string Hmac(string secret, string message) =>
         Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(message)));
 
