@@ -574,7 +574,7 @@ const scenarios = {
     if (out.close === undefined) ws.close();
   },
   // --pusher-max-connections (opt.limit) over the node's workers: opt.limit raw connections are
-  // established one after another (each counted node-wide before the next), the next one gets
+  // established, and once the workers heard the counts (opt.settleMs) the next one gets
   // pusher:error 4004 and close 4004; the HTTP API still answers and delivers; once one closes,
   // a new connection is established again.
   async connectionQuota() {
@@ -583,9 +583,10 @@ const scenarios = {
       const ws = raw();
       await ws.next((m) => m.event === 'pusher:connection_established');
       held.push(ws);
-      await sleep(opt.settleMs || 300);
     }
     out.established = held.length;
+    // Under the limit nothing is refused, however stale a worker's counts; past it the workers must have heard.
+    await sleep(opt.settleMs || 1500);
     const over = raw();
     const error = await over.next((m) => m.event === 'pusher:error');
     out.error = typeof error.data === 'string' ? JSON.parse(error.data) : error.data;
@@ -596,7 +597,7 @@ const scenarios = {
     out.delivered = (await held[0].next((m) => m.event === 'still')).event;
     held.pop().close();
     // The freed place is seen by every worker after the supervisor's report: retry a little.
-    for (let attempt = 0; attempt < 50 && out.afterClose === undefined; attempt++) {
+    for (let attempt = 0; attempt < 150 && out.afterClose === undefined; attempt++) {
       await sleep(100);
       const again = raw();
       const m = await again.next((x) => x.event === 'pusher:connection_established' || x.event === 'pusher:error');

@@ -142,7 +142,7 @@ public sealed class PusherConnectionQuotaTests
     {
         await using var server = await AskrServer.StartAsync("router.php", 2, "--pusher-app", PusherClients.AppArgument, "--pusher-max-connections", "4");
         // Four connections over two SO_REUSEPORT workers: the fifth is refused wherever it lands.
-        var r = await PusherClients.RunAsync("connectionQuota", server.Port, new { limit = 4, settleMs = 300 }, timeoutSeconds: 40);
+        var r = await PusherClients.RunAsync("connectionQuota", server.Port, new { limit = 4, settleMs = 1500 }, timeoutSeconds: 40);
         Assert.Equal(4, r.GetProperty("established").GetInt32());
         Assert.Equal(4004, r.GetProperty("error").GetProperty("code").GetInt32());
         Assert.Equal("Application is over connection quota", r.GetProperty("error").GetProperty("message").GetString());
