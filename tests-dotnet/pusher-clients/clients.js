@@ -63,6 +63,24 @@ const scenarios = {
   // A cluster of three (opt.hosts): a watcher (user 2) on the third node; user 1 joins on the
   // first node, then also on the second. Members are the cluster's: each copy of user 1 sees user
   // 2, the watcher sees member_added once and member_removed once, after both copies left.
+  // A cluster (opt.hosts): subscribers on the second and third nodes only; the HTTP API of the
+  // first node lists their channels with the summed subscription counts.
+  async clusterChannels() {
+    const [h1, h2, h3] = opt.hosts;
+    const b = client(undefined, h2); const c = client(undefined, h3);
+    await Promise.all([connected(b), connected(c)]);
+    await Promise.all([subscribed(b.subscribe('lobby')), subscribed(c.subscribe('lobby')), subscribed(c.subscribe('other'))]);
+    const api = server(h1);
+    const get = async (path, params) => (await api.get({ path, params })).json();
+    for (;;) {
+      out.channels = await get('/channels', { info: 'subscription_count' });
+      out.lobby = await get('/channels/lobby', { info: 'subscription_count' });
+      const ch = out.channels.channels || {};
+      if (ch.lobby && ch.lobby.subscription_count === 2 && ch.other && out.lobby.subscription_count === 2) break;
+      await sleep(50);
+    }
+    b.disconnect(); c.disconnect();
+  },
   async clusterPresence() {
     const [h1, h2, h3] = opt.hosts;
     const settle = opt.settleMs || 600;
@@ -229,7 +247,9 @@ const scenarios = {
     await subscribed(a.subscribe('news'));
     const api = server();
     const get = async (path, params) => { const r = await api.get({ path, params }); return { status: r.status, body: await r.json() }; };
-    out.channels = await get('/channels', {});
+    // Each worker reports its counts to the supervisor as they change, and the call may land on
+    // the other worker: poll until the node's counts include this client (the deadline bounds it).
+    do { out.channels = await get('/channels', {}); } while (!(out.channels.body.channels || {}).news || !out.channels.body.channels['presence-q']);
     out.presenceChannels = await get('/channels', { filter_by_prefix: 'presence-', info: 'user_count' });
     out.news = await get('/channels/news', { info: 'subscription_count' });
     out.empty = await get('/channels/nobody-here', {});

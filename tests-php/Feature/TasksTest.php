@@ -254,7 +254,9 @@ class TasksTest extends TestCase
             $pids = array_unique(array_column($body['results'] ?? [], 'pid'));
         } while (count($pids) < 3 && microtime(true) < $deadline);
 
+        // Three distinct task workers again; that they run in parallel is test_tasks_run_in_parallel's
+        // (a bound on this call's time failed at 790 ms with 200 ms tasks on a machine at load 40).
         $this->assertCount(3, $pids, 'three task workers run tasks again: '.json_encode($body));
-        $this->assertLessThan(600, $body['elapsed_ms']);
+        $this->assertSame(['task', 'task', 'task'], array_column($body['results'], 'kind'));
     }
 }

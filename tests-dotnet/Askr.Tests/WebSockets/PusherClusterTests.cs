@@ -79,6 +79,18 @@ public sealed class PusherClusterTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task The_http_api_of_one_node_counts_the_subscriptions_of_every_node()
+    {
+        Skip.If(WhyUnsupported() is not null, WhyUnsupported());
+        // The scenario polls until node 1 reports both nodes' subscriptions; its deadline fails the test otherwise.
+        var r = await PusherClients.RunAsync("clusterChannels", NetnsCluster.HttpPort, new { hosts = new[] { 1, 2, 3 }.Select(C.Ip).ToArray() }, timeoutSeconds: 30);
+        var channels = r.GetProperty("channels").GetProperty("channels");
+        Assert.Equal(2, channels.GetProperty("lobby").GetProperty("subscription_count").GetInt32());
+        Assert.Equal(1, channels.GetProperty("other").GetProperty("subscription_count").GetInt32());
+        Assert.True(r.GetProperty("lobby").GetProperty("occupied").GetBoolean());
+    }
+
+    [SkippableFact]
     public async Task The_members_of_a_killed_node_leave_the_presence_channels_of_the_others()
     {
         Skip.If(WhyUnsupported() is not null, WhyUnsupported());

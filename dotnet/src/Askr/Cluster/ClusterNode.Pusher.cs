@@ -237,9 +237,46 @@ internal sealed partial class ClusterNode
         TerminateUserId = e.TerminateUserId.Length == 0 ? null : e.TerminateUserId,
     };
 
+    /// <summary>This node's subscription counts (app, channel or null, prefix or null), for a peer's channel query.</summary>
+    public Func<string, string?, string?, List<(string Channel, int Subscriptions)>>? LocalChannels { get; set; }
+
+    /// <summary>How long a channel query waits for each peer; a peer that does not answer in time is left out.</summary>
+    public static readonly TimeSpan ChannelQueryTimeout = TimeSpan.FromSeconds(1);
+
+    /// <summary>The other reachable nodes' subscription counts, summed per channel (a node that fails to answer is left out).</summary>
+    public async Task<Dictionary<string, int>> QueryChannelsAsync(string app, string? channel, string? prefix)
+    {
+        List<MemberUpdate> peers;
+        lock (_lock) peers = _swim.Reachable.Where(m => m.Id != NodeId).ToList();
+        var query = new W.ChannelQuery { App = app, Channel = channel ?? "", Prefix = prefix ?? "" };
+        var answers = await Task.WhenAll(peers.Select(async peer =>
+        {
+            try { return await _peers.Broadcast(peer.Address).ChannelsAsync(query, Call(ChannelQueryTimeout)); }
+            catch (Exception e) when (CallFailed(e)) { return null; }
+        }));
+        var sums = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var a in answers.OfType<W.ChannelCounts>())
+            for (var i = 0; i < a.Channels.Count && i < a.Subscriptions.Count; i++)
+                sums[a.Channels[i]] = sums.GetValueOrDefault(a.Channels[i]) + (int)a.Subscriptions[i];
+        return sums;
+    }
+
+    private W.ChannelCounts OnChannels(W.ChannelQuery q)
+    {
+        var counts = new W.ChannelCounts();
+        foreach (var (channel, n) in LocalChannels?.Invoke(q.App, q.Channel.Length == 0 ? null : q.Channel, q.Prefix.Length == 0 ? null : q.Prefix) ?? [])
+        {
+            counts.Channels.Add(channel);
+            counts.Subscriptions.Add((uint)n);
+        }
+        return counts;
+    }
+
     /// <summary>The Broadcast service.</summary>
     private sealed class BroadcastService(ClusterNode node) : W.Broadcast.BroadcastBase
     {
         public override Task<W.EventAck> Publish(W.EventBatch request, ServerCallContext context) => Task.FromResult(node.OnPusherPublish(request));
+
+        public override Task<W.ChannelCounts> Channels(W.ChannelQuery request, ServerCallContext context) => Task.FromResult(node.OnChannels(request));
     }
 }

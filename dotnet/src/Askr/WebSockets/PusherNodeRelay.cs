@@ -64,15 +64,24 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers, 
                 }
                 return true;
             case ChannelQueryMessage q:
-                var answer = new ChannelQueryAnswerMessage { Id = q.Id };
-                lock (_lock)
-                    foreach (var ((app, channel), perWorker) in _counts)
-                        if (app == q.AppId && (q.Channel is null || channel == q.Channel) && (q.Prefix is null || channel.StartsWith(q.Prefix, StringComparison.Ordinal)))
-                        {
-                            answer.Channels.Add(channel);
-                            answer.Counts.Add(perWorker.Values.Sum());
-                        }
-                from.Connection?.TrySend(answer);
+                var local = LocalChannels(q.AppId, q.Channel, q.Prefix);
+                if (_node is not { } node)
+                {
+                    from.Connection?.TrySend(Answer(q.Id, local));
+                    return true;
+                }
+                // In a cluster: every reachable node's counts, summed (asked in parallel, 1 s each).
+                _ = Task.Run(async () =>
+                {
+                    var sums = local.ToDictionary(c => c.Channel, c => c.Subscriptions, StringComparer.Ordinal);
+                    try
+                    {
+                        foreach (var (channel, n) in await node.QueryChannelsAsync(q.AppId, q.Channel, q.Prefix))
+                            sums[channel] = sums.GetValueOrDefault(channel) + n;
+                    }
+                    catch (Exception) { /* the node's own counts still answer */ }
+                    from.Connection?.TrySend(Answer(q.Id, sums.Select(kv => (kv.Key, kv.Value)).ToList()));
+                });
                 return true;
             default:
                 return false;
@@ -113,6 +122,7 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers, 
     {
         _node = node;
         node.PusherReceived = FromCluster;
+        node.LocalChannels = LocalChannels;
         node.PresenceReceived = (from, changes, snapshot) =>
         {
             lock (_lock)
@@ -159,6 +169,28 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers, 
     {
         if (change.Joined) webhooks?.MemberAdded(change.AppId, change.Channel, change.UserId);
         else webhooks?.MemberRemoved(change.AppId, change.Channel, change.UserId);
+    }
+
+    /// <summary>This node's subscription counts of one channel (<paramref name="channel"/>) or of the occupied channels (with <paramref name="prefix"/>).</summary>
+    private List<(string Channel, int Subscriptions)> LocalChannels(string app, string? channel, string? prefix)
+    {
+        var list = new List<(string, int)>();
+        lock (_lock)
+            foreach (var ((a, c), perWorker) in _counts)
+                if (a == app && (channel is null || c == channel) && (prefix is null || c.StartsWith(prefix, StringComparison.Ordinal)))
+                    list.Add((c, perWorker.Values.Sum()));
+        return list;
+    }
+
+    private static ChannelQueryAnswerMessage Answer(long id, List<(string Channel, int Subscriptions)> counts)
+    {
+        var answer = new ChannelQueryAnswerMessage { Id = id };
+        foreach (var (channel, n) in counts)
+        {
+            answer.Channels.Add(channel);
+            answer.Counts.Add(n);
+        }
+        return answer;
     }
 
     /// <summary>An HTTP worker is ready: it learns the node's members (the cluster's, in a cluster).</summary>
