@@ -456,6 +456,85 @@ const scenarios = {
     out.bystander = (await bystander.next((m) => m.event === 'pusher:pong')).event;
     bystander.close();
   },
+  // pusher:signin (user authentication): pusher-js signs in through userAuthentication's
+  // customHandler (the `pusher` library's authenticateUser), subscribes to its
+  // #server-to-user-{id} channel and gets what the library's sendToUser sends; a raw client with
+  // a bad signature gets pusher:error 4009 and stays connected, and may not subscribe to another
+  // user's channel; terminate_connections closes every connection signed in as the user (opt.copies).
+  async signin() {
+    const api = server();
+    const p = new PusherJs(opt.key, {
+      wsHost: '127.0.0.1', wsPort: opt.port, forceTLS: false, enabledTransports: ['ws'], cluster: 'mt1', disableStats: true,
+      userAuthentication: { customHandler: ({ socketId }, cb) => cb(null, api.authenticateUser(socketId, { id: 'u1', user_info: { name: 'Ada' } })) },
+    });
+    await connected(p);
+    p.signin();
+    await p.user.signinDonePromise;
+    out.userData = p.user.user_data;
+    while (!(p.user.serverToUserChannel && p.user.serverToUserChannel.subscribed)) await sleep(20);
+    const got = new Promise((resolve) => p.user.bind('greeting', resolve));
+    await api.sendToUser('u1', 'greeting', { hi: 1 });
+    out.toUser = await got;
+
+    const bad = raw();
+    await bad.next((m) => m.event === 'pusher:connection_established');
+    bad.send(JSON.stringify({ event: 'pusher:signin', data: { auth: `${opt.key}:${'0'.repeat(64)}`, user_data: '{"id":"u1"}' } }));
+    const e1 = await bad.next((m) => m.event === 'pusher:error');
+    out.badSignin = typeof e1.data === 'string' ? JSON.parse(e1.data) : e1.data;
+    bad.send(JSON.stringify({ event: 'pusher:subscribe', data: { channel: '#server-to-user-u1' } }));
+    const e2 = await bad.next((m) => m.event === 'pusher:error');
+    out.otherUsersChannel = typeof e2.data === 'string' ? JSON.parse(e2.data) : e2.data;
+    bad.send(JSON.stringify({ event: 'pusher:ping', data: {} }));
+    out.badStillOpen = (await bad.next((m) => m.event === 'pusher:pong')).event;
+
+    const victims = [];
+    for (let i = 0; i < (opt.copies || 6); i++) {
+      const ws = raw();
+      const socketId = JSON.parse((await ws.next((m) => m.event === 'pusher:connection_established')).data).socket_id;
+      ws.send(JSON.stringify({ event: 'pusher:signin', data: api.authenticateUser(socketId, { id: 'u2' }) }));
+      const ok = await ws.next((m) => m.event === 'pusher:signin_success' || m.event === 'pusher:error');
+      if (ok.event !== 'pusher:signin_success') throw new Error(`signin failed: ${JSON.stringify(ok)}`);
+      victims.push(ws);
+    }
+    out.terminateStatus = (await api.terminateUserConnections('u2')).status;
+    out.closes = (await Promise.all(victims.map((ws) => ws.closed))).map((c) => c.code);
+    bad.send(JSON.stringify({ event: 'pusher:ping', data: {} }));
+    out.bystander = (await bad.next((m) => m.event === 'pusher:pong')).event;
+    out.signedInStillConnected = p.connection.state;
+    bad.close();
+    p.disconnect();
+  },
+  // What the webhooks report: two presence members (w1, w2) join presence-wh, w2 sends a client
+  // event, both leave. socketIdB: w2's socket id (the client_event's socket_id).
+  async webhookTraffic() {
+    const a = client({ user_id: 'w1' });
+    await connected(a);
+    await subscribed(a.subscribe('presence-wh'));
+    const b = client({ user_id: 'w2' });
+    out.socketIdB = await connected(b);
+    const bch = b.subscribe('presence-wh');
+    await subscribed(bch);
+    const got = nextEvent(a.channel('presence-wh'), 'client-hi');
+    bch.trigger('client-hi', { x: 1 });
+    out.clientEvent = await got;
+    a.disconnect();
+    await sleep(opt.settleMs || 300);
+    b.disconnect();
+    await sleep(100);
+  },
+  // The `pusher` library's webhook check on requests a test received (opt.requests: [{key, signature, contentType, body}]).
+  async verifyWebhooks() {
+    const api = server();
+    out.valid = []; out.events = [];
+    for (const r of opt.requests) {
+      const hook = api.webhook({ headers: { 'x-pusher-key': r.key, 'x-pusher-signature': r.signature, 'content-type': r.contentType }, rawBody: r.body });
+      out.valid.push(hook.isValid());
+      if (hook.isValid()) out.events.push(...hook.getEvents());
+      out.timeMs = hook.getTime().getTime();
+    }
+    const forged = api.webhook({ headers: { 'x-pusher-key': opt.key, 'x-pusher-signature': '0'.repeat(64), 'content-type': 'application/json' }, rawBody: opt.requests[0].body });
+    out.forgedValid = forged.isValid();
+  },
   // Connects, says so on stdout ({"ready":true} line), and reports the close code the server sends (server shutdown).
   async awaitClose() {
     const ws = raw();
@@ -513,6 +592,39 @@ const scenarios = {
     }
     out.ok = ok; out.errors = errors;
     if (out.close === undefined) ws.close();
+  },
+  // --pusher-max-connections (opt.limit) over the node's workers: opt.limit raw connections are
+  // established, and once the workers heard the counts (opt.settleMs) the next one gets
+  // pusher:error 4004 and close 4004; the HTTP API still answers and delivers; once one closes,
+  // a new connection is established again.
+  async connectionQuota() {
+    const held = [];
+    for (let i = 0; i < opt.limit; i++) {
+      const ws = raw();
+      await ws.next((m) => m.event === 'pusher:connection_established');
+      held.push(ws);
+    }
+    out.established = held.length;
+    // Under the limit nothing is refused, however stale a worker's counts; past it the workers must have heard.
+    await sleep(opt.settleMs || 1500);
+    const over = raw();
+    const error = await over.next((m) => m.event === 'pusher:error');
+    out.error = typeof error.data === 'string' ? JSON.parse(error.data) : error.data;
+    out.close = await over.closed;
+    held[0].send(JSON.stringify({ event: 'pusher:subscribe', data: { channel: 'quota' } }));
+    await held[0].next((m) => m.event === 'pusher_internal:subscription_succeeded');
+    try { await server().trigger('quota', 'still', { ok: 1 }); out.triggerStatus = 200; } catch (e) { out.triggerStatus = e.status; }
+    out.delivered = (await held[0].next((m) => m.event === 'still')).event;
+    held.pop().close();
+    // The freed place is seen by every worker after the supervisor's report: retry a little.
+    for (let attempt = 0; attempt < 150 && out.afterClose === undefined; attempt++) {
+      await sleep(100);
+      const again = raw();
+      const m = await again.next((x) => x.event === 'pusher:connection_established' || x.event === 'pusher:error');
+      if (m.event === 'pusher:connection_established') { out.afterClose = attempt; held.push(again); }
+      else await again.closed;
+    }
+    for (const ws of held) ws.close();
   },
   // A trigger with a wrong secret: 401 and nothing delivered.
   async badSignature() {

@@ -114,6 +114,8 @@ public static class Program
         private readonly Option<int> _pusherPong = new("--pusher-pong-timeout") { Description = "Seconds to wait for the pong to the server's ping before closing with 4201.", DefaultValueFactory = _ => 30 };
         private readonly Option<int> _pusherMaxMessage = new("--pusher-max-message-size") { Description = "Largest client message in bytes (larger: pusher:error, dropped).", DefaultValueFactory = _ => 10_000 };
         private readonly Option<int> _pusherClientEvents = new("--pusher-client-events-per-second") { Description = "Client events a connection may send per second (more: closed with 4301).", DefaultValueFactory = _ => 10 };
+        private readonly Option<string[]> _pusherWebhooks = new("--pusher-webhook") { Description = "Where to POST a Pusher app's webhooks: URL (every app) or ID=URL (repeatable; docs/websockets.md)." };
+        private readonly Option<int> _pusherMaxConnections = new("--pusher-max-connections") { Description = "Connections each Pusher app may have open on the node (0: unlimited); more: pusher:error and close 4004.", DefaultValueFactory = _ => 0 };
         private readonly Option<int> _pusherQueue = new("--pusher-max-queued-frames") { Description = "Frames queued for a client that does not read before it is closed with 4100.", DefaultValueFactory = _ => 1024 };
         // TLS, HTTP/2 and the HTTP front (docs/tls.md)
         private readonly Option<int> _httpsPort = new("--https-port") { Description = "Port of the HTTPS listener (HTTP/1.1, and HTTP/2 by ALPN); 0: none.", DefaultValueFactory = _ => 0 };
@@ -162,7 +164,7 @@ public static class Program
 
         public void AddTo(Command command)
         {
-            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _workersMin, _workersMax, _workersSpare, _spread, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _adminToken, _staticSymlinks, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _pusherApps, _pusherActivity, _pusherPong, _pusherMaxMessage, _pusherClientEvents, _pusherQueue, _store, _taskBoard, _responseCache, _responseCacheMaxEntry, _responseCacheIgnoreCookies, _responseCacheFile,
+            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _workersMin, _workersMax, _workersSpare, _spread, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _adminToken, _staticSymlinks, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _pusherApps, _pusherActivity, _pusherPong, _pusherMaxMessage, _pusherClientEvents, _pusherQueue, _pusherMaxConnections, _pusherWebhooks, _store, _taskBoard, _responseCache, _responseCacheMaxEntry, _responseCacheIgnoreCookies, _responseCacheFile,
                          _httpsPort, _certificate, _key, _httpsDev, _noHttp, _h2c, _httpRedirect, _hsts, _hstsMaxAge, _noCompression, _compressionMinSize, _sendfileRoot,
                          _recordErrors, _recordSensitive, _recordRedact, _recordMaxFiles, _recordMaxBytes,
                          _backgroundWorker, _backgroundEntrypoint, _backgroundCap, _backgroundGrace, _backgroundLimit, _backgroundMaxFailures, _vars })
@@ -247,9 +249,13 @@ public static class Program
                 _ = new WebSockets.Pusher.PusherApps(pusherApps);
             }
             catch (FormatException e) { error ??= e.Message; }
+            var pusherWebhooks = new Dictionary<string, Uri>();
+            try { pusherWebhooks = WebSockets.PusherWebhooks.ParseOption(parse.GetValue(_pusherWebhooks) ?? [], pusherApps); }
+            catch (FormatException e) { error ??= e.Message; }
             if (parse.GetValue(_pusherActivity) < 1 || parse.GetValue(_pusherPong) < 1) error ??= "--pusher-activity-timeout and --pusher-pong-timeout must be at least 1 second";
             if (parse.GetValue(_pusherMaxMessage) < 256) error ??= "--pusher-max-message-size must be at least 256 bytes";
             if (parse.GetValue(_pusherClientEvents) < 1) error ??= "--pusher-client-events-per-second must be at least 1";
+            if (parse.GetValue(_pusherMaxConnections) < 0) error ??= "--pusher-max-connections must be 0 (unlimited) or more";
             if (parse.GetValue(_pusherQueue) < 16) error ??= "--pusher-max-queued-frames must be at least 16";
             var httpsPort = parse.GetValue(_httpsPort);
             var certificate = parse.GetValue(_certificate);
@@ -347,6 +353,7 @@ public static class Program
                 ResponseCacheIgnoreCookies = (parse.GetValue(_responseCacheIgnoreCookies) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 ResponseCachePath = parse.GetValue(_responseCacheFile),
                 PusherApps = pusherApps,
+                PusherWebhooks = pusherWebhooks,
                 PusherLimits = new WebSockets.Pusher.PusherLimits
                 {
                     ActivityTimeoutSeconds = parse.GetValue(_pusherActivity),
@@ -354,6 +361,7 @@ public static class Program
                     MaxMessageBytes = parse.GetValue(_pusherMaxMessage),
                     ClientEventsPerSecond = parse.GetValue(_pusherClientEvents),
                     MaxQueuedFrames = parse.GetValue(_pusherQueue),
+                    MaxConnectionsPerApp = parse.GetValue(_pusherMaxConnections),
                 },
                 HttpsPort = httpsPort,
                 Certificate = certificate is null ? null : Path.GetFullPath(certificate),

@@ -134,6 +134,35 @@ public sealed class PusherProtocolTests(PusherServerFixture fixture) : IClassFix
     }
 }
 
+/// <summary>--pusher-max-connections: the node's connections of an app, over two workers.</summary>
+public sealed class PusherConnectionQuotaTests
+{
+    [PusherFact]
+    public async Task A_connection_past_the_apps_quota_gets_4004_and_the_http_api_still_serves()
+    {
+        await using var server = await AskrServer.StartAsync("router.php", 2, "--pusher-app", PusherClients.AppArgument, "--pusher-max-connections", "4");
+        // Four connections over two SO_REUSEPORT workers: the fifth is refused wherever it lands.
+        var r = await PusherClients.RunAsync("connectionQuota", server.Port, new { limit = 4, settleMs = 1500 }, timeoutSeconds: 40);
+        Assert.Equal(4, r.GetProperty("established").GetInt32());
+        Assert.Equal(4004, r.GetProperty("error").GetProperty("code").GetInt32());
+        Assert.Equal("Application is over connection quota", r.GetProperty("error").GetProperty("message").GetString());
+        Assert.Equal(4004, r.GetProperty("close").GetProperty("code").GetInt32());
+        Assert.Equal(200, r.GetProperty("triggerStatus").GetInt32());
+        Assert.Equal("still", r.GetProperty("delivered").GetString());
+        Assert.True(r.TryGetProperty("afterClose", out _), $"no connection was established after one closed: {r}");
+    }
+
+    [Fact]
+    public async Task A_negative_max_connections_is_refused_at_start()
+    {
+        var (code, stdout, stderr) = await Askr.Tests.Resp.RespFixture.Run(AskrServer.Binary,
+            ["serve", "--root", Path.Combine(AskrServer.PhpDir, "public"), "--worker-script", Path.Combine(AskrServer.PhpDir, "router.php"),
+             "--port", AskrServer.FreePort().ToString(), "--workers", "1", "--pusher-app", PusherClients.AppArgument, "--pusher-max-connections", "-1"], timeoutSeconds: 30);
+        Assert.Equal(2, code);
+        Assert.Contains("--pusher-max-connections must be 0 (unlimited) or more", stdout + stderr);
+    }
+}
+
 /// <summary>The server's ping: a client that never answers is closed with 4201.</summary>
 public sealed class PusherPingTests
 {
@@ -185,6 +214,104 @@ public sealed class PusherTerminateTests(PusherServerFixture fixture) : IClassFi
         Assert.Equal(200, r.GetProperty("status").GetInt32());
         Assert.All(r.GetProperty("closes").EnumerateArray(), c => Assert.Equal(4009, c.GetInt32()));
         Assert.Equal("pusher:pong", r.GetProperty("bystander").GetString());
+    }
+}
+
+/// <summary>pusher:signin (user authentication) with pusher-js and the `pusher` library, on two workers.</summary>
+public sealed class PusherSigninTests(PusherServerFixture fixture) : IClassFixture<PusherServerFixture>
+{
+    [PusherFact]
+    public async Task Pusher_js_signs_in_gets_server_to_user_events_and_terminate_closes_signed_in_connections()
+    {
+        // Six raw connections signed in as u2 over two workers (all on one: odds 2^-5).
+        var r = await PusherClients.RunAsync("signin", fixture.Server.Port, new { copies = 6 }, timeoutSeconds: 30);
+        Assert.Equal("u1", r.GetProperty("userData").GetProperty("id").GetString());
+        Assert.Equal("Ada", r.GetProperty("userData").GetProperty("user_info").GetProperty("name").GetString());
+        Assert.Equal(1, r.GetProperty("toUser").GetProperty("hi").GetInt32());
+        Assert.Equal(4009, r.GetProperty("badSignin").GetProperty("code").GetInt32());
+        Assert.Equal("Invalid signin signature", r.GetProperty("badSignin").GetProperty("message").GetString());
+        Assert.Equal(4009, r.GetProperty("otherUsersChannel").GetProperty("code").GetInt32());
+        Assert.Equal("pusher:pong", r.GetProperty("badStillOpen").GetString());
+        Assert.Equal(200, r.GetProperty("terminateStatus").GetInt32());
+        Assert.Equal(6, r.GetProperty("closes").GetArrayLength());
+        Assert.All(r.GetProperty("closes").EnumerateArray(), c => Assert.Equal(4009, c.GetInt32()));
+        Assert.Equal("pusher:pong", r.GetProperty("bystander").GetString());
+        Assert.Equal("connected", r.GetProperty("signedInStillConnected").GetString());
+    }
+}
+
+/// <summary>--pusher-webhook: the supervisor POSTs the node's events, signed, to a listener in the test.</summary>
+public sealed class PusherWebhookTests
+{
+    private sealed record Received(string Key, string Signature, string ContentType, string Body);
+
+    [PusherFact]
+    public async Task Webhooks_report_occupied_members_client_events_and_vacated_signed_and_retried_after_a_500()
+    {
+        var hookPort = AskrServer.FreePort();
+        using var listener = new System.Net.HttpListener();
+        listener.Prefixes.Add($"http://127.0.0.1:{hookPort}/hook/");
+        listener.Start();
+        var received = new System.Collections.Concurrent.ConcurrentQueue<Received>();
+        var answered = 0;
+        using var stop = new CancellationTokenSource();
+        var serving = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                System.Net.HttpListenerContext context;
+                try { context = await listener.GetContextAsync(); } catch (Exception) { return; }
+                using var reader = new StreamReader(context.Request.InputStream);
+                var body = await reader.ReadToEndAsync();
+                // The first request fails: the batch must come again.
+                if (Interlocked.Increment(ref answered) == 1) context.Response.StatusCode = 500;
+                else received.Enqueue(new Received(context.Request.Headers["X-Pusher-Key"] ?? "", context.Request.Headers["X-Pusher-Signature"] ?? "",
+                    context.Request.ContentType ?? "", body));
+                context.Response.Close();
+            }
+        });
+        try
+        {
+            await using var server = await AskrServer.StartAsync("router.php", 2, "--pusher-app", PusherClients.AppArgument,
+                "--pusher-webhook", $"http://127.0.0.1:{hookPort}/hook/");
+            var traffic = await PusherClients.RunAsync("webhookTraffic", server.Port, new { settleMs = 300 });
+            var socketIdB = traffic.GetProperty("socketIdB").GetString();
+
+            var complete = await AskrServer.EventuallyAsync(
+                () => Task.FromResult(received.Any(r => r.Body.Contains("\"channel_vacated\"", StringComparison.Ordinal))), TimeSpan.FromSeconds(30));
+            Assert.True(complete, $"no channel_vacated webhook within 30 s; got {string.Join(" | ", received.Select(r => r.Body))}");
+            var verified = await PusherClients.RunAsync("verifyWebhooks", server.Port,
+                new { requests = received.ToArray().Select(r => new { key = r.Key, signature = r.Signature, contentType = r.ContentType, body = r.Body }).ToArray() });
+            List<JsonElement> events = [.. verified.GetProperty("events").EnumerateArray()];
+            Assert.True(answered >= 2, "the batch answered with 500 was not sent again");
+            Assert.All(verified.GetProperty("valid").EnumerateArray(), v => Assert.True(v.GetBoolean()));
+            Assert.False(verified.GetProperty("forgedValid").GetBoolean());
+
+            string Describe(JsonElement e) => e.GetProperty("name").GetString() + (e.TryGetProperty("user_id", out var u) ? ":" + u.GetString() : "");
+            var names = events.Where(e => e.GetProperty("channel").GetString() == "presence-wh").Select(Describe).ToList();
+            Assert.Equal(["channel_occupied", "member_added:w1", "member_added:w2", "client_event:w2", "member_removed:w1", "member_removed:w2", "channel_vacated"], names);
+            var clientEvent = events.Single(e => e.GetProperty("name").GetString() == "client_event");
+            Assert.Equal("client-hi", clientEvent.GetProperty("event").GetString());
+            Assert.Equal("{\"x\":1}", clientEvent.GetProperty("data").GetString());
+            Assert.Equal(socketIdB, clientEvent.GetProperty("socket_id").GetString());
+            Assert.All(received, r => Assert.Equal(PusherClients.Key, r.Key));
+        }
+        finally
+        {
+            stop.Cancel();
+            listener.Stop();
+            await Task.WhenAny(serving, Task.Delay(5000));
+        }
+    }
+
+    [Fact]
+    public async Task A_webhook_that_is_not_an_http_url_is_refused_at_start()
+    {
+        var (code, stdout, stderr) = await Askr.Tests.Resp.RespFixture.Run(AskrServer.Binary,
+            ["serve", "--root", Path.Combine(AskrServer.PhpDir, "public"), "--worker-script", Path.Combine(AskrServer.PhpDir, "router.php"),
+             "--port", AskrServer.FreePort().ToString(), "--workers", "1", "--pusher-app", PusherClients.AppArgument, "--pusher-webhook", "9=ftp://x"], timeoutSeconds: 30);
+        Assert.Equal(2, code);
+        Assert.Contains("--pusher-webhook '9=ftp://x': expected URL or ID=URL", stdout + stderr);
     }
 }
 

@@ -67,4 +67,35 @@ public sealed class PusherSignatureTests
     [InlineData("")]
     public void App_argument_without_three_parts_is_refused(string text) =>
         Assert.Throws<FormatException>(() => PusherApp.Parse(text));
+
+    [Fact]
+    public void User_auth_signs_socket_id_user_and_user_data_as_the_pusher_library_does()
+    {
+        // The docs' credentials and socket id, user_data {"id":"12345"}; the value is what the
+        // `pusher` library's authenticateUser (and openssl) give for it.
+        const string expected = "278d425bdf160c739803:4708d583dada6a56435fb8bc611c77c359a31eebde13337c16ab43aa6de336ba";
+        Assert.Equal(expected, PusherSignature.UserAuth(s_docs, "1234.1234", "{\"id\":\"12345\"}"));
+        Assert.True(PusherSignature.VerifyUserAuth(s_docs, expected, "1234.1234", "{\"id\":\"12345\"}"));
+        Assert.False(PusherSignature.VerifyUserAuth(s_docs, expected, "1234.1234", "{\"id\":\"12346\"}"));
+        Assert.False(PusherSignature.VerifyUserAuth(s_docs, null, "1234.1234", "{\"id\":\"12345\"}"));
+    }
+
+    [Fact]
+    public void Webhook_option_is_a_url_for_every_app_or_id_equals_url_for_one()
+    {
+        PusherApp[] apps = [new("1", "k1", "s1"), new("2", "k2", "s2")];
+        var all = Askr.WebSockets.PusherWebhooks.ParseOption(["http://127.0.0.1:9/hook?a=b"], apps);
+        Assert.Equal(["1", "2"], all.Keys.Order());
+        Assert.Equal("http://127.0.0.1:9/hook?a=b", all["2"].ToString());
+        var one = Askr.WebSockets.PusherWebhooks.ParseOption(["http://a.test/all", "2=https://b.test/two"], apps);
+        Assert.Equal("http://a.test/all", one["1"].ToString());
+        Assert.Equal("https://b.test/two", one["2"].ToString());
+    }
+
+    [Theory]
+    [InlineData("3=http://a.test/", "no --pusher-app has the id 3")]
+    [InlineData("1=ftp://a.test/", "expected URL or ID=URL")]
+    [InlineData("not a url", "expected URL or ID=URL")]
+    public void Webhook_option_for_an_unknown_app_or_not_http_is_refused(string text, string reason) =>
+        Assert.Contains(reason, Assert.Throws<FormatException>(() => Askr.WebSockets.PusherWebhooks.ParseOption([text], [new PusherApp("1", "k", "s")])).Message);
 }

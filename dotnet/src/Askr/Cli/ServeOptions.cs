@@ -98,6 +98,8 @@ public sealed record ServeOptions
     public string? ResponseCachePath { get; init; }
     /// <summary>Pusher apps served on the HTTP port (--pusher-app id:key:secret, docs/websockets.md); none: no WebSocket endpoint.</summary>
     public IReadOnlyList<WebSockets.Pusher.PusherApp> PusherApps { get; init; } = [];
+    /// <summary>Webhook URL per Pusher app id (--pusher-webhook [ID=]URL; the supervisor sends them, docs/websockets.md).</summary>
+    public IReadOnlyDictionary<string, Uri> PusherWebhooks { get; init; } = new Dictionary<string, Uri>();
     /// <summary>The Pusher protocol's limits and timeouts (--pusher-activity-timeout, --pusher-max-message-size, ...).</summary>
     public WebSockets.Pusher.PusherLimits PusherLimits { get; init; } = new();
     // ---- TLS, HTTP/2 and the HTTP front (docs/tls.md) ----
@@ -186,6 +188,7 @@ public sealed record ServeOptions
             yield return "--pusher-max-message-size"; yield return PusherLimits.MaxMessageBytes.ToString();
             yield return "--pusher-client-events-per-second"; yield return PusherLimits.ClientEventsPerSecond.ToString();
             yield return "--pusher-max-queued-frames"; yield return PusherLimits.MaxQueuedFrames.ToString();
+            yield return "--pusher-max-connections"; yield return PusherLimits.MaxConnectionsPerApp.ToString();
         }
         if (HttpsPort > 0) { yield return "--https-port"; yield return HttpsPort.ToString(); }
         if (Certificate is not null) { yield return "--certificate"; yield return Certificate; }

@@ -32,6 +32,8 @@ namespace Askr.Control;
 [JsonDerivedType(typeof(Askr.WebSockets.PusherEventMessage), "pusher-event")]
 [JsonDerivedType(typeof(Askr.WebSockets.PresenceMessage), "pusher-presence")]
 [JsonDerivedType(typeof(Askr.WebSockets.ChannelCountMessage), "pusher-channel-count")]
+[JsonDerivedType(typeof(Askr.WebSockets.ConnectionCountMessage), "pusher-connection-count")]
+[JsonDerivedType(typeof(Askr.WebSockets.OtherConnectionsMessage), "pusher-other-connections")]
 [JsonDerivedType(typeof(Askr.WebSockets.ChannelQueryMessage), "pusher-channel-query")]
 [JsonDerivedType(typeof(Askr.WebSockets.ChannelQueryAnswerMessage), "pusher-channel-answer")]
 [JsonDerivedType(typeof(Askr.Background.EnsureBackgroundMessage), "ensure-background")]

@@ -493,7 +493,7 @@ internal sealed class Supervisor : IAsyncDisposable
             case TaskWorkerIdleMessage:
                 _hub.Idle();
                 break;
-            case WebSockets.PusherEventMessage or WebSockets.PresenceMessage or WebSockets.ChannelCountMessage or WebSockets.ChannelQueryMessage:
+            case WebSockets.PusherEventMessage or WebSockets.PresenceMessage or WebSockets.ChannelCountMessage or WebSockets.ChannelQueryMessage or WebSockets.ConnectionCountMessage:
                 _pusher.OnMessage(worker, message);
                 // An event of this node's also goes to every other node of the cluster.
                 if (message is WebSockets.PusherEventMessage e) _node?.Cluster?.PublishPusher(e);
@@ -512,7 +512,7 @@ internal sealed class Supervisor : IAsyncDisposable
     }
 
     /// <summary>Pusher events and presence across the node's HTTP workers (docs/websockets.md).</summary>
-    private WebSockets.PusherNodeRelay _pusher => _pusherRelay ??= new WebSockets.PusherNodeRelay(() => _live.Values);
+    private WebSockets.PusherNodeRelay _pusher => _pusherRelay ??= new WebSockets.PusherNodeRelay(() => _live.Values, WebSockets.PusherWebhooks.Create(_options.PusherApps, _options.PusherWebhooks, _log));
     private WebSockets.PusherNodeRelay? _pusherRelay;
 
     /// <summary>Live worker processes by pid, including replacements not swapped into their slot yet.</summary>

@@ -27,3 +27,17 @@ public sealed class ChannelQueryAnswerMessage : ControlMessage
     [JsonPropertyName("channels")] public List<string> Channels { get; init; } = [];
     [JsonPropertyName("counts")] public List<int> Counts { get; init; } = [];
 }
+
+/// <summary>HTTP worker → supervisor: this worker's open connections of an app changed (for --pusher-max-connections).</summary>
+public sealed class ConnectionCountMessage : ControlMessage
+{
+    [JsonPropertyName("app")] public string AppId { get; init; } = "";
+    [JsonPropertyName("count")] public int Count { get; init; }
+}
+
+/// <summary>Supervisor → an HTTP worker: the open connections of an app on the node's other HTTP workers.</summary>
+public sealed class OtherConnectionsMessage : ControlMessage
+{
+    [JsonPropertyName("app")] public string AppId { get; init; } = "";
+    [JsonPropertyName("count")] public int Count { get; init; }
+}

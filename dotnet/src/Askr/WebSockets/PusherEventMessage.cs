@@ -19,11 +19,13 @@ public sealed class PusherEventMessage : ControlMessage
     [JsonPropertyName("except")] public string? ExceptSocketId { get; init; }
     [JsonPropertyName("user")] public string? UserId { get; init; }
     [JsonPropertyName("terminate")] public string? TerminateUserId { get; init; }
+    /// <summary>A client event (for the supervisor's client_event webhook).</summary>
+    [JsonPropertyName("client")] public bool IsClientEvent { get; init; }
 
     public static PusherEventMessage From(PusherEvent e) => new()
     {
-        AppId = e.AppId, Channels = [.. e.Channels], Name = e.Name, DataJson = e.DataJson, ExceptSocketId = e.ExceptSocketId, UserId = e.UserId, TerminateUserId = e.TerminateUserId,
+        AppId = e.AppId, Channels = [.. e.Channels], Name = e.Name, DataJson = e.DataJson, ExceptSocketId = e.ExceptSocketId, UserId = e.UserId, TerminateUserId = e.TerminateUserId, IsClientEvent = e.IsClientEvent,
     };
 
-    public PusherEvent ToEvent() => new(AppId, Channels, Name, DataJson, ExceptSocketId, UserId, TerminateUserId);
+    public PusherEvent ToEvent() => new(AppId, Channels, Name, DataJson, ExceptSocketId, UserId, TerminateUserId, IsClientEvent);
 }

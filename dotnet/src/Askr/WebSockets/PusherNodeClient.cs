@@ -28,6 +28,9 @@ internal sealed class PusherNodeClient
         server.PresenceRelay = d => control.Send(PresenceMessage.From(d));
         server.OccupancyRelay = (app, channel, count) => control.Send(new ChannelCountMessage { AppId = app, Channel = channel, Count = count });
         server.NodeQuery = QueryAsync;
+        // Only a limited node needs the counts (two control frames per connection opened or closed).
+        if (server.Limits.MaxConnectionsPerApp > 0)
+            server.ConnectionCountRelay = (app, count) => control.Send(new ConnectionCountMessage { AppId = app, Count = count });
     }
 
     /// <summary>Handles a Pusher message from the supervisor; false if it is not one.</summary>
@@ -37,6 +40,7 @@ internal sealed class PusherNodeClient
         {
             case PusherEventMessage e: _server.Deliver(e.ToEvent()); return true;
             case PresenceMessage p: _server.ApplyPresenceChange(p.ToDelta(), p.Snapshot); return true;
+            case OtherConnectionsMessage o: _server.SetOtherWorkersConnections(o.AppId, o.Count); return true;
             case ChannelQueryAnswerMessage a:
                 if (_pending.TryRemove(a.Id, out var waiter)) waiter.TrySetResult(a);
                 return true;

@@ -14,7 +14,7 @@ namespace Askr.WebSockets;
 /// This is a node-local route over the control socket (one JSON frame per event and worker), not
 /// the shared-memory ring the design names (docs/websockets.md, "Fan-out").
 /// </remarks>
-internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
+internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers, PusherWebhooks? webhooks = null)
 {
     private readonly object _lock = new();
     private readonly PresenceRegistry _presence = new();
@@ -29,6 +29,8 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
             case PusherEventMessage e:
                 foreach (var other in workers())
                     if (other != from && !other.IsTask) other.Connection?.TrySend(e);
+                if (e.IsClientEvent && webhooks is not null)
+                    foreach (var channel in e.Channels) webhooks.ClientEvent(e.AppId, channel, e.Name, e.DataJson, e.ExceptSocketId, e.UserId);
                 return true;
             case PresenceMessage p:
                 lock (_lock)
@@ -40,6 +42,7 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
                 lock (_lock)
                 {
                     var key = (c.AppId, c.Channel);
+                    var wasOccupied = _counts.ContainsKey(key);
                     if (c.Count > 0)
                     {
                         if (!_counts.TryGetValue(key, out var perWorker)) _counts[key] = perWorker = [];
@@ -47,6 +50,17 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
                     }
                     else if (_counts.TryGetValue(key, out var perWorker) && perWorker.Remove(from.Pid) && perWorker.Count == 0)
                         _counts.Remove(key);
+                    // The node's first subscriber came, or its last one left (a count of 0 is never kept).
+                    if (!wasOccupied && _counts.ContainsKey(key)) webhooks?.ChannelOccupied(c.AppId, c.Channel);
+                    else if (wasOccupied && !_counts.ContainsKey(key)) webhooks?.ChannelVacated(c.AppId, c.Channel);
+                }
+                return true;
+            case ConnectionCountMessage n:
+                lock (_lock)
+                {
+                    if (!_connectionCounts.TryGetValue(n.AppId, out var perWorker)) _connectionCounts[n.AppId] = perWorker = [];
+                    if (n.Count > 0) perWorker[from.Pid] = n.Count; else perWorker.Remove(from.Pid);
+                    SendConnectionCountsLocked(n.AppId, except: from);
                 }
                 return true;
             case ChannelQueryMessage q:
@@ -72,6 +86,19 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
             default:
                 return false;
         }
+    }
+
+    // Open connections per app, per worker pid (reported only when --pusher-max-connections is set).
+    private readonly Dictionary<string, Dictionary<int, int>> _connectionCounts = new(StringComparer.Ordinal);
+
+    /// <summary>Tells each HTTP worker (but <paramref name="except"/>, whose own count changed) the app's connections on the others.</summary>
+    private void SendConnectionCountsLocked(string app, WorkerProcess? except)
+    {
+        var perWorker = _connectionCounts.GetValueOrDefault(app) ?? [];
+        var total = perWorker.Values.Sum();
+        foreach (var w in workers())
+            if (w != except && !w.IsTask)
+                w.Connection?.TrySend(new OtherConnectionsMessage { AppId = app, Count = total - perWorker.GetValueOrDefault(w.Pid) });
     }
 
     /// <summary>An event another node of the cluster sent: to every HTTP worker of this node.</summary>
@@ -126,10 +153,22 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
         if (_node is not { } node)
         {
             SendToAll(PresenceMessage.From(change));
+            MemberWebhook(change);
             return;
         }
         node.PublishPresence(change);
-        if (_cluster.Apply(node.NodeId, change) is { } up) SendToAll(PresenceMessage.From(up));
+        if (_cluster.Apply(node.NodeId, change) is { } up)
+        {
+            SendToAll(PresenceMessage.From(up));
+            // The cluster's change was made here: this node alone sends its webhook.
+            MemberWebhook(up);
+        }
+    }
+
+    private void MemberWebhook(PresenceDelta change)
+    {
+        if (change.Joined) webhooks?.MemberAdded(change.AppId, change.Channel, change.UserId);
+        else webhooks?.MemberRemoved(change.AppId, change.Channel, change.UserId);
     }
 
     /// <summary>This node's subscription counts of one channel (<paramref name="channel"/>) or of the occupied channels (with <paramref name="prefix"/>).</summary>
@@ -159,7 +198,11 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
     {
         if (worker.IsTask) return;
         lock (_lock)
+        {
             foreach (var member in _node is null ? _presence.Snapshot() : _cluster.Snapshot()) worker.Connection?.TrySend(PresenceMessage.From(member, snapshot: true));
+            foreach (var (app, perWorker) in _connectionCounts)
+                worker.Connection?.TrySend(new OtherConnectionsMessage { AppId = app, Count = perWorker.Values.Sum() - perWorker.GetValueOrDefault(worker.Pid) });
+        }
     }
 
     /// <summary>A worker exited: the users only it held leave every presence channel.</summary>
@@ -170,7 +213,13 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers)
         {
             foreach (var change in _presence.RemoveWorker(worker.Pid)) NodeChanged(change);
             foreach (var (key, perWorker) in _counts.ToList())
-                if (perWorker.Remove(worker.Pid) && perWorker.Count == 0) _counts.Remove(key);
+                if (perWorker.Remove(worker.Pid) && perWorker.Count == 0)
+                {
+                    _counts.Remove(key);
+                    webhooks?.ChannelVacated(key.App, key.Channel);
+                }
+            foreach (var (app, perWorker) in _connectionCounts)
+                if (perWorker.Remove(worker.Pid)) SendConnectionCountsLocked(app, except: worker);
         }
     }
 

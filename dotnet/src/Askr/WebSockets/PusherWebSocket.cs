@@ -52,7 +52,15 @@ internal sealed class PusherWebSocket : PusherConnection
     public async Task RunAsync(PusherServer server, CancellationToken stopping)
     {
         var sending = SendLoopAsync();
-        server.Open(this);
+        if (!server.Open(this))
+        {
+            // Refused (over the app's connection quota): the error and the close are queued; wait for the peer's close.
+            await DrainReceiveAsync();
+            await sending;
+            _receiveCancel.Dispose();
+            _sendCancel.Dispose();
+            return;
+        }
         var buffer = ArrayPool<byte>.Shared.Rent(4096);
         using var receiving = CancellationTokenSource.CreateLinkedTokenSource(stopping, _receiveCancel.Token);
         try
@@ -120,6 +128,15 @@ internal sealed class PusherWebSocket : PusherConnection
     public async Task DrainAsync()
     {
         var sending = SendLoopAsync();
+        await DrainReceiveAsync();
+        await sending;
+        _receiveCancel.Dispose();
+        _sendCancel.Dispose();
+    }
+
+    // Reads and drops what the peer sends until its close frame (at most 5 s).
+    private async Task DrainReceiveAsync()
+    {
         try
         {
             var buffer = new byte[256];
@@ -129,9 +146,6 @@ internal sealed class PusherWebSocket : PusherConnection
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException) { }
         _receiveEnded.TrySetResult();
-        await sending;
-        _receiveCancel.Dispose();
-        _sendCancel.Dispose();
     }
 
     private async Task SendLoopAsync()

@@ -23,6 +23,9 @@ public abstract class PusherConnection
     /// <summary>Presence user id per presence channel (guarded by the server's lock).</summary>
     internal Dictionary<string, string> PresenceUsers { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The user this connection signed in as (<c>pusher:signin</c>), or null (guarded by the server's lock).</summary>
+    internal string? UserId { get; set; }
+
     /// <summary>Environment.TickCount64 of the last frame received.</summary>
     internal long LastSeen;
     /// <summary>Environment.TickCount64 of the server's unanswered pusher:ping; 0 = none outstanding.</summary>

@@ -13,5 +13,6 @@ namespace Askr.WebSockets.Pusher;
 /// <param name="ExceptSocketId">A socket id not to deliver to (the sender's, <c>socket_id</c> of the HTTP API).</param>
 /// <param name="UserId">The sender's user id, for a client event on a presence channel.</param>
 /// <param name="TerminateUserId">Not an event: close every connection of this user (HTTP API terminate_connections).</param>
+/// <param name="IsClientEvent">A client event (<c>client-*</c> sent by the connection <paramref name="ExceptSocketId"/>), for the client_event webhook.</param>
 public sealed record PusherEvent(string AppId, IReadOnlyList<string> Channels, string Name, string DataJson, string? ExceptSocketId = null, string? UserId = null,
-    string? TerminateUserId = null);
+    string? TerminateUserId = null, bool IsClientEvent = false);

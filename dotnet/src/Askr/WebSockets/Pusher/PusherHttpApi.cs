@@ -137,7 +137,7 @@ public sealed class PusherHttpApi(PusherServer server)
             channels.Add(one.GetString()!);
         if (channels.Count == 0) return "At least one channel is required";
         if (channels.Count > server.Limits.MaxEventChannels) return $"Too many channels: at most {server.Limits.MaxEventChannels}";
-        if (channels.FirstOrDefault(c => !PusherServer.IsValidChannelName(c)) is { } bad) return $"Invalid channel name: {JsonSerializer.Serialize(bad)}";
+        if (channels.FirstOrDefault(c => !PusherServer.IsValidChannelName(c) && !PusherServer.IsServerToUser(c)) is { } bad) return $"Invalid channel name: {JsonSerializer.Serialize(bad)}";
         var except = item.TryGetProperty("socket_id", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
         e = new PusherEvent(app.Id, channels, name.GetString()!, data.GetRawText(), except);
         return null;

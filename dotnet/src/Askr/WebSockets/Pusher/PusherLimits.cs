@@ -17,6 +17,13 @@ public sealed record PusherLimits
     public int MaxChannelsPerConnection { get; init; } = 100;
     /// <summary>Channels of one HTTP API event (Pusher: 100).</summary>
     public int MaxEventChannels { get; init; } = 100;
+    /// <summary>
+    /// Connections each app may have open on the node (<c>--pusher-max-connections</c>); 0 = unlimited. Past it a new
+    /// connection gets <c>pusher:error</c> 4004 "Application is over connection quota" and close 4004 (Pusher's code;
+    /// pusher-js does not reconnect after a 4000–4099 close). Node-wide through the supervisor's counts, so a burst
+    /// spread over several workers may pass it by at most a few connections (each worker admits on its last report).
+    /// </summary>
+    public int MaxConnectionsPerApp { get; init; }
     /// <summary>Events in one batch_events request (Pusher: 10).</summary>
     public int MaxBatchEvents { get; init; } = 10;
 }

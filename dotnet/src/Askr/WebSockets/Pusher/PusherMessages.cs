@@ -51,6 +51,10 @@ public static class PusherMessages
     public static byte[] SubscriptionSucceeded(string channel, string dataJsonText = "{}") =>
         EventWithEncodedData("pusher_internal:subscription_succeeded", channel, dataJsonText);
 
+    /// <summary><c>pusher:signin_success</c>, data <c>{"user_data": the client's user_data text}</c> (an encoded string, as Pusher sends it).</summary>
+    public static byte[] SigninSuccess(string userData) =>
+        EventWithEncodedData("pusher:signin_success", null, $"{{\"user_data\":{JsonSerializer.Serialize(userData)}}}");
+
     public static byte[] CacheMiss(string channel) => Event("pusher:cache_miss", channel, null);
 
     public static string Utf8(byte[] frame) => Encoding.UTF8.GetString(frame);

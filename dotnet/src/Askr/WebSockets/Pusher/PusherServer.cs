@@ -58,11 +58,48 @@ public sealed class PusherServer
 
     public int ConnectionCount { get { lock (_lock) return _connections.Count; } }
 
-    /// <summary>A connection was opened: answers connection_established.</summary>
-    public void Open(PusherConnection connection)
+    // Open connections per app id: this worker's, and the node's other workers' (as the supervisor last reported them).
+    private readonly Dictionary<string, int> _appConnections = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _otherWorkersConnections = new(StringComparer.Ordinal);
+
+    /// <summary>When set, called (under the lock) with this worker's new connection count of an app each time it changes, for the node-wide limit.</summary>
+    public Action<string, int>? ConnectionCountRelay { get; set; }
+
+    /// <summary>The open connections of an app on the node's other workers, as the supervisor counts them (for <see cref="PusherLimits.MaxConnectionsPerApp"/>).</summary>
+    public void SetOtherWorkersConnections(string appId, int count)
     {
-        lock (_lock) _connections.Add(connection);
+        lock (_lock) _otherWorkersConnections[appId] = count;
+    }
+
+    /// <summary>Open connections of an app: this worker's plus the others' as last reported.</summary>
+    public int AppConnectionCount(string appId)
+    {
+        lock (_lock) return _appConnections.GetValueOrDefault(appId) + _otherWorkersConnections.GetValueOrDefault(appId);
+    }
+
+    /// <summary>
+    /// A connection was opened: answers connection_established, or, when its app is at
+    /// <see cref="PusherLimits.MaxConnectionsPerApp"/>, <c>pusher:error</c> 4004 and close 4004
+    /// ("Application is over connection quota", Pusher's code). False: refused.
+    /// </summary>
+    public bool Open(PusherConnection connection)
+    {
+        lock (_lock)
+        {
+            var app = connection.App.Id;
+            var mine = _appConnections.GetValueOrDefault(app);
+            if (Limits.MaxConnectionsPerApp > 0 && mine + _otherWorkersConnections.GetValueOrDefault(app) >= Limits.MaxConnectionsPerApp)
+            {
+                connection.Send(PusherMessages.Error(4004, "Application is over connection quota"));
+                connection.Close(4004, "Application is over connection quota");
+                return false;
+            }
+            _connections.Add(connection);
+            _appConnections[app] = mine + 1;
+            ConnectionCountRelay?.Invoke(app, mine + 1);
+        }
         connection.Send(PusherMessages.ConnectionEstablished(connection.SocketId, Limits.ActivityTimeoutSeconds));
+        return true;
     }
 
     /// <summary>A connection ended: leaves its channels (member_removed where it was a user's last connection).</summary>
@@ -70,7 +107,11 @@ public sealed class PusherServer
     {
         lock (_lock)
         {
-            _connections.Remove(connection);
+            if (!_connections.Remove(connection)) return;
+            var app = connection.App.Id;
+            var left = _appConnections.GetValueOrDefault(app) - 1;
+            if (left > 0) _appConnections[app] = left; else _appConnections.Remove(app);
+            ConnectionCountRelay?.Invoke(app, Math.Max(left, 0));
             foreach (var channel in connection.Channels.ToList()) UnsubscribeLocked(connection, channel);
         }
     }
@@ -110,6 +151,9 @@ public sealed class PusherServer
                 case "pusher:subscribe":
                     Subscribe(connection, Data(data));
                     break;
+                case "pusher:signin":
+                    Signin(connection, Data(data));
+                    break;
                 case "pusher:unsubscribe":
                     if (Data(data) is { ValueKind: JsonValueKind.Object } u && u.TryGetProperty("channel", out var uc) && uc.ValueKind == JsonValueKind.String)
                         lock (_lock) UnsubscribeLocked(connection, uc.GetString()!);
@@ -143,6 +187,58 @@ public sealed class PusherServer
         return true;
     }
 
+    /// <summary>The prefix of a signed-in user's own channel (<c>#server-to-user-{id}</c>): only that user's connections may subscribe; the HTTP API sends to it (the <c>pusher</c> library's sendToUser).</summary>
+    public const string ServerToUserPrefix = "#server-to-user-";
+
+    /// <summary>Whether the channel is a user's server-to-user channel with a valid user id (1–164 characters, no control characters).</summary>
+    public static bool IsServerToUser(string channel) =>
+        channel.StartsWith(ServerToUserPrefix, StringComparison.Ordinal) && channel.Length > ServerToUserPrefix.Length
+        && channel.Length <= ServerToUserPrefix.Length + 164 && !channel.Any(char.IsControl);
+
+    /// <summary>
+    /// <c>pusher:signin</c> (user authentication): <c>auth</c> must be <see cref="PusherSignature.UserAuth"/> of
+    /// <c>user_data</c>, a JSON object with a non-empty string <c>id</c>. Success: <c>pusher:signin_success</c>, and
+    /// the connection is that user's (terminate_connections, <c>#server-to-user-{id}</c>). Failure: <c>pusher:error</c>
+    /// 4009 and the connection stays as it was (Pusher closes only apps that require signin, which askr has not).
+    /// </summary>
+    private void Signin(PusherConnection connection, JsonElement data)
+    {
+        if (data.ValueKind != JsonValueKind.Object
+            || !data.TryGetProperty("user_data", out var ud) || ud.ValueKind != JsonValueKind.String
+            || !data.TryGetProperty("auth", out var a) || a.ValueKind != JsonValueKind.String)
+        {
+            connection.Send(PusherMessages.Error(4009, "Invalid signin: auth and user_data (strings) are required"));
+            return;
+        }
+        var userData = ud.GetString()!;
+        if (!PusherSignature.VerifyUserAuth(connection.App, a.GetString(), connection.SocketId, userData))
+        {
+            connection.Send(PusherMessages.Error(4009, "Invalid signin signature"));
+            return;
+        }
+        string id;
+        try
+        {
+            using var user = JsonDocument.Parse(userData);
+            if (user.RootElement.ValueKind != JsonValueKind.Object || !user.RootElement.TryGetProperty("id", out var i)
+                || i.ValueKind != JsonValueKind.String || i.GetString() is not { Length: > 0 and <= 164 } s || s.Any(char.IsControl))
+                throw new JsonException("no id");
+            id = i.GetString()!;
+        }
+        catch (JsonException)
+        {
+            connection.Send(PusherMessages.Error(4009, "Invalid signin: user_data must be a JSON object with a non-empty string id"));
+            return;
+        }
+        lock (_lock)
+        {
+            // Signing in as another user leaves the former user's own channel.
+            if (connection.UserId is { } former && former != id) UnsubscribeLocked(connection, ServerToUserPrefix + former);
+            connection.UserId = id;
+        }
+        connection.Send(PusherMessages.SigninSuccess(userData));
+    }
+
     private static bool IsPresence(string channel) => channel.StartsWith("presence-", StringComparison.Ordinal) || channel.StartsWith("presence-cache-", StringComparison.Ordinal);
     private static bool IsPrivate(string channel) => channel.StartsWith("private-", StringComparison.Ordinal);
     private static bool IsCache(string channel) =>
@@ -157,7 +253,18 @@ public sealed class PusherServer
             return;
         }
         var channel = c.GetString()!;
-        if (!IsValidChannelName(channel))
+        if (channel.StartsWith(ServerToUserPrefix, StringComparison.Ordinal))
+        {
+            // Only the signed-in user's own channel.
+            string? user;
+            lock (_lock) user = connection.UserId;
+            if (user is null || channel != ServerToUserPrefix + user)
+            {
+                connection.Send(PusherMessages.Error(4009, "Connection is unauthorized: sign in as this user first (pusher:signin)"));
+                return;
+            }
+        }
+        else if (!IsValidChannelName(channel))
         {
             connection.Send(PusherMessages.Error(4200, "Invalid channel name"));
             return;
@@ -326,7 +433,6 @@ public sealed class PusherServer
         var channels = _apps[connection.App.Id];
         if (!channels.TryGetValue(channel, out var state)) return;
         state.Subscribers.Remove(connection);
-        OccupancyRelay?.Invoke(connection.App.Id, channel, state.Subscribers.Count);
         if (connection.PresenceUsers.Remove(channel, out var userId) && state.Members!.TryGetValue(userId, out var member) && --member.Connections == 0)
         {
             state.Members.Remove(userId);
@@ -337,6 +443,8 @@ public sealed class PusherServer
                 foreach (var other in state.Subscribers) other.Send(payload);
             }
         }
+        // After the member left: the node's member_removed comes before its channel_vacated (webhooks).
+        OccupancyRelay?.Invoke(connection.App.Id, channel, state.Subscribers.Count);
         // A cache channel keeps its last event while it is empty (Pusher keeps it 30 minutes).
         if (state.Subscribers.Count == 0 && !state.IsCache) channels.Remove(channel);
     }
@@ -370,7 +478,7 @@ public sealed class PusherServer
             return;
         }
         var data = root.TryGetProperty("data", out var d) ? d.GetRawText() : "null";
-        Publish(new PusherEvent(connection.App.Id, [channel], name, data, connection.SocketId, userId));
+        Publish(new PusherEvent(connection.App.Id, [channel], name, data, connection.SocketId, userId, IsClientEvent: true));
     }
 
     /// <summary>Delivers an event that originated in this worker to its subscribers here, and hands it to <see cref="Relay"/>.</summary>
@@ -485,16 +593,16 @@ public sealed class PusherServer
         }
     }
 
-    /// <summary>Closes every connection of a user (a presence member) on every worker of the node.</summary>
+    /// <summary>Closes every connection of a user (signed in as it, or a presence member as it) on every worker of the node.</summary>
     public void TerminateUserEverywhere(string appId, string userId) =>
         Publish(new PusherEvent(appId, [], "", "null", TerminateUserId: userId));
 
-    /// <summary>Closes this worker's connections of a user (a presence member) with 4009; returns how many.</summary>
+    /// <summary>Closes this worker's connections of a user (signed in as it, or a presence member as it) with 4009; returns how many.</summary>
     public int TerminateUser(string appId, string userId)
     {
         List<PusherConnection> victims;
         lock (_lock)
-            victims = _connections.Where(c => c.App.Id == appId && c.PresenceUsers.ContainsValue(userId)).ToList();
+            victims = _connections.Where(c => c.App.Id == appId && (c.UserId == userId || c.PresenceUsers.ContainsValue(userId))).ToList();
         foreach (var c in victims) c.Close(4009, "Connection terminated by the server");
         return victims.Count;
     }

@@ -13,6 +13,10 @@ namespace Askr.WebSockets.Pusher;
 /// </summary>
 public static class PusherSignature
 {
+    /// <summary>Lowercase hex HMAC-SHA256 of bytes (a webhook body's X-Pusher-Signature).</summary>
+    public static string Hmac(string secret, byte[] message) =>
+        Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), message));
+
     public static string Hmac(string secret, string message) =>
         Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(message)));
 
@@ -23,6 +27,17 @@ public static class PusherSignature
     /// <summary>Whether <paramref name="auth"/> is <see cref="ChannelAuth"/>, compared in constant time.</summary>
     public static bool VerifyChannelAuth(PusherApp app, string? auth, string socketId, string channel, string? channelData = null) =>
         auth is not null && FixedTimeEquals(auth, ChannelAuth(app, socketId, channel, channelData));
+
+    /// <summary>
+    /// The <c>auth</c> of <c>pusher:signin</c> (user authentication, https://pusher.com/docs/channels/library_auth_reference/auth-signatures/):
+    /// <c>key:hmac(socket_id::user::user_data)</c>, user_data being the JSON text exactly as the client sends it.
+    /// </summary>
+    public static string UserAuth(PusherApp app, string socketId, string userData) =>
+        app.Key + ":" + Hmac(app.Secret, $"{socketId}::user::{userData}");
+
+    /// <summary>Whether <paramref name="auth"/> is <see cref="UserAuth"/>, compared in constant time.</summary>
+    public static bool VerifyUserAuth(PusherApp app, string? auth, string socketId, string userData) =>
+        auth is not null && FixedTimeEquals(auth, UserAuth(app, socketId, userData));
 
     /// <summary>The string an HTTP API request signs.</summary>
     public static string RequestStringToSign(string method, string path, IEnumerable<KeyValuePair<string, string>> query) =>
