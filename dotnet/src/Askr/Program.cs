@@ -117,6 +117,8 @@ public static class Program
         private readonly Option<string[]> _pusherWebhooks = new("--pusher-webhook") { Description = "Where to POST a Pusher app's webhooks: URL (every app) or ID=URL (repeatable; docs/websockets.md)." };
         private readonly Option<int> _pusherMaxConnections = new("--pusher-max-connections") { Description = "Connections each Pusher app may have open on the node (0: unlimited); more: pusher:error and close 4004.", DefaultValueFactory = _ => 0 };
         private readonly Option<int> _pusherQueue = new("--pusher-max-queued-frames") { Description = "Frames queued for a client that does not read before it is closed with 4100.", DefaultValueFactory = _ => 1024 };
+        private readonly Option<long> _pusherRingSize = new("--pusher-ring-size") { Description = "Bytes of the node's shared-memory ring that carries Pusher events between workers (its largest event is an eighth).", DefaultValueFactory = _ => 4 * 1024 * 1024 };
+        private readonly Option<string?> _pusherRing = new("--pusher-ring") { Description = "Pusher event ring file (given to workers by the supervisor).", Hidden = true };
         // TLS, HTTP/2 and the HTTP front (docs/tls.md)
         private readonly Option<int> _httpsPort = new("--https-port") { Description = "Port of the HTTPS listener (HTTP/1.1, and HTTP/2 by ALPN); 0: none.", DefaultValueFactory = _ => 0 };
         private readonly Option<string?> _certificate = new("--certificate") { Description = "PEM certificate of --https-port (the chain may follow the leaf); reloaded on SIGHUP." };
@@ -164,7 +166,7 @@ public static class Program
 
         public void AddTo(Command command)
         {
-            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _workersMin, _workersMax, _workersSpare, _spread, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _adminToken, _staticSymlinks, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _pusherApps, _pusherActivity, _pusherPong, _pusherMaxMessage, _pusherClientEvents, _pusherQueue, _pusherMaxConnections, _pusherWebhooks, _store, _taskBoard, _responseCache, _responseCacheMaxEntry, _responseCacheIgnoreCookies, _responseCacheFile,
+            foreach (var o in new Option[] { _root, _script, _host, _port, _workers, _workersMin, _workersMax, _workersSpare, _spread, _maxRequests, _maxBody, _timeout, _maxQueue, _admin, _adminToken, _staticSymlinks, _format, _level, _noAccessLog, _ini, _tables, _respPort, _respHost, _respPassword, _respProtectedMode, _respOutputLimit, _taskWorkers, _clusterPort, _clusterHost, _clusterAdvertise, _seeds, _clusterSecret, _clusterCertificate, _clusterKey, _pusherApps, _pusherActivity, _pusherPong, _pusherMaxMessage, _pusherClientEvents, _pusherQueue, _pusherMaxConnections, _pusherWebhooks, _pusherRingSize, _pusherRing, _store, _taskBoard, _responseCache, _responseCacheMaxEntry, _responseCacheIgnoreCookies, _responseCacheFile,
                          _httpsPort, _certificate, _key, _httpsDev, _noHttp, _h2c, _httpRedirect, _hsts, _hstsMaxAge, _noCompression, _compressionMinSize, _sendfileRoot,
                          _recordErrors, _recordSensitive, _recordRedact, _recordMaxFiles, _recordMaxBytes,
                          _backgroundWorker, _backgroundEntrypoint, _backgroundCap, _backgroundGrace, _backgroundLimit, _backgroundMaxFailures, _vars })
@@ -257,6 +259,7 @@ public static class Program
             if (parse.GetValue(_pusherClientEvents) < 1) error ??= "--pusher-client-events-per-second must be at least 1";
             if (parse.GetValue(_pusherMaxConnections) < 0) error ??= "--pusher-max-connections must be 0 (unlimited) or more";
             if (parse.GetValue(_pusherQueue) < 16) error ??= "--pusher-max-queued-frames must be at least 16";
+            if (parse.GetValue(_pusherRingSize) is < 65536 or > 1L << 30) error ??= "--pusher-ring-size must be 65536 to 1073741824 bytes";
             var httpsPort = parse.GetValue(_httpsPort);
             var certificate = parse.GetValue(_certificate);
             var key = parse.GetValue(_key);
@@ -388,6 +391,8 @@ public static class Program
                 BackgroundVarsLimit = parse.GetValue(_backgroundLimit),
                 BackgroundMaxFailures = Math.Max(0, parse.GetValue(_backgroundMaxFailures)),
                 VarsPath = parse.GetValue(_vars),
+                PusherRingPath = parse.GetValue(_pusherRing),
+                PusherRingBytes = parse.GetValue(_pusherRingSize),
             };
         }
     }

@@ -159,6 +159,10 @@ public sealed record ServeOptions
     public int BackgroundMaxFailures { get; init; } = 6;
     /// <summary>The vars file workers map (set by the supervisor, not by users).</summary>
     public string? VarsPath { get; init; }
+    /// <summary>The node's Pusher event ring workers map (set by the supervisor, not by users).</summary>
+    public string? PusherRingPath { get; init; }
+    /// <summary>Bytes of the node's Pusher event ring (--pusher-ring-size; its largest event is an eighth).</summary>
+    public long PusherRingBytes { get; init; } = 4 * 1024 * 1024;
     /// <summary>Whether askr serve runs background workers at all.</summary>
     public bool HasBackgroundWorkers => BackgroundWorkers.Count > 0 || BackgroundEntrypoint is not null;
 
@@ -216,5 +220,6 @@ public sealed record ServeOptions
             if (ResponseCacheIgnoreCookies.Count > 0) { yield return "--response-cache-ignore-cookies"; yield return string.Join(",", ResponseCacheIgnoreCookies); }
         }
         if (VarsPath is not null) { yield return "--vars"; yield return VarsPath; }
+        if (PusherRingPath is not null) { yield return "--pusher-ring"; yield return PusherRingPath; }
     }
 }

@@ -47,6 +47,12 @@ public abstract class ControlMessage
     /// <summary>The sending worker's pid (set by <see cref="ControlClient.Send"/>): the supervisor finds the worker by it.</summary>
     [JsonPropertyName("pid")] public int Pid { get; set; }
 
+    /// <summary>The message as JSON (the body of a frame; also a Pusher event ring record).</summary>
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, ControlJsonContext.Default.ControlMessage);
+
+    /// <summary>A message from its JSON; throws <see cref="InvalidDataException"/> when it is not one.</summary>
+    public static ControlMessage FromJson(byte[] json) => Parse(json);
+
     public byte[] ToFrame()
     {
         var json = JsonSerializer.SerializeToUtf8Bytes(this, ControlJsonContext.Default.ControlMessage);

@@ -1,3 +1,5 @@
+using Askr.SharedMemory;
+
 namespace Askr.ResponseCache;
 
 /// <summary>

@@ -45,6 +45,8 @@ internal sealed class NodeServices : IAsyncDisposable
     public ResponseCache.CacheStore? ResponseCache { get; private set; }
     /// <summary>The background workers' snapshots; null when askr serve declares none.</summary>
     public Background.VarsStore? Vars { get; private set; }
+    /// <summary>The Pusher event ring (--pusher-app): workers append their events, every process reads them.</summary>
+    public WebSockets.EventRing? PusherRing { get; private set; }
 
     /// <summary>Where the node's shared files go (the table store, the task board and its sockets).</summary>
     public static string SharedMemoryDir => Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
@@ -103,6 +105,11 @@ internal sealed class NodeServices : IAsyncDisposable
                 log.Error($"--tables {options.TablesConfig}: {e.Message}");
                 return false;
             }
+        }
+        if (options.PusherApps.Count > 0)
+        {
+            RemoveStaleFiles(SharedMemoryDir, "askr-*.pusher", log);
+            PusherRing = WebSockets.EventRing.Create(Path.Combine(SharedMemoryDir, $"askr-{Environment.ProcessId}-{Guid.NewGuid():N}.pusher"), options.PusherRingBytes);
         }
         if (options.HasBackgroundWorkers)
         {
@@ -244,5 +251,6 @@ internal sealed class NodeServices : IAsyncDisposable
         Board?.Dispose();
         ResponseCache?.Dispose();
         Vars?.Dispose();
+        PusherRing?.Dispose();
     }
 }

@@ -75,6 +75,7 @@ internal sealed class Supervisor : IAsyncDisposable
         _node = await NodeServices.StartAsync(_options, _log);
         if (_node is null) return 1;
         _hub.Board = _node.Board;
+        _pusher.Ring = _node.PusherRing;
         if (_node.Cluster is { PusherEnabled: true } pusherCluster) _pusher.AttachCluster(pusherCluster);
         _control = ControlServer.Start(Find, OnControlMessage, _log);
         if (_options.AdminPort > 0)
@@ -146,6 +147,7 @@ internal sealed class Supervisor : IAsyncDisposable
                 TaskBoardPath = board?.Path,
                 ResponseCachePath = _node.ResponseCache?.Path,
                 VarsPath = _node.Vars?.Path,
+                PusherRingPath = _node.PusherRing?.Path,
             },
             Slot = slot,
             WorkerId = id,

@@ -20,11 +20,24 @@ internal sealed class PusherNodeClient
     private readonly ConcurrentDictionary<long, TaskCompletionSource<ChannelQueryAnswerMessage>> _pending = new();
     private long _nextId;
 
-    public PusherNodeClient(PusherServer server, ControlClient control)
+    public PusherNodeClient(PusherServer server, ControlClient control, EventRing? ring = null, Logging.LogWriter? log = null)
     {
         _server = server;
         _control = control;
-        server.Relay = e => control.Send(PusherEventMessage.From(e));
+        if (ring is null) server.Relay = e => control.Send(PusherEventMessage.From(e));
+        else
+        {
+            // One append reaches every other worker (and the supervisor, for the cluster); an event
+            // too large for the ring goes the old way, through the supervisor.
+            server.Relay = e =>
+            {
+                var message = PusherEventMessage.From(e);
+                var json = message.ToJson();
+                if (json.Length <= ring.MaxPayloadBytes) ring.Append(json);
+                else control.Send(message);
+            };
+            StartRingReader(ring, server, log);
+        }
         server.PresenceRelay = d => control.Send(PresenceMessage.From(d));
         server.OccupancyRelay = (app, channel, count) => control.Send(new ChannelCountMessage { AppId = app, Channel = channel, Count = count });
         server.NodeQuery = QueryAsync;
@@ -32,6 +45,41 @@ internal sealed class PusherNodeClient
         if (server.Limits.MaxConnectionsPerApp > 0)
             server.ConnectionCountRelay = (app, count) => control.Send(new ConnectionCountMessage { AppId = app, Count = count });
     }
+
+    /// <summary>
+    /// Starts the thread that delivers the other processes' ring records to this worker's subscribers
+    /// (it sleeps in FUTEX_WAIT between appends, 100 ms at most).
+    /// </summary>
+    internal static Thread StartRingReader(EventRing ring, Action<PusherEventMessage> deliver, Logging.LogWriter? log, string name)
+    {
+        var reader = ring.NewReader();
+        var thread = new Thread(() =>
+        {
+            long overruns = 0;
+            while (true)
+            {
+                while (reader.TryRead(out var payload, out _))
+                {
+                    try
+                    {
+                        if (Control.ControlMessage.FromJson(payload) is PusherEventMessage e) deliver(e);
+                    }
+                    catch (Exception ex) { log?.Warning($"Pusher event ring: a record that is not an event: {ex.Message}"); }
+                }
+                if (reader.Overruns != overruns)
+                {
+                    overruns = reader.Overruns;
+                    log?.Warning($"Pusher event ring: this process fell a whole ring behind and lost events ({overruns} time(s) so far; --pusher-ring-size)");
+                }
+                reader.Wait(100);
+            }
+        }) { IsBackground = true, Name = name };
+        thread.Start();
+        return thread;
+    }
+
+    private static void StartRingReader(EventRing ring, PusherServer server, Logging.LogWriter? log) =>
+        StartRingReader(ring, e => server.Deliver(e.ToEvent()), log, "askr-pusher-ring");
 
     /// <summary>Handles a Pusher message from the supervisor; false if it is not one.</summary>
     public bool OnMessage(ControlMessage message)

@@ -101,8 +101,15 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers, 
                 w.Connection?.TrySend(new OtherConnectionsMessage { AppId = app, Count = total - perWorker.GetValueOrDefault(w.Pid) });
     }
 
-    /// <summary>An event another node of the cluster sent: to every HTTP worker of this node.</summary>
-    public void FromCluster(PusherEventMessage e) => SendToAll(e);
+    /// <summary>The node's event ring (null: events are relayed over the control sockets).</summary>
+    public EventRing? Ring { get; set; }
+
+    /// <summary>An event another node of the cluster sent: to every HTTP worker of this node (one ring append).</summary>
+    public void FromCluster(PusherEventMessage e)
+    {
+        if (Ring is { } ring && e.ToJson() is var json && json.Length <= ring.MaxPayloadBytes) ring.Append(json);
+        else SendToAll(e);
+    }
 
     // ---------- presence across a cluster ----------
     // Two levels: _presence (holders: this node's workers) gives the node's members; in a cluster
@@ -122,6 +129,8 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers, 
     {
         _node = node;
         node.PusherReceived = FromCluster;
+        // The workers' events reach the supervisor through the ring too: it reads them for the other nodes.
+        if (Ring is { } ring) PusherNodeClient.StartRingReader(ring, node.PublishPusher, null, "askr-pusher-ring-cluster");
         node.LocalChannels = LocalChannels;
         node.PresenceReceived = (from, changes, snapshot) =>
         {

@@ -60,11 +60,13 @@ internal static class HttpWorkerHost
         using var vars = options.VarsPath is null ? null : Background.VarsStore.Open(options.VarsPath);
         using var board = control is null || options.TaskBoardPath is null ? null : TaskBoard.Open(options.TaskBoardPath);
         using var tasks = control is null ? null : new TaskDispatcher(control, board);
-        // Pusher-protocol WebSockets and HTTP API (docs/websockets.md): events of other workers come over the control socket.
+        // Pusher-protocol WebSockets and HTTP API (docs/websockets.md): events of other workers come
+        // through the node's event ring; presence and channel counts over the control socket.
         var pusher = options.PusherApps.Count == 0 ? null : new WebSockets.Pusher.PusherServer(new WebSockets.Pusher.PusherApps(options.PusherApps), options.PusherLimits);
+        using var ring = pusher is null || options.PusherRingPath is null ? null : WebSockets.EventRing.Open(options.PusherRingPath);
         if (control is not null)
         {
-            var node = pusher is null ? null : new WebSockets.PusherNodeClient(pusher, control);
+            var node = pusher is null ? null : new WebSockets.PusherNodeClient(pusher, control, ring, log);
             control.OnMessage = message =>
             {
                 if (message is ShedConnectionsMessage shed) ConnectionShedding.Request(shed.Count);

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Askr.ResponseCache;
+namespace Askr.SharedMemory;
 
 /// <summary>
 /// Linux futex(2) on a word of a shared mapping, through libc's syscall(2) (glibc has no futex
