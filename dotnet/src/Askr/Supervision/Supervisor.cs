@@ -77,6 +77,7 @@ internal sealed class Supervisor : IAsyncDisposable
         _hub.Board = _node.Board;
         _pusher.Ring = _node.PusherRing;
         if (_node.Cluster is { PusherEnabled: true } pusherCluster) _pusher.AttachCluster(pusherCluster);
+        _pusher.StartRingReader();
         _control = ControlServer.Start(Find, OnControlMessage, _log);
         if (_options.AdminPort > 0)
         {

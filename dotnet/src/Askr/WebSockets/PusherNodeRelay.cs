@@ -104,6 +104,22 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers, 
     /// <summary>The node's event ring (null: events are relayed over the control sockets).</summary>
     public EventRing? Ring { get; set; }
 
+    /// <summary>
+    /// Reads the workers' events from the ring when the supervisor has something to do with them:
+    /// send them to the other nodes of the cluster (<see cref="AttachCluster"/> first), and the
+    /// client_event webhook. Call once, after <see cref="Ring"/> and the cluster are set.
+    /// </summary>
+    public void StartRingReader()
+    {
+        if (Ring is not { } ring || (_node is null && webhooks is null)) return;
+        PusherNodeClient.StartRingReader(ring, e =>
+        {
+            _node?.PublishPusher(e);
+            if (e.IsClientEvent && webhooks is not null)
+                foreach (var channel in e.Channels) webhooks.ClientEvent(e.AppId, channel, e.Name, e.DataJson, e.ExceptSocketId, e.UserId);
+        }, null, "askr-pusher-ring-supervisor");
+    }
+
     /// <summary>An event another node of the cluster sent: to every HTTP worker of this node (one ring append).</summary>
     public void FromCluster(PusherEventMessage e)
     {
@@ -129,8 +145,6 @@ internal sealed class PusherNodeRelay(Func<IEnumerable<WorkerProcess>> workers, 
     {
         _node = node;
         node.PusherReceived = FromCluster;
-        // The workers' events reach the supervisor through the ring too: it reads them for the other nodes.
-        if (Ring is { } ring) PusherNodeClient.StartRingReader(ring, node.PublishPusher, null, "askr-pusher-ring-cluster");
         node.LocalChannels = LocalChannels;
         node.PresenceReceived = (from, changes, snapshot) =>
         {
