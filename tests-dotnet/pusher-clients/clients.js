@@ -536,6 +536,14 @@ const scenarios = {
     out.forgedValid = forged.isValid();
   },
   // Connects, says so on stdout ({"ready":true} line), and reports the close code the server sends (server shutdown).
+  // wss on the HTTPS listener (opt.tlsPort, a self-signed certificate): the Pusher handshake.
+  async tlsConnect() {
+    const ws = new WebSocket(`wss://127.0.0.1:${opt.tlsPort}/app/${opt.key}?protocol=7&client=raw&version=1`, { rejectUnauthorized: false });
+    const m = await new Promise((resolve, reject) => { ws.on('message', (d) => resolve(JSON.parse(d.toString()))); ws.on('error', reject); });
+    out.event = m.event;
+    out.data = JSON.parse(m.data);
+    ws.close();
+  },
   async awaitClose() {
     const ws = raw();
     await ws.next((m) => m.event === 'pusher:connection_established');

@@ -315,6 +315,20 @@ public sealed class PusherWebhookTests
     }
 }
 
+/// <summary>The Pusher endpoint on the HTTPS listener: Echo's forceTLS / wss.</summary>
+public sealed class PusherTlsTests
+{
+    [PusherFact]
+    public async Task Websockets_are_served_on_the_https_listener_too()
+    {
+        var tlsPort = AskrServer.FreePort();
+        await using var server = await AskrServer.StartAsync("router.php", 1, "--pusher-app", PusherClients.AppArgument, "--https-port", tlsPort.ToString(), "--https-dev");
+        var r = await PusherClients.RunAsync("tlsConnect", server.Port, new { tlsPort });
+        Assert.Equal("pusher:connection_established", r.GetProperty("event").GetString());
+        Assert.False(string.IsNullOrEmpty(r.GetProperty("data").GetProperty("socket_id").GetString()));
+    }
+}
+
 /// <summary>A server that stops tells its WebSocket clients to reconnect: 4200, never a 40xx code (pusher-js would give up).</summary>
 public sealed class PusherShutdownTests
 {
