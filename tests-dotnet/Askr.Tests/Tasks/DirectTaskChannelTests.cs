@@ -136,4 +136,18 @@ public sealed class DirectTaskChannelTests : IDisposable
         }
         lock (connections) foreach (var c in connections) c.Dispose();
     }
+
+    [Fact]
+    public async Task A_task_dispatched_without_waiting_asks_for_no_reply_and_a_waited_one_does()
+    {
+        using var control = await ControlClient.ConnectAsync(Path.Combine(_dir, "control.sock"), 0);
+        using var dispatcher = new TaskDispatcher(control, _board);
+
+        var first = ServeOne(_ => []);
+        Assert.Empty(dispatcher.Run([Encoding.UTF8.GetBytes("fire and forget")], 10_000, wait: false));
+        var sent = (await first.WaitAsync(TimeSpan.FromSeconds(10)))!;
+        Assert.True(sent.NoReply);
+        Assert.Contains("\"no_reply\":true", Encoding.UTF8.GetString(sent.ToFrame().AsSpan(4)));
+        Assert.DoesNotContain("no_reply", Encoding.UTF8.GetString(new RunTaskMessage { Id = 1, Kind = TaskKind.Task }.ToFrame().AsSpan(4)));
+    }
 }
