@@ -117,8 +117,14 @@ public sealed class DirectTaskChannelTests : IDisposable
         using var control = await ControlClient.ConnectAsync(Path.Combine(_dir, "control.sock"), 0);
         using var dispatcher = new TaskDispatcher(control, _board);
 
-        // The first connection is kept; each later task reaches the same fake worker over it.
-        _ = ServeOne(_ => []);
+        // The fake worker takes every connection and never answers: a connection whose task timed
+        // out is closed by the caller (its late result has nowhere to go), so each task connects afresh.
+        var connections = new List<Socket>();
+        _ = Task.Run(() =>
+        {
+            try { while (true) { var c = _worker.Accept(); lock (connections) connections.Add(c); } }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
+        });
         for (var i = 0; i < 10; i++)
         {
             var clock = Stopwatch.StartNew();
@@ -128,5 +134,20 @@ public sealed class DirectTaskChannelTests : IDisposable
             Assert.True(elapsed >= 30, $"timed out after {elapsed:F2} ms, before the 30 ms deadline");
             _board.Release(0);
         }
+        lock (connections) foreach (var c in connections) c.Dispose();
+    }
+
+    [Fact]
+    public async Task A_task_dispatched_without_waiting_asks_for_no_reply_and_a_waited_one_does()
+    {
+        using var control = await ControlClient.ConnectAsync(Path.Combine(_dir, "control.sock"), 0);
+        using var dispatcher = new TaskDispatcher(control, _board);
+
+        var first = ServeOne(_ => []);
+        Assert.Empty(dispatcher.Run([Encoding.UTF8.GetBytes("fire and forget")], 10_000, wait: false));
+        var sent = (await first.WaitAsync(TimeSpan.FromSeconds(10)))!;
+        Assert.True(sent.NoReply);
+        Assert.Contains("\"no_reply\":true", Encoding.UTF8.GetString(sent.ToFrame().AsSpan(4)));
+        Assert.DoesNotContain("no_reply", Encoding.UTF8.GetString(new RunTaskMessage { Id = 1, Kind = TaskKind.Task }.ToFrame().AsSpan(4)));
     }
 }

@@ -5,13 +5,17 @@ namespace Askr.Tasks;
 
 /// <summary>
 /// An HTTP worker's connection to one task worker (one per task worker process it has sent
-/// tasks to, through its <see cref="DirectTaskListener"/>). Results arrive on a reader thread and
-/// go to <c>onResult</c>; if the connection breaks (the task worker died) or brings a frame that
-/// is not a control message, it is closed and every task still out on it gets an "error"
-/// outcome at once, saying which.
+/// tasks to, through its <see cref="DirectTaskListener"/>). It has no reader thread: the thread
+/// that waits for the results (the PHP thread, in <see cref="TaskDispatcher.Run"/>) polls the
+/// sockets of its batch and reads each result itself (<see cref="ReadResult"/>), so a result
+/// wakes that thread directly instead of a reader thread that then wakes it. If the connection
+/// breaks (the task worker died) or brings a frame that is not a control message, it is closed
+/// and every task still out on it gets an "error" outcome at once, saying which.
+/// Used by one thread at a time (its dispatcher's caller).
 /// </summary>
 internal sealed class DirectTaskChannel : IDisposable
 {
+    private readonly Socket _socket;
     private readonly NetworkStream _stream;
     private readonly Action<TaskResultMessage> _onResult;
     private readonly HashSet<long> _outstanding = [];
@@ -19,16 +23,22 @@ internal sealed class DirectTaskChannel : IDisposable
 
     private DirectTaskChannel(Socket socket, long workerId, Action<TaskResultMessage> onResult)
     {
+        _socket = socket;
         _stream = new NetworkStream(socket, ownsSocket: true);
         WorkerId = workerId;
         _onResult = onResult;
-        new Thread(Read) { IsBackground = true, Name = "askr-tasks-out" }.Start();
     }
 
     /// <summary>The task worker process this channel reaches (TaskBoard.WorkerId).</summary>
     public long WorkerId { get; }
 
-    public bool Broken { get { lock (_outstanding) return _broken; } }
+    /// <summary>The socket, to poll for readability (Socket.Select) while results are out.</summary>
+    public Socket Socket => _socket;
+
+    public bool Broken => _broken;
+
+    /// <summary>Tasks sent on this channel whose result has not been read yet.</summary>
+    public int Outstanding => _outstanding.Count;
 
     /// <summary>Connects to a task worker's socket; null if it cannot be reached.</summary>
     public static DirectTaskChannel? Connect(string path, long workerId, Action<TaskResultMessage> onResult)
@@ -46,42 +56,45 @@ internal sealed class DirectTaskChannel : IDisposable
         return new DirectTaskChannel(socket, workerId, onResult);
     }
 
-    /// <summary>Sends task <paramref name="id"/>; false if the connection is broken (nothing was sent, or the worker is gone).</summary>
-    public bool TrySend(long id, byte[] payload)
+    /// <summary>
+    /// Sends task <paramref name="id"/>; false if the connection is broken (nothing was sent, or
+    /// the worker is gone). With <paramref name="reply"/> false the task worker sends no result
+    /// (Octane's dispatch(): nobody reads it).
+    /// </summary>
+    public bool TrySend(long id, byte[] payload, bool reply = true)
     {
-        var frame = new RunTaskMessage { Id = id, Kind = TaskKind.Task, Payload = payload }.ToFrame();
-        lock (_outstanding)
-        {
-            if (_broken) return false;
-            _outstanding.Add(id);
-        }
+        if (_broken) return false;
+        var frame = new RunTaskMessage { Id = id, Kind = TaskKind.Task, Payload = payload, NoReply = !reply }.ToFrame();
         try
         {
             _stream.Write(frame);
+            if (reply) _outstanding.Add(id);
             return true;
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
         {
-            lock (_outstanding)
-            {
-                _broken = true;
-                _outstanding.Remove(id);
-            }
+            _broken = true;
             return false;
         }
     }
 
-    private void Read()
+    /// <summary>
+    /// Reads one frame (call when <see cref="Socket"/> is readable) and hands a result to
+    /// <c>onResult</c>. At the end of the stream or on a bad frame the channel is closed and
+    /// every outstanding task fails at once with the reason.
+    /// </summary>
+    public void ReadResult()
     {
-        var reason = "the task worker running this task exited";
+        if (_broken) return;
+        string reason;
         try
         {
-            while (ControlMessage.Read(_stream) is { } message)
+            if (ControlMessage.Read(_stream) is { } message)
             {
-                if (message is not TaskResultMessage result) continue;
-                lock (_outstanding) _outstanding.Remove(result.Id);
-                _onResult(result);
+                if (message is TaskResultMessage result && _outstanding.Remove(result.Id)) _onResult(result);
+                return;
             }
+            reason = "the task worker running this task exited";
         }
         catch (InvalidDataException e)
         {
@@ -89,17 +102,37 @@ internal sealed class DirectTaskChannel : IDisposable
             // next task to this worker connects afresh.
             reason = $"the task worker's answer was malformed ({e.Message}); its connection was closed";
         }
-        catch (Exception) { }
-        long[] lost;
-        lock (_outstanding)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
         {
-            _broken = true;
-            lost = [.. _outstanding];
-            _outstanding.Clear();
+            reason = "the task worker running this task exited";
         }
+        Close(reason);
+    }
+
+    /// <summary>
+    /// Closes the connection; the tasks still out on it fail with <paramref name="reason"/>.
+    /// </summary>
+    public void Close(string reason)
+    {
+        long[] lost = [.. _outstanding];
+        Abandon();
         foreach (var id in lost) _onResult(TaskResultMessage.Failed(id, reason));
+    }
+
+    /// <summary>
+    /// Closes the connection and forgets the tasks still out on it (their caller's deadline has
+    /// passed: they are its timeouts). Their late results have nowhere to go: the task worker drops them.
+    /// </summary>
+    public void Abandon()
+    {
+        _broken = true;
+        _outstanding.Clear();
         _stream.Dispose();
     }
 
-    public void Dispose() => _stream.Dispose();
+    public void Dispose()
+    {
+        _broken = true;
+        _stream.Dispose();
+    }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Net.Sockets;
 using Askr.Control;
 
 namespace Askr.Tasks;
@@ -54,23 +55,33 @@ public sealed class TaskDispatcher : IDisposable
     /// Runs <paramref name="payloads"/> on task workers. With <paramref name="wait"/>, blocks at
     /// most <paramref name="timeoutMilliseconds"/> and returns one outcome per payload, in order
     /// (Timeout for those not back in time); without, returns at once with no outcomes.
+    /// Called by one thread at a time (the PHP thread): that thread reads the results of the
+    /// tasks it sent directly from their sockets itself (one wake-up per result, no reader thread
+    /// in between) and waits for the supervisor's relayed results on the batch.
     /// </summary>
     public TaskOutcome[] Run(IReadOnlyList<byte[]> payloads, int timeoutMilliseconds, bool wait)
     {
         if (payloads.Count == 0) return [];
+        var deadline = Stopwatch.GetTimestamp() + Math.Max(0, timeoutMilliseconds) * Stopwatch.Frequency / 1000;
         var batch = new Batch(payloads.Count);
         var first = Interlocked.Add(ref _nextTask, payloads.Count) - payloads.Count + 1;
         if (wait)
             for (var i = 0; i < payloads.Count; i++) _pending[first + i] = (batch, i);
         List<QueuedTask>? queued = null;
+        List<DirectTaskChannel>? direct = null;
         for (var i = 0; i < payloads.Count; i++)
         {
-            if (TrySendDirect(first + i, payloads[i])) continue;
+            if (TrySendDirect(first + i, payloads[i], wait) is { } channel)
+            {
+                if (wait && !(direct ??= []).Contains(channel)) direct.Add(channel);
+                continue;
+            }
             (queued ??= []).Add(new QueuedTask(first + i, payloads[i]));
         }
         if (queued is not null) _control.Send(new SubmitTasksMessage { Tasks = queued, Wait = wait });
         if (!wait) return [];
-        WaitUntil(batch.Done, Math.Max(0, timeoutMilliseconds));
+        if (direct is not null) ReadDirectResults(direct, deadline);
+        WaitUntil(batch.Done, deadline);
         for (var i = 0; i < payloads.Count; i++) _pending.TryRemove(first + i, out _);
         var results = new TaskOutcome[payloads.Count];
         lock (batch.Results)
@@ -82,14 +93,44 @@ public sealed class TaskDispatcher : IDisposable
     }
 
     /// <summary>
-    /// Waits for <paramref name="done"/> at most <paramref name="milliseconds"/>, and never less
-    /// unless it is set: a timed wait alone can return a few ms early (its elapsed time comes from
-    /// Environment.TickCount, which on Linux follows the coarse clock, 4 ms steps at HZ=250), and
-    /// a task must not be called late before its caller's deadline.
+    /// Polls the sockets of <paramref name="channels"/> and reads their results on this thread
+    /// until none has a task out or the deadline passes. A channel still waiting at the deadline
+    /// is closed: its late result has nowhere to go (the task itself runs to its end), and a
+    /// result left unread could fill the socket and block the task worker; the next task to that
+    /// worker connects afresh.
     /// </summary>
-    private static void WaitUntil(ManualResetEventSlim done, int milliseconds)
+    private static void ReadDirectResults(List<DirectTaskChannel> channels, long deadline)
     {
-        var deadline = Stopwatch.GetTimestamp() + milliseconds * Stopwatch.Frequency / 1000;
+        var readable = new List<Socket>(channels.Count);
+        var failed = new List<Socket>(channels.Count);
+        while (true)
+        {
+            readable.Clear();
+            failed.Clear();
+            foreach (var channel in channels)
+                if (channel.Outstanding > 0 && !channel.Broken) { readable.Add(channel.Socket); failed.Add(channel.Socket); }
+            if (readable.Count == 0) return;
+            var left = deadline - Stopwatch.GetTimestamp();
+            if (left <= 0) break;
+            // Socket.Select takes microseconds (an int): wait at most a second per round.
+            var micros = (int)Math.Min(1_000_000, (left * 1_000_000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency);
+            try { Socket.Select(readable, null, failed, micros); }
+            catch (ObjectDisposedException) { }
+            foreach (var channel in channels)
+                if (readable.Contains(channel.Socket) || failed.Contains(channel.Socket)) channel.ReadResult();
+        }
+        foreach (var channel in channels)
+            if (channel.Outstanding > 0 && !channel.Broken) channel.Abandon();
+    }
+
+    /// <summary>
+    /// Waits for <paramref name="done"/> until <paramref name="deadline"/> (a Stopwatch
+    /// timestamp), and never less unless it is set: a timed wait alone can return a few ms early
+    /// (its elapsed time comes from Environment.TickCount, which on Linux follows the coarse
+    /// clock, 4 ms steps at HZ=250), and a task must not be called late before its caller's deadline.
+    /// </summary>
+    private static void WaitUntil(ManualResetEventSlim done, long deadline)
+    {
         while (!done.IsSet)
         {
             var left = deadline - Stopwatch.GetTimestamp();
@@ -98,25 +139,28 @@ public sealed class TaskDispatcher : IDisposable
         }
     }
 
-    /// <summary>Claims an idle task worker on the board and sends it the task; false if none is idle or reachable.</summary>
-    private bool TrySendDirect(long id, byte[] payload)
+    /// <summary>
+    /// Claims an idle task worker on the board and sends it the task; the channel it went on, or
+    /// null if no task worker is idle or reachable.
+    /// </summary>
+    private DirectTaskChannel? TrySendDirect(long id, byte[] payload, bool reply)
     {
-        if (_board is null) return false;
+        if (_board is null) return null;
         var slot = _board.ClaimAny(_pid);
-        if (slot < 0) return false;
+        if (slot < 0) return null;
         var workerId = _board.WorkerId(slot);
         var channel = _channels[slot];
         if (channel is null || channel.WorkerId != workerId || channel.Broken)
         {
-            // A replaced worker's channel is left to its reader: it may still bring back results
-            // of tasks the old worker runs while it drains, and closes when that worker exits.
+            // Between two Run calls no channel has a task out: a replaced worker's channel can go.
+            channel?.Dispose();
             channel = _channels[slot] = DirectTaskChannel.Connect(_board.SocketPath(slot), workerId, Complete);
         }
-        if (channel is not null && channel.TrySend(id, payload)) return true;
+        if (channel is not null && channel.TrySend(id, payload, reply)) return channel;
         // The worker is going or gone (the supervisor takes its slot off the board): give the
         // claim back and let the supervisor's queue run the task.
         _board.Release(slot);
-        return false;
+        return null;
     }
 
     /// <summary>The one route of results: from a task worker directly, or relayed by the supervisor. Results nobody waits for are dropped.</summary>

@@ -30,6 +30,11 @@ public sealed class RunTaskMessage : ControlMessage
     [JsonPropertyName("kind")] public TaskKind Kind { get; init; }
     /// <summary>The serialized task; null for a tick.</summary>
     [JsonPropertyName("payload")] public byte[]? Payload { get; init; }
+    /// <summary>
+    /// True: the sender reads no result (Octane's dispatch(), sent straight to a task worker), so
+    /// the task worker sends none. Absent (false) on every other task.
+    /// </summary>
+    [JsonPropertyName("no_reply"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool NoReply { get; init; }
 }
 
 /// <summary>

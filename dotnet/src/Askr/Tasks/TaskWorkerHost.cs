@@ -54,7 +54,8 @@ internal static class TaskWorkerHost
         void Run(RunTaskMessage task, Action<TaskResultMessage> reply)
         {
             if (Mine()) board!.SetRunning(boardSlot, true);
-            var job = new TaskJob(task, result => { reply(result); Done(); });
+            // A task sent with no_reply (dispatch() straight from an HTTP worker) has no reader for its result.
+            var job = new TaskJob(task, result => { if (!task.NoReply) reply(result); Done(); });
             if (!php.TryEnqueue(job)) job.TryFail(503, "the task worker is stopping");
         }
         control.OnMessage = message =>
