@@ -29,7 +29,13 @@ internal sealed unsafe partial class PhpThread
     private static PhpThread? s_instance;
 
     private readonly ConcurrentQueue<PhpJob> _queue = new();
-    private readonly SemaphoreSlim _signal = new(0);
+    // The PHP thread parks on this monitor when its queue is empty. Not a SemaphoreSlim: its
+    // Wait spins (sched_yield) before it blocks, and on a loaded 2-core machine that spinning
+    // took the CPU from Kestrel's threads, which produce the very request PHP waits for
+    // (perf: sched_yield was the top symbol of a hello-world worker; docs/benchmarks.md).
+    private readonly object _wake = new();
+    /// <summary>1 while the PHP thread is (about to be) parked on <see cref="_wake"/>: producers pulse only then.</summary>
+    private int _parked;
     private readonly EnvelopeArena _arena = new();
     private readonly object _currentLock = new();
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -115,15 +121,40 @@ internal sealed unsafe partial class PhpThread
             return false;
         }
         _queue.Enqueue(request);
-        _signal.Release();
+        Wake();
         return true;
+    }
+
+    /// <summary>Wakes the PHP thread if it is parked. The enqueue before it and the PHP thread's Interlocked.Exchange of _parked are both full fences, so either it sees the new job or we see it parked.</summary>
+    private void Wake()
+    {
+        if (Volatile.Read(ref _parked) == 0) return;
+        lock (_wake) Monitor.Pulse(_wake);
+    }
+
+    /// <summary>Parks the PHP thread until a job is queued, shutdown is asked, or <paramref name="milliseconds"/> pass (-1: no limit). False on timeout.</summary>
+    private bool Park(int milliseconds)
+    {
+        lock (_wake)
+        {
+            Interlocked.Exchange(ref _parked, 1);
+            try
+            {
+                if (!_queue.IsEmpty || _shutdown) return true;
+                return Monitor.Wait(_wake, milliseconds);
+            }
+            finally
+            {
+                Volatile.Write(ref _parked, 0);
+            }
+        }
     }
 
     /// <summary>Lets PHP finish what is queued, then makes take_request() return null.</summary>
     public void RequestShutdown()
     {
         _shutdown = true;
-        _signal.Release();
+        Wake();
     }
 
     private void Main()
@@ -375,7 +406,7 @@ internal sealed unsafe partial class PhpThread
             }
             if (_shutdown) return ShimInterop.TakeShutdown;
             var wait = timeoutMs < 0 ? Timeout.Infinite : (int)Math.Min(timeoutMs, int.MaxValue);
-            if (!_signal.Wait(wait)) return ShimInterop.TakeTimeout;
+            if (!Park(wait)) return ShimInterop.TakeTimeout;
         }
     }
 
