@@ -38,6 +38,38 @@ class ServeCommandLineTest extends TestCase
         ], ServeCommandLine::arguments($this->options()));
     }
 
+    public function test_pusher_connection_cap_and_webhooks_are_passed_from_the_config(): void
+    {
+        $arguments = ServeCommandLine::arguments($this->options() + [
+            'pusherMaxConnections' => '500',
+            'pusherWebhooks' => ['https://hooks.example/all?sig=1', '7=http://127.0.0.1:9000/pusher'],
+        ]);
+        $this->assertSame('500', $arguments[array_search('--pusher-max-connections', $arguments, true) + 1]);
+        $hooks = array_values(array_map(fn ($i) => $arguments[$i + 1], array_keys($arguments, '--pusher-webhook', true)));
+        $this->assertSame(['https://hooks.example/all?sig=1', '7=http://127.0.0.1:9000/pusher'], $hooks);
+
+        // One URL for every app, or a map of app id => URL; 0 or nothing: no cap and no option.
+        $this->assertSame(['https://h.example/'], ServeCommandLine::pusherWebhooks('https://h.example/'));
+        $this->assertSame(['7=https://a.example/', 'app-b=https://b.example/'], ServeCommandLine::pusherWebhooks(['7' => 'https://a.example/', 'app-b' => 'https://b.example/']));
+        $plain = ServeCommandLine::arguments($this->options() + ['pusherMaxConnections' => 0, 'pusherWebhooks' => null]);
+        $this->assertNotContains('--pusher-max-connections', $plain);
+        $this->assertNotContains('--pusher-webhook', $plain);
+    }
+
+    public function test_a_bad_pusher_cap_or_webhook_is_refused_with_what_is_wrong(): void
+    {
+        try {
+            ServeCommandLine::arguments($this->options() + ['pusherMaxConnections' => '-3']);
+            $this->fail('a negative cap was accepted');
+        } catch (InvalidArgumentException $e) {
+            $this->assertStringContainsString('octane.askr.pusher_max_connections must be a number of connections (0: no cap), [-3] given.', $e->getMessage());
+        }
+
+        $this->expectException(InvalidArgumentException::class);
+        $this->expectExceptionMessage('octane.askr.pusher_webhooks: [1=ftp://x] is not an http(s) URL (or ID=URL).');
+        ServeCommandLine::pusherWebhooks(['1' => 'ftp://x']);
+    }
+
     public function test_request_lines_follow_octanes_rules_for_when_they_are_shown(): void
     {
         // Swoole: local and testing only; RoadRunner / FrankenPHP: info level, or an explicit --log-level.

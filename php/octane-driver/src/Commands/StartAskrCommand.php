@@ -127,6 +127,8 @@ class StartAskrCommand extends Command implements SignalableCommandInterface
                 'responseCache' => config('octane.askr.response_cache') ?: env('ASKR_RESPONSE_CACHE'),
                 'responseCacheIgnoreCookies' => config('octane.askr.response_cache_ignore_cookies'),
                 'pusherApps' => static::pusherApps(),
+                'pusherMaxConnections' => config('octane.askr.pusher_max_connections'),
+                'pusherWebhooks' => config('octane.askr.pusher_webhooks'),
                 'tls' => static::tlsConfig((bool) $this->option('https'), (bool) $this->option('http-redirect')),
                 'recordErrors' => static::recordErrorsConfig(),
                 'backgroundWorkers' => $backgroundWorkers,

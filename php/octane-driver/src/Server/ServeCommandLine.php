@@ -28,7 +28,8 @@ class ServeCommandLine
      *     cluster?: array{port?: int|string|null, host?: string|null, advertise?: string|null, seeds?: string|null},
      *     accessLog?: bool, pusherApps?: list<array{app_id: string|int, key: string, secret: string}>,
      *     tls?: array{https?: bool, httpRedirect?: bool, certificate?: string|null, key?: string|null, httpPort?: int|string|null, hstsMaxAge?: int|string|null},
-     *     backgroundWorkers?: list<string>, workersMin?: int|string|null, workersMax?: int|string|null, workersSpare?: int|string|null}  $options
+     *     backgroundWorkers?: list<string>, workersMin?: int|string|null, workersMax?: int|string|null, workersSpare?: int|string|null,
+     *     pusherMaxConnections?: int|string|null, pusherWebhooks?: string|array<int|string, string>|null}  $options
      *        `workers` "auto" or empty leaves the count to askr (one per core); `maxRequests` 0 never recycles;
      *        `tables` is the tables JSON file (docs/tables-php.md); `respPort` the RESP endpoint's port (empty: none);
      *        `taskWorkers` the task worker count (docs/tasks.md): a number (0: none), "auto" / empty: one per core;
@@ -38,6 +39,10 @@ class ServeCommandLine
      *        cluster secret is not a command-line argument: askr reads it from ASKR_CLUSTER_SECRET.
      *        `accessLog` false: askr writes no request lines (`--no-access-log`), see showsRequestLines().
      *        `pusherApps` the Pusher apps askr serves WebSockets and the HTTP API for (docs/websockets.md).
+     *        `pusherMaxConnections` (config('octane.askr.pusher_max_connections')) caps each app's connections on
+     *        the node (--pusher-max-connections; 0 or empty: no cap); `pusherWebhooks`
+     *        (config('octane.askr.pusher_webhooks')) a URL for every app, or a list of "URL" / "ID=URL", or a map of
+     *        app id => URL (--pusher-webhook, repeatable).
      *        `tls.https` serves HTTPS on `port` (--https-port) with `tls.certificate`/`tls.key`, else askr's
      *        development certificate; the plain listener is off unless `tls.httpRedirect`, which
      *        redirects `tls.httpPort` (default 80, as Caddy's HTTP->HTTPS redirect) to it; `tls.hstsMaxAge`
@@ -177,6 +182,22 @@ class ServeCommandLine
             array_push($arguments, '--pusher-app', static::pusherApp($app));
         }
 
+        $maxConnections = $options['pusherMaxConnections'] ?? null;
+
+        if ($maxConnections !== null && $maxConnections !== '') {
+            if (filter_var($maxConnections, FILTER_VALIDATE_INT, ['options' => ['min_range' => 0]]) === false) {
+                throw new InvalidArgumentException("octane.askr.pusher_max_connections must be a number of connections (0: no cap), [{$maxConnections}] given.");
+            }
+
+            if ((int) $maxConnections > 0) {
+                array_push($arguments, '--pusher-max-connections', (string) (int) $maxConnections);
+            }
+        }
+
+        foreach (static::pusherWebhooks($options['pusherWebhooks'] ?? null) as $webhook) {
+            array_push($arguments, '--pusher-webhook', $webhook);
+        }
+
         // Record 5xx for replay (docs/lifecycle.md): config('octane.askr.record_errors') and its siblings.
         $record = $options['recordErrors'] ?? [];
 
@@ -229,6 +250,40 @@ class ServeCommandLine
     {
         return in_array($environment, ['local', 'testing'], true)
             || in_array(strtolower((string) $logLevel), ['debug', 'info'], true);
+    }
+
+    /**
+     * The `--pusher-webhook` values (docs/websockets.md, "Webhooks") from config('octane.askr.pusher_webhooks'):
+     * a URL (every app), a list of "URL" or "ID=URL", or a map of app id => URL.
+     *
+     * @param  string|array<int|string, string>|null  $config
+     * @return list<string>
+     *
+     * @throws InvalidArgumentException for a URL that is not http(s), naming it.
+     */
+    public static function pusherWebhooks(string|array|null $config): array
+    {
+        if ($config === null || $config === '' || $config === []) {
+            return [];
+        }
+
+        $values = [];
+
+        $config = (array) $config;
+        $list = array_is_list($config); // else a map: app id (numeric ids become int keys) => URL
+
+        foreach ($config as $app => $url) {
+            $value = $list ? (string) $url : $app.'='.$url;
+            $target = str_contains($value, '=') && ! preg_match('#^https?://#', $value) ? substr($value, strpos($value, '=') + 1) : $value;
+
+            if (! preg_match('#^https?://[^\s]+$#', $target)) {
+                throw new InvalidArgumentException("octane.askr.pusher_webhooks: [{$value}] is not an http(s) URL (or ID=URL).");
+            }
+
+            $values[] = $value;
+        }
+
+        return $values;
     }
 
     /**
