@@ -35,13 +35,7 @@ done
 need wrk wrk; need curl curl; need setsid util-linux
 [[ -x $ASKR_BINARY ]] || die "askr not built at $ASKR_BINARY (scripts/build.sh)"
 
-exec 9>/tmp/askr-bench.lock
-log "waiting for /tmp/askr-bench.lock"
-flock 9
-
-trap stop_all EXIT
-trap 'exit 130' INT TERM
-bench_init_tmp
+bench_begin
 
 # run MODE: one measurement (auto or fixed); prints one result line.
 run() {

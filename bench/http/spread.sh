@@ -41,13 +41,7 @@ done
 need wrk wrk; need curl curl; need ss iproute2; need setsid util-linux; need python3 python3
 [[ -x $ASKR_BINARY ]] || die "askr not built at $ASKR_BINARY (scripts/build.sh)"
 
-exec 9>/tmp/askr-bench.lock
-log "waiting for /tmp/askr-bench.lock"
-flock 9
-
-trap stop_all EXIT
-trap 'exit 130' INT TERM
-bench_init_tmp
+bench_begin
 
 # per_worker ADMIN_PORT: "SPREAD slot=requests:pid:cpu_jiffies ..." of the HTTP workers, from /status and /proc.
 per_worker() {

@@ -20,6 +20,19 @@ bench_init_tmp() {
     BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/askr-bench.XXXXXX")
 }
 
+# bench_begin: what a measuring script does before it starts a server. Takes
+# /tmp/askr-bench.lock (fd 9, held until the script exits: benchmarks of other checkouts wait, so
+# two never measure at once), installs stop_all as the EXIT trap (INT and TERM exit through it)
+# and makes BENCH_TMP.
+bench_begin() {
+    exec 9>/tmp/askr-bench.lock
+    log "waiting for /tmp/askr-bench.lock"
+    flock 9
+    trap stop_all EXIT
+    trap 'exit 130' INT TERM
+    bench_init_tmp
+}
+
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 die() { log "error: $*"; exit 1; }

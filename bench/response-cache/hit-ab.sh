@@ -20,12 +20,7 @@ PORT_BASE=${BENCH_PORT:-18420}
 need wrk wrk; need curl curl
 [[ -x ${ASKR_A:-} && -x ${ASKR_B:-} ]] || die "set ASKR_A and ASKR_B to two askr binaries"
 
-exec 9>/tmp/askr-bench.lock
-log "waiting for /tmp/askr-bench.lock"
-flock 9
-trap stop_all EXIT
-trap 'exit 130' INT TERM
-bench_init_tmp
+bench_begin
 
 root=$BENCH_TMP/public; mkdir -p "$root"; echo ok >"$root/ok.txt"
 export BODY_BYTES=${BENCH_BODY_BYTES:-4096} STAMPEDE_LOG=/dev/null

@@ -35,13 +35,7 @@ export BODY_BYTES
 need wrk wrk; need curl curl; need varnishd varnish; need nginx nginx; need php-fpm8.2 php8.2-fpm
 [[ -x $ASKR_BINARY ]] || die "askr not built at $ASKR_BINARY (scripts/build.sh)"
 
-exec 9>/tmp/askr-bench.lock
-log "waiting for /tmp/askr-bench.lock"
-flock 9
-
-trap stop_all EXIT
-trap 'exit 130' INT TERM
-bench_init_tmp
+bench_begin
 declare -A STATUS RPS P50 P99 NON2XX SOCKERR REQS BUSY OTHER LOAD NOTE STEAL
 
 # measure_with_steal NAME URL PID: measure, noting the steal jiffies spent during it.

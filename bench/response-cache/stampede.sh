@@ -25,13 +25,7 @@ STARTUP_TIMEOUT=30
 need curl curl
 [[ -x $ASKR_BINARY ]] || die "askr not built at $ASKR_BINARY (scripts/build.sh)"
 
-exec 9>/tmp/askr-bench.lock
-log "waiting for /tmp/askr-bench.lock"
-flock 9
-
-trap stop_all EXIT
-trap 'exit 130' INT TERM
-bench_init_tmp
+bench_begin
 
 root=$BENCH_TMP/public; mkdir -p "$root"; echo ok >"$root/ok.txt"
 export BODY_BYTES=4096
