@@ -1,3 +1,4 @@
+using Askr.SharedMemory;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -643,7 +644,7 @@ public sealed unsafe partial class SharedTable
             {
                 if (Interlocked.CompareExchange(ref *word, s_pid, 0) == 0) return;
             }
-            else if (++spins % 4096 == 0 && owner != s_pid && !ProcessAlive(owner))
+            else if (++spins % 4096 == 0 && owner != s_pid && !ProcessLiveness.IsAlive(owner))
             {
                 // The owner died holding the lock (kill -9 mid-operation): take it over.
                 if (Interlocked.CompareExchange(ref *word, s_pid, owner) == owner) return;
@@ -655,8 +656,4 @@ public sealed unsafe partial class SharedTable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Unlock(int* word) => Volatile.Write(ref *word, 0);
 
-    private static bool ProcessAlive(int pid) => Kill(pid, 0) == 0 || Marshal.GetLastPInvokeError() != 3 /* ESRCH */;
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
 }

@@ -130,7 +130,7 @@ public sealed unsafe partial class EventRing : IDisposable
             var owner = Interlocked.CompareExchange(ref LockWord, _self, 0);
             if (owner == 0) return;
             // The owner died holding the lock (kill -9 inside the few instructions of an append): take it over.
-            if (++spins % 4096 == 0 && owner != _self && !ProcessAlive(owner))
+            if (++spins % 4096 == 0 && owner != _self && !ProcessLiveness.IsAlive(owner))
                 Interlocked.CompareExchange(ref LockWord, 0, owner);
             spin.SpinOnce(sleep1Threshold: -1);
         }
@@ -223,10 +223,6 @@ public sealed unsafe partial class EventRing : IDisposable
         }
     }
 
-    private static bool ProcessAlive(int pid) => Kill(pid, 0) == 0 || Marshal.GetLastPInvokeError() != 3 /* ESRCH */;
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
 
     public void Dispose() => _file.Dispose();
 }
