@@ -18,23 +18,7 @@ public sealed class ClusterTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         if (NetnsCluster.WhyUnsupported() is not null) return;
-        _cluster = new NetnsCluster();
-        try
-        {
-            for (var i = 1; i <= 3; i++) _cluster.AddHost(i);
-            var seed = _cluster.ClusterAddress(1);
-            await Task.WhenAll(Enumerable.Range(1, 3).Select(i => _cluster.StartAsync(i, seed)));
-            Assert.True(await AskrServer.EventuallyAsync(() => Task.FromResult(
-                Enumerable.Range(1, 3).All(i => Enumerable.Range(1, 3).Where(j => j != i).All(j => C.MemberStatus(i, C.ClusterAddress(j)) == "alive"))),
-                TimeSpan.FromSeconds(30)), "the three nodes did not all see each other alive:\n" + C.Describe());
-        }
-        catch
-        {
-            // xUnit does not dispose a test class whose InitializeAsync failed: stop the nodes, remove the namespaces and the bridge here.
-            await _cluster.DisposeAsync();
-            _cluster = null;
-            throw;
-        }
+        _cluster = await NetnsCluster.StartThreeAsync();
     }
 
     public async Task DisposeAsync()

@@ -101,6 +101,32 @@ public sealed class NetnsCluster : IAsyncDisposable
             throw new InvalidOperationException($"node {i} did not start:\n{string.Join('\n', log)}");
     }
 
+    /// <summary>
+    /// Three hosts, askr serve on each (joined through node 1; <paramref name="script"/> and
+    /// <paramref name="extra"/> options as <see cref="StartAsync"/>), once every node sees the
+    /// other two alive (30 s). If that fails, everything started is removed before the exception
+    /// goes on (xUnit does not dispose a test class whose InitializeAsync failed).
+    /// </summary>
+    public static async Task<NetnsCluster> StartThreeAsync(string script = "tables.php", params string[] extra)
+    {
+        var cluster = new NetnsCluster();
+        try
+        {
+            for (var i = 1; i <= 3; i++) cluster.AddHost(i);
+            var seed = cluster.ClusterAddress(1);
+            await Task.WhenAll(Enumerable.Range(1, 3).Select(i => cluster.StartAsync(i, seed, Secret, script, extra)));
+            Assert.True(await AskrServer.EventuallyAsync(() => Task.FromResult(
+                Enumerable.Range(1, 3).All(i => Enumerable.Range(1, 3).Where(j => j != i).All(j => cluster.MemberStatus(i, cluster.ClusterAddress(j)) == "alive"))),
+                TimeSpan.FromSeconds(30)), "the three nodes did not all see each other alive:\n" + cluster.Describe());
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <summary>The admin endpoint's /status of node i (reached from inside its namespace: it listens on loopback).</summary>
     public JsonElement Status(int i) =>
         JsonDocument.Parse(Run($"ip netns exec {Ns(i)} curl -s --max-time 5 http://127.0.0.1:{AdminPort}/status")).RootElement.Clone();
